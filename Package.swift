@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// SphereLab — a terminal workbench for hyperspherical convolutional networks.
+import PackageDescription
+
+let package = Package(
+    name: "SphereLab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spherelab", targets: ["spherelab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, zlib1g-dev, libncurses-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
+        // Vectorised element-wise maths with run-time AVX2/FMA dispatch.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
+        .target(name: "DataLoaders", dependencies: ["CZlib"]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "DataLoaders"]),
+        .target(name: "SessionStore", dependencies: []),
+        .target(name: "TUI", dependencies: ["CNcurses"]),
+        .target(name: "SphereLabApp", dependencies: ["Engine", "DataLoaders", "SessionStore", "TUI"]),
+        // A child process the session-store kill test SIGKILLs in the middle of saves.
+        .executableTarget(name: "snapshot-crashtest", dependencies: ["SessionStore"]),
+        .executableTarget(name: "spherelab", dependencies: [
+            "SphereLabApp",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
+        .testTarget(name: "DataLoadersTests", dependencies: ["DataLoaders"]),
+        .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "snapshot-crashtest"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI"]),
+        .testTarget(name: "SphereLabAppTests", dependencies: ["SphereLabApp"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

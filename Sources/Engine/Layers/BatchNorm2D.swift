@@ -1,0 +1,116 @@
+/// How BatchNorm keeps its running statistics (spherenet.md §2).
+public enum BatchNormStatistics: String, Sendable, Codable, CaseIterable {
+    /// PyTorch: ε 1e-5, momentum 0.1, running mean 0 / variance 1 at start, unbiased variance.
+    case pytorch
+    /// The authors' TensorFlow code: ε 1e-3, decay 0.999 from zero, biased variance, no
+    /// debiasing — evaluation-mode accuracy lags early in training.
+    case paper
+
+    var epsilon: Float { self == .pytorch ? 1e-5 : 1e-3 }
+    /// Weight of the new batch statistic in the running average.
+    var update: Float { self == .pytorch ? 0.1 : 0.001 }
+}
+
+/// Batch normalisation per channel over (N, H, W) — one contiguous plane per channel.
+public final class BatchNorm2D: Layer {
+    public let name: String
+    public let channels: Int
+    public var statistics: BatchNormStatistics
+    public var needsInputGradient = true
+
+    public let weight: Parameter   // γ (C)
+    public let bias: Parameter     // β (C)
+    public let runningMean: StateBuffer
+    public let runningVar: StateBuffer
+    public let batchesTracked: StateBuffer
+
+    private let output = FloatBuffer()        // (C, N, H, W)
+    private let normalized = FloatBuffer()    // (C, N, H, W) x̂, kept for backward
+    private let inverseStd = FloatBuffer()    // (C)
+    private let inputGradient = FloatBuffer() // (C, N, H, W)
+
+    public init(name: String, channels: Int, statistics: BatchNormStatistics) {
+        self.name = name; self.channels = channels; self.statistics = statistics
+        weight = Parameter(name: "\(name).weight", shape: [channels], decays: true)
+        bias = Parameter(name: "\(name).bias", shape: [channels], decays: true)
+        runningMean = StateBuffer(name: "\(name).running_mean", shape: [channels])
+        runningVar = StateBuffer(name: "\(name).running_var", shape: [channels])
+        batchesTracked = StateBuffer(name: "\(name).num_batches_tracked", shape: [], isInteger: true)
+        weight.value.fill(1)
+        runningVar.value.fill(statistics == .pytorch ? 1 : 0)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var stateBuffers: [StateBuffer] { [runningMean, runningVar, batchesTracked] }
+
+    public func outputShape(for s: Shape) throws -> Shape {
+        guard s.channels == channels else { throw EngineError("\(name): expects \(channels) channels, got \(s.channels)") }
+        return s
+    }
+
+    public func forward(_ x: Activation, training: Bool) -> Activation {
+        let s = x.shape, p = s.plane
+        output.ensure(count: s.count)
+        let eps = statistics.epsilon
+        let src = x.buffer.pointer, dst = output.pointer
+        let gamma = weight.value.pointer, beta = bias.value.pointer
+        if training {
+            normalized.ensure(count: s.count)
+            inverseStd.ensure(count: channels)
+            let xhat = normalized.pointer
+            let momentum = statistics.update
+            for c in 0..<channels {
+                let xs = src + c * p
+                // Two passes in Double-accumulated Float: mean, then centred variance.
+                var sum: Float = 0
+                for i in 0..<p { sum += xs[i] }
+                let mean = sum / Float(p)
+                var sq: Float = 0
+                for i in 0..<p { let d = xs[i] - mean; sq += d * d }
+                let variance = sq / Float(p)
+                let istd = 1 / (variance + eps).squareRoot()
+                inverseStd[c] = istd
+                let g = gamma[c], b = beta[c]
+                let xh = xhat + c * p, ys = dst + c * p
+                for i in 0..<p {
+                    let v = (xs[i] - mean) * istd
+                    xh[i] = v
+                    ys[i] = g * v + b
+                }
+                let unbiased = statistics == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
+                runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean
+                runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
+            }
+            batchesTracked.value[0] += 1
+        } else {
+            for c in 0..<channels {
+                let istd = 1 / (runningVar.value[c] + eps).squareRoot()
+                let scale = gamma[c] * istd, shift = beta[c] - runningMean.value[c] * scale
+                let xs = src + c * p, ys = dst + c * p
+                for i in 0..<p { ys[i] = xs[i] * scale + shift }
+            }
+        }
+        return Activation(output, s)
+    }
+
+    /// Train-mode backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = γ/σ · (dy − dβ/P − x̂·dγ/P).
+    public func backward(_ dy: Activation) -> Activation? {
+        let s = dy.shape, p = s.plane
+        let g = dy.buffer.pointer, xhat = normalized.pointer
+        if needsInputGradient { inputGradient.ensure(count: s.count) }
+        let dx = inputGradient.pointer
+        for c in 0..<channels {
+            let gs = g + c * p, xh = xhat + c * p
+            var dgamma: Float = 0, dbeta: Float = 0
+            for i in 0..<p { dgamma += gs[i] * xh[i]; dbeta += gs[i] }
+            weight.grad[c] = dgamma
+            bias.grad[c] = dbeta
+            guard needsInputGradient else { continue }
+            let k = weight.value[c] * inverseStd[c]
+            let mg = dbeta / Float(p), mgx = dgamma / Float(p)
+            let ds = dx + c * p
+            for i in 0..<p { ds[i] = k * (gs[i] - mg - xh[i] * mgx) }
+        }
+        return needsInputGradient ? Activation(inputGradient, s) : nil
+    }
+}

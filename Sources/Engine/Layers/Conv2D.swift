@@ -1,0 +1,268 @@
+import CKernels
+
+/// A 2-D convolution without bias, either plain (u = Σ w·x) or SphereConv (g(θ) of the
+/// angle between kernel and patch, spherenet.md §1). The variant can change between steps;
+/// the weights stay. Learnable-sigmoid k (one per output channel) is created on demand.
+///
+/// Work is done per chunk of images: im2col into the shared workspace, one sgemm per chunk
+/// into the output (OC × M, M = N·OH·OW). SphereConv's patch norms come from the same patch
+/// matrix (column sums of squares), and the angle function runs as one fused pass over the
+/// GEMM output (CKernels). Backward recomputes the patches rather than keeping them.
+public final class Conv2D: Layer {
+    public let name: String
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    /// Whether this convolution may be a SphereConv (shortcuts and score layers stay plain).
+    public let sphereCapable: Bool
+    public var needsInputGradient = true
+
+    public let weight: Parameter                 // (OC, IC, KH, KW) = row-major (OC, K)
+    public private(set) var kRaw: Parameter?     // (OC): learnable-sigmoid k before |·| + 0.05
+
+    public var variant: ConvVariant {
+        didSet { configureForVariant() }
+    }
+
+    /// Decay applies to plain-conv weights only; learnable k is created the first time it is
+    /// needed and kept (dormant) when the layer switches away.
+    private func configureForVariant() {
+        precondition(sphereCapable || variant == .conv, "\(name) cannot be a SphereConv")
+        weight.decays = !variant.isSphere
+        if variant == .learnableSigmoid && kRaw == nil {
+            let k = Parameter(name: "\(name).k", shape: [outChannels], decays: false)
+            k.value.fill(Conv2D.initialLearnableK)
+            kRaw = k
+        }
+    }
+    /// Raw learnable k at creation; the k used is |k_raw| + 0.05 (0.75 at start).
+    public static let initialLearnableK: Float = 0.7
+    static let learnableKOffset: Float = 0.05
+
+    private var workspace: Workspace
+    /// The last forward pass's input (kept for backward and the angle probe).
+    private(set) var input: Activation?
+    private(set) var geometry = ConvGeometry(inChannels: 0, inHeight: 0, inWidth: 0, kernel: 1, stride: 1, padding: 0)
+    private let output = FloatBuffer()        // (OC, N, OH, OW): u, then g(θ) in place
+    private let cosine = FloatBuffer()        // (OC, M) clamped cos θ (aliases `output` for cosine)
+    private let inverseInputNorm = FloatBuffer()   // (M) 1/‖x‖ per output position
+    private let inverseWeightNorm = FloatBuffer()  // (OC) 1/‖w‖
+    private let effectiveK = FloatBuffer()         // (OC) k per output channel (sigmoid variants)
+    private let rowAccumulator = FloatBuffer()     // (OC) Σ_m dc·c
+    private let columnAccumulator = FloatBuffer()  // (M) Σ_oc dc·c
+    private let kGradient = FloatBuffer()          // (OC) ∂L/∂k
+    private let inputGradient = FloatBuffer()      // (C, N, H, W)
+
+    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int,
+                variant: ConvVariant = .conv, sphereCapable: Bool = true, workspace: Workspace) {
+        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0)
+        self.name = name
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+        self.sphereCapable = sphereCapable
+        self.workspace = workspace
+        weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], decays: !variant.isSphere)
+        self.variant = variant
+        configureForVariant()
+    }
+
+    /// Parameters trained at the current variant.
+    public var parameters: [Parameter] {
+        if variant == .learnableSigmoid, let k = kRaw { return [weight, k] }
+        return [weight]
+    }
+    /// Everything a snapshot keeps, including a dormant learnable k.
+    public var savedParameters: [Parameter] { kRaw.map { [weight, $0] } ?? [weight] }
+
+    /// Restores a learnable k read from a snapshot (created if this layer never had one).
+    public func restoreLearnableK(_ values: [Float]) throws {
+        guard values.count == outChannels else {
+            throw EngineError("\(name).k: expected \(outChannels) values, got \(values.count)")
+        }
+        let k = kRaw ?? Parameter(name: "\(name).k", shape: [outChannels], decays: false)
+        k.value.copy(from: values)
+        kRaw = k
+    }
+    var patchSize: Int { inChannels * kernel * kernel }
+
+    /// He initialisation N(0, sqrt(2 / (k·k·Cin))).
+    public func initialize(using rng: inout some NormalSource) {
+        let std = (2.0 / Float(patchSize)).squareRoot()
+        let w = weight.value
+        for i in 0..<w.count { w[i] = rng.nextGaussian() * std }
+    }
+
+    public func outputShape(for s: Shape) throws -> Shape {
+        guard s.channels == inChannels else {
+            throw EngineError("\(name): expects \(inChannels) input channels, got \(s.channels)")
+        }
+        let g = ConvGeometry(inChannels: inChannels, inHeight: s.height, inWidth: s.width, kernel: kernel, stride: stride, padding: padding)
+        guard g.outHeight >= 1, g.outWidth >= 1 else {
+            throw EngineError("\(name): a \(kernel)×\(kernel) kernel (padding \(padding)) does not fit a \(s.height)×\(s.width) input")
+        }
+        return Shape(channels: outChannels, batch: s.batch, height: g.outHeight, width: g.outWidth)
+    }
+
+    /// Images per patch-matrix chunk so that one chunk stays under the workspace bound.
+    private func imagesPerChunk(batch: Int) -> Int {
+        let perImage = patchSize * geometry.outHeight * geometry.outWidth
+        return max(1, min(batch, workspace.chunkElements / max(1, perImage)))
+    }
+
+    // MARK: forward
+
+    public func forward(_ x: Activation, training: Bool) -> Activation {
+        let s = x.shape
+        geometry = ConvGeometry(inChannels: inChannels, inHeight: s.height, inWidth: s.width, kernel: kernel, stride: stride, padding: padding)
+        let out = Shape(channels: outChannels, batch: s.batch, height: geometry.outHeight, width: geometry.outWidth)
+        let m = out.plane, k = patchSize, oc = outChannels
+        input = x
+        output.ensure(count: out.count)
+        let sphere = variant.isSphere
+        if sphere { inverseInputNorm.ensure(count: m) }
+
+        let chunk = imagesPerChunk(batch: s.batch)
+        let columnsPerImage = geometry.outHeight * geometry.outWidth
+        var first = 0
+        while first < s.batch {
+            let count = min(chunk, s.batch - first)
+            let m0 = first * columnsPerImage, mc = count * columnsPerImage
+            let (cols, ld) = patches(of: x, first: first, count: count)
+            sgemm(transA: false, transB: false, m: oc, n: mc, k: k,
+                  a: weight.value.pointer, lda: k, b: cols, ldb: ld,
+                  beta: 0, c: output.pointer + m0, ldc: m)
+            if sphere {
+                sl_column_sumsq(cols, Int32(k), Int32(ld), 0, Int32(mc), inverseInputNorm.pointer + m0)
+            }
+            first += count
+        }
+        if sphere { sphereEpilogue(columns: m) }
+        return Activation(output, out)
+    }
+
+    /// The patch matrix for images first..<first+count: the input itself for a pointwise
+    /// convolution (already (C, N·H·W)), otherwise im2col into the workspace.
+    private func patches(of x: Activation, first: Int, count: Int) -> (UnsafeMutablePointer<Float>, Int) {
+        if geometry.isPointwise {
+            let plane = x.shape.plane
+            return (x.buffer.pointer + first * geometry.inHeight * geometry.inWidth, plane)
+        }
+        let mc = count * geometry.outHeight * geometry.outWidth
+        workspace.columns.ensure(count: patchSize * mc)
+        im2col(x.buffer.pointer, batch: x.shape.batch, geometry: geometry, firstImage: first, count: count,
+               col: workspace.columns.pointer)
+        return (workspace.columns.pointer, mc)
+    }
+
+    /// Norms and the angle function over the whole GEMM output, in place.
+    private func sphereEpilogue(columns m: Int) {
+        let oc = outChannels, k = patchSize
+        let invX = inverseInputNorm.pointer
+        for i in 0..<m { invX[i] = 1 / (invX[i] + Conv2D.normEpsilon).squareRoot() }
+        inverseWeightNorm.ensure(count: oc)
+        let w = weight.value.pointer
+        for r in 0..<oc {
+            var sum: Float = 0
+            let row = w + r * k
+            for j in 0..<k { sum += row[j] * row[j] }
+            inverseWeightNorm[r] = 1 / (sum + Conv2D.normEpsilon).squareRoot()
+        }
+        refreshEffectiveK()
+        let savesCosine = variant != .cosine
+        if savesCosine { cosine.ensure(count: oc * m) }
+        let cosOut = savesCosine ? cosine.pointer : output.pointer
+        sl_sphere_forward(variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, invX, effectiveK.pointer,
+                          Int32(oc), Int32(m), 0, Int32(m), output.pointer, cosOut)
+    }
+
+    /// ε under the square roots of ‖w‖ and ‖x‖ (spherenet.md §1).
+    static let normEpsilon: Float = 1e-4
+
+    private func refreshEffectiveK() {
+        effectiveK.ensure(count: outChannels)
+        switch variant {
+        case .sigmoid(let k): effectiveK.fill(k)
+        case .learnableSigmoid:
+            let raw = kRaw!.value
+            for r in 0..<outChannels { effectiveK[r] = abs(raw[r]) + Conv2D.learnableKOffset }
+        default: effectiveK.fill(1)
+        }
+    }
+
+    // MARK: backward
+
+    public func backward(_ dy: Activation) -> Activation? {
+        guard let x = input else { preconditionFailure("\(name): backward before forward") }
+        let s = x.shape, m = dy.shape.plane, k = patchSize, oc = outChannels
+        let sphere = variant.isSphere
+        let du = dy.buffer.pointer          // dL/du, computed in place over dL/d(output)
+        if sphere {
+            rowAccumulator.ensure(count: oc); rowAccumulator.zero()
+            columnAccumulator.ensure(count: m); columnAccumulator.zero()
+            let learnable = variant == .learnableSigmoid
+            if learnable { kGradient.ensure(count: oc); kGradient.zero() }
+            let saved = variant == .cosine ? output.pointer : cosine.pointer
+            sl_sphere_backward(variant.kernelIndex, du, saved, inverseWeightNorm.pointer, inverseInputNorm.pointer,
+                               effectiveK.pointer, Int32(oc), Int32(m), 0, Int32(m), du,
+                               rowAccumulator.pointer, columnAccumulator.pointer, learnable ? kGradient.pointer : nil)
+            // ∂L/∂s per position (s = ‖x‖² of the patch): −Σ dc·c / (2‖x‖²); folded below as
+            // dpatch −= patch · colAcc · invX² (the 2 cancels).
+            let acc = columnAccumulator.pointer, invX = inverseInputNorm.pointer
+            for i in 0..<m { acc[i] *= invX[i] * invX[i] }
+        }
+        if needsInputGradient {
+            inputGradient.ensure(count: s.count)
+            if !geometry.isPointwise { inputGradient.zero() }
+        }
+
+        let chunk = imagesPerChunk(batch: s.batch)
+        let columnsPerImage = geometry.outHeight * geometry.outWidth
+        var first = 0
+        while first < s.batch {
+            let count = min(chunk, s.batch - first)
+            let m0 = first * columnsPerImage, mc = count * columnsPerImage
+            let (cols, ld) = patches(of: x, first: first, count: count)
+            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
+            sgemm(transA: false, transB: true, m: oc, n: k, k: mc,
+                  a: du + m0, lda: m, b: cols, ldb: ld,
+                  beta: first == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
+            if needsInputGradient {
+                let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
+                if geometry.isPointwise {
+                    (dcols, dld) = (inputGradient.pointer + first * geometry.inHeight * geometry.inWidth, m)
+                } else {
+                    workspace.columnGradients.ensure(count: k * mc)
+                    (dcols, dld) = (workspace.columnGradients.pointer, mc)
+                }
+                // dcols (K × mc) = Wᵀ (K × OC) · du_chunk (OC × mc)
+                sgemm(transA: true, transB: false, m: k, n: mc, k: oc,
+                      a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
+                      beta: 0, c: dcols, ldc: dld)
+                if sphere {
+                    let acc = columnAccumulator.pointer + m0
+                    for r in 0..<k {
+                        let drow = dcols + r * dld, crow = cols + r * ld
+                        for j in 0..<mc { drow[j] -= crow[j] * acc[j] }
+                    }
+                }
+                if !geometry.isPointwise {
+                    col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: inputGradient.pointer)
+                }
+            }
+            first += count
+        }
+        if sphere {
+            // ‖w‖ term: dW[r] −= (Σ_m dc·c) / ‖w‖² · w[r]
+            let w = weight.value.pointer, g = weight.grad.pointer
+            for r in 0..<oc {
+                let scale = rowAccumulator[r] * inverseWeightNorm[r] * inverseWeightNorm[r]
+                for j in 0..<k { g[r * k + j] -= scale * w[r * k + j] }
+            }
+            if variant == .learnableSigmoid, let kr = kRaw {
+                for r in 0..<oc {
+                    let sign: Float = kr.value[r] >= 0 ? 1 : -1
+                    kr.grad[r] = kGradient[r] * sign
+                }
+            }
+        }
+        return needsInputGradient ? Activation(inputGradient, s) : nil
+    }
+}

@@ -1,0 +1,97 @@
+/// 2×2 max pooling, stride 2, TensorFlow 'SAME' padding: output ⌈H/2⌉×⌈W/2⌉, windows that
+/// run past the edge only see the pixels that exist (28 → 14 → 7 → 4).
+public final class MaxPool2x2: Layer {
+    public let name: String
+    public var needsInputGradient = true
+    private let output = FloatBuffer()                 // (C, N, OH, OW)
+    private var argmax: [Int32] = []                    // (C, N, OH, OW) flat input index
+    private let inputGradient = FloatBuffer()          // (C, N, H, W)
+    private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
+
+    public init(name: String) { self.name = name }
+
+    public func outputShape(for s: Shape) throws -> Shape {
+        Shape(channels: s.channels, batch: s.batch, height: (s.height + 1) / 2, width: (s.width + 1) / 2)
+    }
+
+    public func forward(_ x: Activation, training: Bool) -> Activation {
+        let s = x.shape
+        inputShape = s
+        let o = try! outputShape(for: s)   // cannot fail: any size ≥ 1 pools
+        output.ensure(count: o.count)
+        if argmax.count != o.count { argmax = [Int32](repeating: 0, count: o.count) }
+        let src = x.buffer.pointer, dst = output.pointer
+        argmax.withUnsafeMutableBufferPointer { idx in
+            for plane in 0..<(s.channels * s.batch) {
+                let inBase = plane * s.height * s.width, outBase = plane * o.height * o.width
+                for oy in 0..<o.height {
+                    let y0 = oy * 2, y1 = min(y0 + 1, s.height - 1)
+                    for ox in 0..<o.width {
+                        let x0 = ox * 2, x1 = min(x0 + 1, s.width - 1)
+                        // The window's four taps (repeated at the edge, which is harmless).
+                        var best = inBase + y0 * s.width + x0
+                        let b = inBase + y0 * s.width + x1, c = inBase + y1 * s.width + x0, d = inBase + y1 * s.width + x1
+                        if src[b] > src[best] { best = b }
+                        if src[c] > src[best] { best = c }
+                        if src[d] > src[best] { best = d }
+                        dst[outBase + oy * o.width + ox] = src[best]
+                        idx[outBase + oy * o.width + ox] = Int32(best)
+                    }
+                }
+            }
+        }
+        return Activation(output, o)
+    }
+
+    public func backward(_ dy: Activation) -> Activation? {
+        guard needsInputGradient else { return nil }
+        inputGradient.ensure(count: inputShape.count)
+        inputGradient.zero()
+        let g = dy.buffer.pointer, dx = inputGradient.pointer
+        argmax.withUnsafeBufferPointer { idx in
+            for i in 0..<dy.shape.count { dx[Int(idx[i])] += g[i] }
+        }
+        return Activation(inputGradient, inputShape)
+    }
+}
+
+/// Average over all positions of each channel and image: (C, N, H, W) → (C, N, 1, 1).
+public final class GlobalAveragePool: Layer {
+    public let name: String
+    public var needsInputGradient = true
+    private let output = FloatBuffer()
+    private let inputGradient = FloatBuffer()
+    private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
+
+    public init(name: String) { self.name = name }
+
+    public func outputShape(for s: Shape) throws -> Shape {
+        Shape(channels: s.channels, batch: s.batch, height: 1, width: 1)
+    }
+
+    public func forward(_ x: Activation, training: Bool) -> Activation {
+        let s = x.shape
+        inputShape = s
+        let planes = s.channels * s.batch, area = s.spatial
+        output.ensure(count: planes)
+        let src = x.buffer.pointer
+        for i in 0..<planes {
+            var sum: Float = 0
+            for j in 0..<area { sum += src[i * area + j] }
+            output[i] = sum / Float(area)
+        }
+        return Activation(output, Shape(channels: s.channels, batch: s.batch, height: 1, width: 1))
+    }
+
+    public func backward(_ dy: Activation) -> Activation? {
+        guard needsInputGradient else { return nil }
+        let s = inputShape, area = s.spatial
+        inputGradient.ensure(count: s.count)
+        let dx = inputGradient.pointer, g = dy.buffer.pointer
+        for i in 0..<(s.channels * s.batch) {
+            let v = g[i] / Float(area)
+            for j in 0..<area { dx[i * area + j] = v }
+        }
+        return Activation(inputGradient, s)
+    }
+}

@@ -1,0 +1,61 @@
+/// A growable block of Float32 owned by one layer or optimizer.
+///
+/// Buffers are sized on the first step and reused afterwards: `ensure(count:)` only allocates
+/// when the requested size exceeds the capacity, so the training loop allocates nothing once
+/// the batch shape is stable. The trainer owns every buffer through its model; buffers never
+/// cross threads while in use (the type is not `Sendable`).
+public final class FloatBuffer {
+    public private(set) var pointer: UnsafeMutablePointer<Float>
+    public private(set) var count: Int
+    public private(set) var capacity: Int
+
+    public init(count: Int = 0) {
+        precondition(count >= 0, "negative buffer size")
+        capacity = max(count, 1)
+        pointer = .allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+        self.count = count
+    }
+
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` elements; contents are undefined after a reallocation
+    /// (zeroed), preserved otherwise.
+    public func ensure(count newCount: Int) {
+        precondition(newCount >= 0, "negative buffer size")
+        if newCount > capacity {
+            pointer.deallocate()
+            capacity = newCount
+            pointer = .allocate(capacity: capacity)
+            pointer.initialize(repeating: 0, count: capacity)
+        }
+        count = newCount
+    }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+    public subscript(i: Int) -> Float {
+        get { assert(i >= 0 && i < count, "FloatBuffer index \(i) out of 0..<\(count)"); return pointer[i] }
+        set { assert(i >= 0 && i < count, "FloatBuffer index \(i) out of 0..<\(count)"); pointer[i] = newValue }
+    }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    public func copy(from values: [Float]) {
+        precondition(values.count == count, "copy of \(values.count) values into a buffer of \(count)")
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.update(from: base, count: count) }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// What the angle view plots for one SphereConv-capable layer (design.md §4): the
+/// distribution of θ(w, x) between its kernels and the patches under them, and of the
+/// pairwise angles between its kernels. Angles in radians over [0, π].
+public struct LayerAngles: Sendable, Equatable, Codable {
+    public var layer: String
+    public var variant: String
+    public var step: Int
+    /// Counts of θ(w, x) in `bins` equal bins over [0, π].
+    public var patchAngles: [Int]
+    /// Counts of the pairwise kernel angles in the same bins.
+    public var kernelAngles: [Int]
+    /// θ(w, x) at the 10th, 25th, 50th, 75th and 90th percentile.
+    public var percentiles: [Double]
+
+    public static let bins = 48
+    public static let percentileLevels: [Double] = [0.10, 0.25, 0.50, 0.75, 0.90]
+}
+
+/// Measures `LayerAngles` from the last forward pass, cheaply: θ(w, x) on an evenly spread
+/// sample of output positions (every kernel against each sampled patch), kernel angles from
+/// one small Gram matrix. Scratch memory is kept between calls.
+public final class AngleProbe {
+    public var samplePositions: Int
+    private var patch: [Float] = []
+    private var thetas: [Float] = []
+    private let gram = FloatBuffer()
+    private let normalized = FloatBuffer()
+
+    public init(samplePositions: Int = 96) { self.samplePositions = samplePositions }
+
+    public func measure(_ conv: Conv2D, step: Int) -> LayerAngles? {
+        guard let x = conv.input else { return nil }
+        let g = conv.geometry, oc = conv.outChannels, k = conv.patchSize
+        let oh = g.outHeight, ow = g.outWidth, batch = x.shape.batch
+        let positions = batch * oh * ow
+        let samples = min(samplePositions, positions)
+        guard samples > 0 else { return nil }
+        if patch.count != k { patch = [Float](repeating: 0, count: k) }
+        thetas.removeAll(keepingCapacity: true)
+        let w = conv.weight.value.pointer
+        var weightNorms = [Float](repeating: 0, count: oc)
+        for r in 0..<oc {
+            var s: Float = 0
+            for j in 0..<k { s += w[r * k + j] * w[r * k + j] }
+            weightNorms[r] = (s + Conv2D.normEpsilon).squareRoot()
+        }
+        let src = x.buffer.pointer
+        for i in 0..<samples {
+            let m = i * positions / samples
+            let n = m / (oh * ow), oy = (m / ow) % oh, ox = m % ow
+            var norm: Float = 0
+            for c in 0..<g.inChannels { for kh in 0..<g.kernel { for kw in 0..<g.kernel {
+                let iy = oy * g.stride - g.padding + kh, ix = ox * g.stride - g.padding + kw
+                var v: Float = 0
+                if iy >= 0 && iy < g.inHeight && ix >= 0 && ix < g.inWidth {
+                    v = src[((c * batch + n) * g.inHeight + iy) * g.inWidth + ix]
+                }
+                patch[(c * g.kernel + kh) * g.kernel + kw] = v
+                norm += v * v
+            } } }
+            let xNorm = (norm + Conv2D.normEpsilon).squareRoot()
+            for r in 0..<oc {
+                var u: Float = 0
+                for j in 0..<k { u += w[r * k + j] * patch[j] }
+                thetas.append(AngleProbe.angle(cosine: u / (weightNorms[r] * xNorm)))
+            }
+        }
+        let patchHistogram = AngleProbe.histogram(thetas)
+        thetas.sort()
+        let percentiles = LayerAngles.percentileLevels.map { q -> Double in
+            Double(thetas[min(thetas.count - 1, Int(q * Double(thetas.count)))])
+        }
+        // Pairwise kernel angles from the Gram matrix of unit kernels.
+        normalized.ensure(count: oc * k)
+        for r in 0..<oc { for j in 0..<k { normalized[r * k + j] = w[r * k + j] / weightNorms[r] } }
+        gram.ensure(count: oc * oc)
+        var kernelHistogram = [Int](repeating: 0, count: LayerAngles.bins)
+        if oc > 1 {
+            sgemm(transA: false, transB: true, m: oc, n: oc, k: k, a: normalized.pointer, lda: k,
+                  b: normalized.pointer, ldb: k, beta: 0, c: gram.pointer, ldc: oc)
+            for a in 0..<oc { for b in (a + 1)..<oc {
+                kernelHistogram[AngleProbe.bin(AngleProbe.angle(cosine: gram[a * oc + b]))] += 1
+            } }
+        }
+        return LayerAngles(layer: conv.name, variant: conv.variant.description, step: step,
+                           patchAngles: patchHistogram, kernelAngles: kernelHistogram, percentiles: percentiles)
+    }
+
+    static func angle(cosine c: Float) -> Float { acos(min(1, max(-1, c.isNaN ? 0 : c))) }
+
+    static func bin(_ theta: Float) -> Int {
+        min(LayerAngles.bins - 1, max(0, Int(theta / .pi * Float(LayerAngles.bins))))
+    }
+
+    static func histogram(_ values: [Float]) -> [Int] {
+        var h = [Int](repeating: 0, count: LayerAngles.bins)
+        for v in values { h[bin(v)] += 1 }
+        return h
+    }
+}
