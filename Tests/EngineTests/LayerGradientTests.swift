@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+@testable import Engine
+
+/// Runs forward + backward of `layer` on `x` with L = Σ r·out, then finite-differences the
+/// input and every parameter. Float32 engine, so steps are ~1e-2 and tolerances match.
+func gradientCheck(_ layer: Layer, input: [Float], shape: Shape, seed: UInt64 = 7, step: Float = 1e-2,
+                   absolute: Double = 2e-3, relative: Double = 2e-2) -> [GradientMismatch] {
+    var rng = TestRandom(seed)
+    let xBuffer = FloatBuffer(input)
+    let out = layer.forward(Activation(xBuffer, shape), training: true)
+    let r = rng.gaussians(out.shape.count)
+    let dy = FloatBuffer(r)
+    let dx = layer.backward(Activation(dy, out.shape))?.buffer.array
+    let paramGrads = layer.parameters.map { $0.grad.array }
+    let loss = { projected(layer.forward(Activation(xBuffer, shape), training: true), r) }
+    var bad: [GradientMismatch] = []
+    if let dx {
+        bad += checkGradient("input", values: xBuffer, analytic: dx, indices: sampleIndices(xBuffer.count), step: step,
+                             absolute: absolute, relative: relative, loss: loss)
+    }
+    for (p, g) in zip(layer.parameters, paramGrads) {
+        bad += checkGradient(p.name, values: p.value, analytic: g, indices: sampleIndices(p.count), step: step,
+                             absolute: absolute, relative: relative, loss: loss)
+    }
+    return bad
+}
+
+let variantsUnderTest: [ConvVariant] = [.conv, .cosine, .linear, .sigmoid(k: 0.3), .sigmoid(k: 0.7), .learnableSigmoid]
+
+struct ConvGeometryCase: CustomStringConvertible, Sendable {
+    var inC: Int, outC: Int, kernel: Int, stride: Int, padding: Int, h: Int, w: Int, batch: Int
+    var description: String { "\(inC)→\(outC) k\(kernel) s\(stride) p\(padding) \(h)×\(w) N\(batch)" }
+}
+let convCases: [ConvGeometryCase] = [
+    .init(inC: 2, outC: 3, kernel: 3, stride: 1, padding: 1, h: 5, w: 4, batch: 3),
+    .init(inC: 3, outC: 4, kernel: 3, stride: 2, padding: 1, h: 7, w: 6, batch: 2),
+    .init(inC: 3, outC: 2, kernel: 1, stride: 2, padding: 0, h: 5, w: 5, batch: 2),
+    .init(inC: 4, outC: 3, kernel: 1, stride: 1, padding: 0, h: 3, w: 3, batch: 2),
+    .init(inC: 2, outC: 5, kernel: 4, stride: 1, padding: 0, h: 4, w: 4, batch: 3),
+]
+
+func makeConv(_ c: ConvGeometryCase, variant: ConvVariant, chunk: Int = 1 << 22, seed: UInt64 = 3) -> Conv2D {
+    let conv = Conv2D(name: "features.0", inChannels: c.inC, outChannels: c.outC, kernel: c.kernel, stride: c.stride,
+                      padding: c.padding, variant: variant, workspace: Workspace(chunkElements: chunk))
+    var rng = TestRandom(seed)
+    conv.initialize(using: &rng)
+    if let k = conv.kRaw {   // spread learnable k so per-channel handling is exercised
+        for i in 0..<k.count { k.value[i] = (i % 2 == 0 ? 1 : -1) * (0.3 + 0.2 * Float(i)) }
+    }
+    return conv
+}
+
+/// The slow obvious twin of the convolution: direct loops in Double.
+func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
+    let k = conv.kernel, st = conv.stride, p = conv.padding
+    let oh = (s.height + 2 * p - k) / st + 1, ow = (s.width + 2 * p - k) / st + 1
+    var out = [Double](repeating: 0, count: conv.outChannels * s.batch * oh * ow)
+    let w = conv.weight.value.array
+    for o in 0..<conv.outChannels { for n in 0..<s.batch { for y in 0..<oh { for xo in 0..<ow {
+        var u = 0.0, xx = 0.0, ww = 0.0
+        for c in 0..<conv.inChannels { for kh in 0..<k { for kw in 0..<k {
+            let iy = y * st - p + kh, ix = xo * st - p + kw
+            let wv = Double(w[((o * conv.inChannels + c) * k + kh) * k + kw])
+            ww += wv * wv
+            guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
+            let xv = Double(x[((c * s.batch + n) * s.height + iy) * s.width + ix])
+            u += wv * xv; xx += xv * xv
+        } } }
+        let c = min(1 - 1e-6, max(-1 + 1e-6, u / ((ww + 1e-4).squareRoot() * (xx + 1e-4).squareRoot())))
+        let theta = acos(c)
+        var g: Double
+        switch conv.variant {
+        case .conv: g = u
+        case .cosine: g = c
+        case .linear: g = 1 - 2 * theta / .pi
+        case .sigmoid(let kk):
+            g = tanh((Double.pi / 2 - theta) / (2 * Double(kk))) / tanh(Double.pi / (4 * Double(kk)))
+        case .learnableSigmoid:
+            let kk = Double(abs(conv.kRaw!.value[o]) + 0.05)
+            g = tanh((Double.pi / 2 - theta) / (2 * kk)) / tanh(Double.pi / (4 * kk))
+        }
+        out[((o * s.batch + n) * oh + y) * ow + xo] = g
+    } } } }
+    return out
+}
+
+@Suite struct ConvolutionTests {
+    @Test(arguments: convCases)
+    func forwardMatchesDirectLoops(_ c: ConvGeometryCase) {
+        for variant in variantsUnderTest {
+            for chunk in [1 << 22, 1] {   // one chunk, and one image per chunk
+                let conv = makeConv(c, variant: variant, chunk: chunk)
+                var rng = TestRandom(11)
+                let shape = Shape(channels: c.inC, batch: c.batch, height: c.h, width: c.w)
+                let x = rng.gaussians(shape.count)
+                let y = conv.forward(activation(x, shape), training: true)
+                let twin = referenceConv(conv, x: x, shape: shape)
+                #expect(y.shape.count == twin.count)
+                var worst = 0.0
+                for i in 0..<twin.count { worst = max(worst, abs(Double(y.buffer[i]) - twin[i])) }
+                #expect(worst < 2e-5, "\(c) \(variant) chunk \(chunk): max |fast − twin| = \(worst)")
+            }
+        }
+    }
+
+    @Test(arguments: convCases)
+    func gradientsMatchFiniteDifferences(_ c: ConvGeometryCase) {
+        for variant in variantsUnderTest {
+            let conv = makeConv(c, variant: variant, chunk: 64)
+            var rng = TestRandom(5)
+            let shape = Shape(channels: c.inC, batch: c.batch, height: c.h, width: c.w)
+            let bad = gradientCheck(conv, input: rng.gaussians(shape.count), shape: shape)
+            #expect(bad.isEmpty, "\(c) \(variant): \(bad.prefix(5))")
+        }
+    }
+
+    @Test func zeroPatchGivesRightAngleAndZeroOutput() {
+        let c = ConvGeometryCase(inC: 1, outC: 2, kernel: 3, stride: 1, padding: 1, h: 3, w: 3, batch: 1)
+        for variant in variantsUnderTest where variant.isSphere {
+            let conv = makeConv(c, variant: variant)
+            let y = conv.forward(activation([Float](repeating: 0, count: 9), Shape(channels: 1, batch: 1, height: 3, width: 3)), training: true)
+            #expect(y.buffer.array.allSatisfy { abs($0) < 1e-6 }, "\(variant)")
+        }
+    }
+
+    @Test func switchingVariantKeepsWeightsAndCreatesK() {
+        let conv = makeConv(convCases[0], variant: .cosine)
+        let before = conv.weight.value.array
+        #expect(conv.kRaw == nil && conv.parameters.count == 1 && !conv.weight.decays)
+        conv.variant = .learnableSigmoid
+        #expect(conv.kRaw?.value.array == [Float](repeating: 0.7, count: 3))
+        #expect(conv.parameters.count == 2)
+        conv.variant = .conv
+        #expect(conv.parameters.count == 1 && conv.savedParameters.count == 2 && conv.weight.decays)
+        #expect(conv.weight.value.array == before)
+    }
+
+    @Test func variantNamesParse() throws {
+        #expect(try ConvVariant(parsing: "sigmoid:0.1") == .sigmoid(k: 0.1))
+        #expect(try ConvVariant(parsing: "lr-sigmoid") == .learnableSigmoid)
+        #expect(throws: EngineError.self) { try ConvVariant(parsing: "sigmoid:-1") }
+        #expect(throws: EngineError.self) { try ConvVariant(parsing: "cosh") }
+        #expect(ConvVariant.conv.next == .cosine && ConvVariant.learnableSigmoid.next == .conv)
+    }
+}
+
+@Suite struct KernelTwinTests {
+    @Test func im2colMatchesTwinAndCol2imIsItsAdjoint() {
+        for c in convCases + [.init(inC: 2, outC: 1, kernel: 3, stride: 2, padding: 1, h: 1, w: 2, batch: 2),
+                              .init(inC: 1, outC: 1, kernel: 5, stride: 3, padding: 2, h: 7, w: 9, batch: 3)] {
+            let g = ConvGeometry(inChannels: c.inC, inHeight: c.h, inWidth: c.w, kernel: c.kernel, stride: c.stride, padding: c.padding)
+            var rng = TestRandom(2)
+            let x = rng.gaussians(c.inC * c.batch * c.h * c.w)
+            for (first, count) in [(0, c.batch), (1, c.batch - 1)] {
+                let n = g.patchSize * count * g.outHeight * g.outWidth
+                var fast = [Float](repeating: .nan, count: n), slow = [Float](repeating: .nan, count: n)
+                x.withUnsafeBufferPointer { xp in
+                    im2col(xp.baseAddress!, batch: c.batch, geometry: g, firstImage: first, count: count, col: &fast)
+                    referenceIm2col(xp.baseAddress!, batch: c.batch, geometry: g, firstImage: first, count: count, col: &slow)
+                }
+                #expect(fast == slow, "\(c) first \(first)")
+                // <im2col(x), y> = <x, col2im(y)>
+                let y = rng.gaussians(n)
+                var back = [Float](repeating: 0, count: x.count)
+                y.withUnsafeBufferPointer { yp in
+                    col2im(yp.baseAddress!, batch: c.batch, geometry: g, firstImage: first, count: count, dx: &back)
+                }
+                var lhs = 0.0, rhs = 0.0
+                for i in 0..<n { lhs += Double(fast[i]) * Double(y[i]) }
+                for i in 0..<x.count { rhs += Double(x[i]) * Double(back[i]) }
+                #expect(abs(lhs - rhs) < 1e-4 * max(1, abs(lhs)), "\(c): \(lhs) vs \(rhs)")
+            }
+        }
+    }
+
+    @Test func sgemmMatchesTwin() {
+        var rng = TestRandom(9)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let m = 5, n = 7, k = 6
+            let a = rng.gaussians(m * k), b = rng.gaussians(k * n)
+            var c1 = rng.gaussians(m * n), c2 = c1
+            sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+                  beta: 2, c: &c1, ldc: n)
+            referenceGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+                          beta: 2, c: &c2, ldc: n)
+            for i in 0..<(m * n) { #expect(abs(c1[i] - c2[i]) < 1e-4, "trans \(ta) \(tb) at \(i)") }
+        }
+    }
+}
