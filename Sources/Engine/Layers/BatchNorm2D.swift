@@ -17,6 +17,9 @@ public final class BatchNorm2D: Layer {
     public let channels: Int
     public var statistics: BatchNormStatistics
     public var needsInputGradient = true
+    /// Train-mode forward without touching the running statistics (for measuring
+    /// train-mode-BN accuracy on the test set).
+    public var freezesStatistics = false
 
     public let weight: Parameter   // γ (C)
     public let bias: Parameter     // β (C)
@@ -77,11 +80,12 @@ public final class BatchNorm2D: Layer {
                     xh[i] = v
                     ys[i] = g * v + b
                 }
+                guard !freezesStatistics else { continue }
                 let unbiased = statistics == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
                 runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean
                 runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
             }
-            batchesTracked.value[0] += 1
+            if !freezesStatistics { batchesTracked.value[0] += 1 }
         } else {
             for c in 0..<channels {
                 let istd = 1 / (runningVar.value[c] + eps).squareRoot()

@@ -19,7 +19,7 @@ public final class MaxPool2x2: Layer {
         inputShape = s
         let o = try! outputShape(for: s)   // cannot fail: any size ≥ 1 pools
         output.ensure(count: o.count)
-        if argmax.count != o.count { argmax = [Int32](repeating: 0, count: o.count) }
+        if argmax.count < o.count { argmax = [Int32](repeating: 0, count: o.count) }   // grow only
         let src = x.buffer.pointer, dst = output.pointer
         argmax.withUnsafeMutableBufferPointer { idx in
             for plane in 0..<(s.channels * s.batch) {

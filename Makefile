@@ -1,0 +1,36 @@
+# SphereLab — the two commands a new user needs:
+#   make run    install what is missing, build (release), open the workbench
+#   make test   install what is missing, build, run every test
+.PHONY: run test deps build release bench train clean
+
+APT_PACKAGES := libopenblas-dev zlib1g-dev libncurses-dev dataset-fashion-mnist tmux
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	.build/release/spherelab
+
+train: release
+	.build/release/spherelab train --steps 469
+
+bench: release
+	.build/release/spherelab bench --config all --variant all
+
+test: deps
+	swift build --build-tests
+	swift test
+
+clean:
+	rm -rf .build

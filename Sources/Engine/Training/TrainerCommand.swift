@@ -1,0 +1,26 @@
+/// A request from the UI (or a script) to the trainer, applied between steps.
+public enum TrainerCommand: Sendable, Equatable {
+    case pause
+    case resume
+    case togglePause
+    /// One step while paused.
+    case stepOnce
+    case evaluateNow
+    case setLearningRate(Float)
+    case scaleLearningRate(Float)
+    case setVariant(ConvVariant)
+    case setOptimizer(OptimizerKind)
+    case setWeightDecay(Float)
+    case setOrthogonality(Float)
+    case setHead(HeadKind, CrossEntropyOptions)
+    case setBatchSize(Int)
+    case setEvalEvery(Int)
+    case setStatsEvery(Int)
+    /// Measure train-mode-BN accuracy at evaluations too.
+    case setTrainModeEvaluation(Bool)
+    /// Adds a line to the event log (e.g. "saved snapshot …").
+    case log(String, RunEvent.Level)
+    /// Marks the current progress as saved.
+    case markSaved(String)
+    case quit
+}

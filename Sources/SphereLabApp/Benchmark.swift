@@ -1,0 +1,100 @@
+import Foundation
+import Engine
+import DataLoaders
+
+/// `spherelab bench`: training and inference images/second for the standard configurations
+/// (design.md §8) on synthetic images of the right shape (no dataset needed).
+public struct Benchmark {
+    public struct Configuration: Sendable, Equatable {
+        public var name: String
+        public var channels: Int, size: Int, width: Double
+        public static let all: [Configuration] = [
+            .init(name: "fmnist-w0.25", channels: 1, size: 28, width: 0.25),
+            .init(name: "fmnist-w0.5", channels: 1, size: 28, width: 0.5),
+            .init(name: "cifar-w1", channels: 3, size: 32, width: 1),
+        ]
+        public static func named(_ n: String) throws -> [Configuration] {
+            if n == "all" { return all }
+            guard let c = all.first(where: { $0.name == n }) else {
+                throw EngineError("unknown configuration '\(n)': use \(all.map(\.name).joined(separator: ", ")) or all")
+            }
+            return [c]
+        }
+    }
+
+    public struct Result: Sendable {
+        public var configuration: String
+        public var variant: String
+        public var mode: String   // "train" or "inference"
+        public var imagesPerSecond: Double
+        public var medianStepSeconds: Double
+        public var steps: Int
+    }
+
+    public var batch = 128
+    public var steps = 10
+    public var warmup = 3
+    public init() {}
+
+    /// A synthetic dataset with the configuration's image shape.
+    static func syntheticData(_ c: Configuration, count: Int) throws -> DatasetPair {
+        var rng = SeededGenerator(seed: 99)
+        let n = count * c.channels * c.size * c.size
+        var pixels = [UInt8](repeating: 0, count: n)
+        for i in 0..<n { pixels[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        let labels = (0..<count).map { UInt8($0 % 10) }
+        let set = try ImageSet(name: "synthetic/\(c.name)", count: count, channels: c.channels, height: c.size, width: c.size,
+                               classes: 10, pixels: pixels, labels: labels)
+        return DatasetPair(kind: c.channels == 1 ? .fashionMNIST : .cifar10, train: set, test: set)
+    }
+
+    public func makeTrainer(_ c: Configuration, variant: ConvVariant) throws -> Trainer {
+        let data = try Benchmark.syntheticData(c, count: max(batch * 2, 256))
+        var hyper = Hyperparameters()
+        hyper.variant = variant
+        hyper.batchSize = batch
+        hyper.evalEvery = 0
+        hyper.statsEvery = 1_000_000
+        let setup = RunSetup(dataset: data.kind, model: .sphereNet9(width: c.width, channels: c.channels, size: c.size, classes: 10),
+                             seed: 1, augmentation: .none)
+        return try Trainer(setup: setup, data: data, hyper: hyper)
+    }
+
+    /// Median training-step time after warm-up.
+    public func measureTraining(_ c: Configuration, variant: ConvVariant, trainer: Trainer? = nil,
+                                duringStep: (() -> Void)? = nil) throws -> Result {
+        let t = try trainer ?? makeTrainer(c, variant: variant)
+        var times: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try t.trainStep()
+            duringStep?()
+            let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if i >= warmup { times.append(s) }
+        }
+        let median = Benchmark.median(times)
+        return Result(configuration: c.name, variant: variant.name, mode: "train", imagesPerSecond: Double(batch) / median,
+                      medianStepSeconds: median, steps: steps)
+    }
+
+    /// Median eval-mode forward time (score head included) for one batch.
+    public func measureInference(_ c: Configuration, variant: ConvVariant) throws -> Result {
+        let t = try makeTrainer(c, variant: variant)
+        var times: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try t.evaluate(limit: batch)
+            let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if i >= warmup { times.append(s) }
+        }
+        let median = Benchmark.median(times)
+        return Result(configuration: c.name, variant: variant.name, mode: "inference", imagesPerSecond: Double(batch) / median,
+                      medianStepSeconds: median, steps: steps)
+    }
+
+    static func median(_ v: [Double]) -> Double {
+        let s = v.sorted()
+        guard !s.isEmpty else { return .nan }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}

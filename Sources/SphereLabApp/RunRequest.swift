@@ -1,0 +1,46 @@
+import Engine
+import DataLoaders
+
+/// Everything needed to start a run, gathered from the command line (or defaults for the
+/// workbench) and checked before any work starts.
+public struct RunRequest: Sendable {
+    public var dataset: DatasetKind = .fashionMNIST
+    public var modelName = "spherenet9"
+    public var width = 0.25
+    public var normalization: ModelSpec.Normalization = .batchNorm
+    public var batchNormStatistics: BatchNormStatistics = .pytorch
+    public var hyper = Hyperparameters()
+    public var seed: UInt64 = 1
+    public var steps: Int?
+    public var evaluationLimit: Int?
+    public var augmentation: Augmentation?
+    public var datasetsDirectory = "Datasets"
+
+    public init() {}
+
+    /// The model for a dataset's image shape.
+    public func modelSpec(for set: ImageSet) throws -> ModelSpec {
+        let (arch, depth) = try ModelSpec.parseModelName(modelName)
+        var spec = ModelSpec(architecture: arch, width: width, depthPerStage: depth, inputChannels: set.channels,
+                             inputHeight: set.height, inputWidth: set.width, classes: set.classes)
+        spec.normalization = normalization
+        spec.batchNormStatistics = batchNormStatistics
+        try spec.validate()
+        return spec
+    }
+
+    /// Loads the data and builds the trainer (the slow part: reading the dataset).
+    public func makeTrainer() throws -> Trainer {
+        try hyper.validate()
+        _ = try ModelSpec.parseModelName(modelName)
+        let data = try DatasetLoader.load(dataset, datasetsDirectory: datasetsDirectory)
+        let spec = try modelSpec(for: data.train)
+        let setup = RunSetup(dataset: dataset, model: spec, seed: seed,
+                             augmentation: augmentation ?? Augmentation.defaults(for: dataset),
+                             evaluationLimit: evaluationLimit)
+        return try Trainer(setup: setup, data: data, hyper: hyper)
+    }
+
+    /// A short name for the run: model-variant-dataset.
+    public var runName: String { "\(modelName)-\(hyper.variant.name)-\(dataset.rawValue)" }
+}

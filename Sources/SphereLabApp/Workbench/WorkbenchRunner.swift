@@ -1,0 +1,133 @@
+import Foundation
+import Dispatch
+import Synchronization
+import Engine
+import TUI
+
+/// Runs the interactive workbench: the trainer on its queue, the UI on the calling (main)
+/// thread — read telemetry, handle keys, render, flush — about 15 frames a second.
+public final class WorkbenchRunner {
+    public static let frameMilliseconds: Int32 = 66
+
+    private var controller: TrainingController
+    private var state: AppState
+    private let sessions: SessionArchive?
+    private let terminal = Terminal()
+    private var quitting = false
+
+    public init(controller: TrainingController, sessions: SessionArchive?, glyphs: GlyphSet) {
+        self.controller = controller
+        self.sessions = sessions
+        state = AppState(telemetry: controller.telemetry)
+        state.glyphs = glyphs
+        state.sessionsAvailable = sessions != nil
+    }
+
+    /// The latest telemetry of the run on screen (after `run`, its final state).
+    public var telemetry: Telemetry { controller.telemetry }
+
+    /// Blocks until the user quits. The terminal is restored on every way out.
+    public func run() throws {
+        try terminal.start()
+        defer { terminal.stop() }
+        if terminal.preferredGlyphs == .ascii { state.glyphs = .ascii }
+        controller.start()
+        while !quitting {
+            if let key = terminal.readKey(timeoutMilliseconds: WorkbenchRunner.frameMilliseconds) {
+                if key == .resize { terminal.invalidate() }
+                perform(state.update(.key(key)))
+                // Drain keys that arrived together (pastes, key repeat) before drawing.
+                while !quitting, let more = terminal.readKey(timeoutMilliseconds: 0) {
+                    if more == .resize { terminal.invalidate() }
+                    perform(state.update(.key(more)))
+                }
+            }
+            _ = state.update(.telemetry(controller.telemetry))
+            let size = terminal.size
+            terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
+        }
+    }
+
+    func perform(_ effects: [AppEffect]) {
+        for effect in effects {
+            switch effect {
+            case .send(let c): controller.send(c)
+            case .setSmoothing, .setTrainModeBN: break   // applied inside AppState
+            case .save(let name): save(name: name, wait: false)
+            case .saveAndQuit(let name):
+                if save(name: name, wait: true) { quit() }
+            case .listSnapshots:
+                guard let sessions else { continue }
+                do {
+                    _ = state.update(.snapshots(try sessions.entries()))
+                } catch {
+                    _ = state.update(.status("cannot list snapshots: \(error)"))
+                }
+            case .open(let path): open(path)
+            case .quit: quit()
+            }
+        }
+    }
+
+    /// Copies the state on the trainer's queue (training pauses only for the copy), then
+    /// writes on a utility queue so neither the UI nor the trainer waits for the disk.
+    @discardableResult
+    func save(name: String, wait: Bool) -> Bool {
+        guard let sessions else { return false }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = SaveOutcome()
+        let controller = self.controller
+        controller.send(.log("saving \(name)…", .info))
+        controller.perform { trainer in
+            let snapshot = sessions.capture(trainer, telemetry: controller.telemetry)
+            DispatchQueue.global(qos: .utility).async {
+                do {
+                    let path = try sessions.write(snapshot, name: name)
+                    controller.send(.markSaved(path))
+                    outcome.set(true)
+                } catch {
+                    controller.send(.log("save failed: \(error)", .error))
+                }
+                done.signal()
+            }
+        }
+        guard wait else { return true }
+        // Quitting: keep drawing while the save completes so the screen shows progress.
+        while done.wait(timeout: .now() + .milliseconds(Int(WorkbenchRunner.frameMilliseconds))) == .timedOut {
+            _ = state.update(.telemetry(controller.telemetry))
+            let size = terminal.size
+            terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
+        }
+        if !outcome.value { _ = state.update(.status("the save failed (see the event log); not quitting")) }
+        return outcome.value
+    }
+
+    func open(_ path: String) {
+        guard let sessions else { return }
+        do {
+            let restored = try sessions.restore(path: path)
+            controller.send(.quit)
+            controller.waitUntilStopped()
+            controller = restored
+            state = AppState(telemetry: restored.telemetry)
+            state.glyphs = terminal.preferredGlyphs == .ascii ? .ascii : state.glyphs
+            state.sessionsAvailable = true
+            restored.start()
+        } catch {
+            _ = state.update(.status("cannot open \(path): \(error)"))
+        }
+    }
+
+    func quit() {
+        controller.send(.quit)
+        controller.waitUntilStopped(timeoutSeconds: 120)
+        quitting = true
+    }
+}
+
+/// The save's result, set on the writer's queue and read on the UI thread.
+private final class SaveOutcome: Sendable {
+    private let flag = Mutex(false)
+    func set(_ v: Bool) { flag.withLock { $0 = v } }
+    var value: Bool { flag.withLock { $0 } }
+}

@@ -1,0 +1,123 @@
+import Testing
+import Foundation
+
+/// The real binary in a real terminal: tmux runs `spherelab` on a small Fashion-MNIST run,
+/// and the test reads the screen with `capture-pane` while sending keys.
+@Suite(.serialized) struct EndToEndTests {
+    /// The package root and the built binary (next to the test bundle in .build/…/debug).
+    static var binary: String? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("spherelab").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    static var root: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    @discardableResult
+    static func shell(_ args: [String]) -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        do { try p.run() } catch { return (-1, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    struct Pane {
+        let socket: String, target: String
+        func capture() -> String { EndToEndTests.shell(["tmux", "-L", socket, "capture-pane", "-p", "-t", target]).output }
+        func send(_ keys: String...) { EndToEndTests.shell(["tmux", "-L", socket, "send-keys", "-t", target] + keys) }
+        /// Polls the screen until `predicate` holds (or the timeout passes); returns the last capture.
+        func wait(seconds: Double, _ predicate: (String) -> Bool) -> String {
+            let deadline = Date().addingTimeInterval(seconds)
+            var screen = capture()
+            while !predicate(screen) && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.25)
+                screen = capture()
+            }
+            return screen
+        }
+    }
+
+    static func step(in screen: String) -> Int? {
+        guard let r = screen.range(of: #"step (\d+)"#, options: .regularExpression) else { return nil }
+        return Int(screen[r].dropFirst(5))
+    }
+
+    @Test func workbenchTrainsPausesSteersAndQuitsCleanly() throws {
+        guard Self.shell(["tmux", "-V"]).status == 0 else {
+            Issue.record("tmux is not installed: `make test` installs it (apt-get install tmux)")
+            return
+        }
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
+            Issue.record("Fashion-MNIST is not installed: `make test` installs dataset-fashion-mnist")
+            return
+        }
+        let bin = try #require(Self.binary, "spherelab binary not found next to the tests; run `swift build` first")
+        let socket = "spherelab-e2e-\(getpid())"
+        let status = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket).status").path
+        let sessions = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-sessions").path
+        try? FileManager.default.removeItem(atPath: status)
+        let command = "cd '\(Self.root)' && '\(bin)' --width 0.125 --batch 32 --eval-every 40 --eval-limit 300 --sessions-dir '\(sessions)'; echo $? > '\(status)'"
+        Self.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", "e2e", command])
+        Self.shell(["tmux", "-L", socket, "set-option", "-t", "e2e", "remain-on-exit", "on"])
+        defer { Self.shell(["tmux", "-L", socket, "kill-server"]) }
+        let pane = Pane(socket: socket, target: "e2e")
+
+        // Charts and angle view appear, and the step counter moves.
+        var screen = pane.wait(seconds: 120) { ($0.contains("RUNNING")) && (Self.step(in: $0) ?? 0) >= 3 }
+        #expect(screen.contains("RUNNING"), "screen:\n\(screen)")
+        for needle in ["Loss", "Accuracy", "Angles · features.0", "θ(w, x)", "Controls", "Events"] {
+            #expect(screen.contains(needle), "missing \(needle):\n\(screen)")
+        }
+        #expect(screen.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }, "no braille on screen")
+
+        // space: PAUSED and the step counter stops.
+        pane.send("Space")
+        screen = pane.wait(seconds: 60) { $0.contains("PAUSED") }
+        #expect(screen.contains("PAUSED"), "screen:\n\(screen)")
+        let pausedAt = Self.step(in: screen)
+        Thread.sleep(forTimeInterval: 2)
+        screen = pane.capture()
+        #expect(Self.step(in: screen) == pausedAt, "step moved while paused")
+
+        // +: the learning rate doubles in the header and in the trainer's event log.
+        pane.send("+")
+        screen = pane.wait(seconds: 20) { $0.contains("lr 0.002") && $0.contains("learning rate → 0.002") }
+        #expect(screen.contains("lr 0.002"), "header:\n\(screen)")
+        #expect(screen.contains("learning rate → 0.002"), "telemetry event missing:\n\(screen)")
+
+        // v: the variant changes (cosine → linear) on the same weights.
+        pane.send("v")
+        screen = pane.wait(seconds: 20) { $0.contains("variant → linear") }
+        #expect(screen.contains("variant → linear"), "screen:\n\(screen)")
+        #expect(screen.contains("· linear ·"), "header does not show the new variant:\n\(screen)")
+
+        // q: asks to save unsaved progress; n quits with status 0 and the terminal restored.
+        pane.send("q")
+        screen = pane.wait(seconds: 20) { $0.contains("not saved") }
+        #expect(screen.contains("Save a snapshot before quitting?"), "screen:\n\(screen)")
+        pane.send("n")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: status) && Date() < deadline { Thread.sleep(forTimeInterval: 0.25) }
+        let code = (try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(code == "0", "exit status \(code ?? "none")")
+        screen = pane.capture()
+        #expect(!screen.contains("Controls"), "the workbench is still on screen after quitting:\n\(screen)")
+        #expect(screen.contains("stopped at step"), "no summary after the terminal was restored:\n\(screen)")
+        let alternate = Self.shell(["tmux", "-L", socket, "display-message", "-p", "-t", "e2e", "#{alternate_on}"]).output
+        #expect(alternate.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "alternate screen still on")
+        try? FileManager.default.removeItem(atPath: status)
+        try? FileManager.default.removeItem(atPath: sessions)
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+import Engine
+import TUI
+@testable import SphereLabApp
+
+@Suite struct WorkbenchViewTests {
+    @Test(arguments: [(100, 30), (80, 24), (140, 45)])
+    func screenShowsEveryPanel(_ size: (Int, Int)) {
+        let grid = WorkbenchView.render(AppState(telemetry: sampleTelemetry()), width: size.0, height: size.1)
+        let lines = grid.lines
+        #expect(lines.count == size.1)
+        #expect(lines.allSatisfy { $0.count <= size.0 })
+        let text = lines.joined(separator: "\n")
+        #expect(lines[0].hasPrefix(" SphereLab  spherenet9-cosine-fashion-mnist"))
+        #expect(lines[0].hasSuffix(" RUNNING "))
+        #expect(lines[0].contains("step 40"))
+        for needle in ["Loss", "Accuracy", "Angles · features.0 cosine [1/2]", "θ(w, x)", "kernel↔kernel", "Controls",
+                       "learning rate", "Events", "test accuracy 78.00%", "π/2", "space pause"] {
+            #expect(text.contains(needle), "\(size): missing \(needle)")
+        }
+        // Braille from the charts.
+        #expect(text.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) })
+    }
+
+    @Test func tooSmallTerminalGetsANotice() {
+        let lines = WorkbenchView.render(AppState(telemetry: sampleTelemetry()), width: 60, height: 20).lines
+        #expect(lines.joined().contains("terminal too small"))
+        #expect(WorkbenchView.render(AppState(telemetry: sampleTelemetry()), width: 0, height: 0).lines.isEmpty)
+    }
+
+    @Test func asciiFallbackUsesSevenBitCharacters() {
+        var s = AppState(telemetry: sampleTelemetry())
+        s.glyphs = .ascii
+        let text = WorkbenchView.render(s, width: 100, height: 30).lines.joined()
+        // Only the labels that name angles keep Greek/arrow letters; the drawing is 7-bit.
+        let drawing = text.unicodeScalars.filter { $0.value > 127 && !"θπ↔×·…»ΔβŁ–".unicodeScalars.contains($0) }
+        #expect(drawing.isEmpty, "non-ASCII drawing characters: \(String(String.UnicodeScalarView(drawing.prefix(10))))")
+    }
+
+    @Test func pausedAndDivergedStatesAreShown() {
+        var t = sampleTelemetry()
+        t.state = .diverged
+        t.events.append(RunEvent(step: 41, level: .error, text: "diverged at step 41: loss is nan"))
+        let grid = WorkbenchView.render(AppState(telemetry: t), width: 100, height: 30)
+        #expect(grid.lines[0].hasSuffix(" DIVERGED "))
+        #expect(grid.lines.joined().contains("diverged at step 41"))
+    }
+
+    @Test func emptyRunRendersWithoutData() {
+        var t = Telemetry()
+        t.runName = "fresh"
+        let text = WorkbenchView.render(AppState(telemetry: t), width: 100, height: 30).lines.joined(separator: "\n")
+        #expect(text.contains("waiting for the first step"))
+        #expect(text.contains("no SphereConv-capable layer measured yet"))
+    }
+
+    @Test func dialogsDrawOverTheScreen() {
+        var s = AppState(telemetry: sampleTelemetry(unsaved: 5))
+        _ = s.update(.key(.char("q")))
+        #expect(WorkbenchView.render(s, width: 100, height: 30).lines.joined().contains("5 steps are not saved"))
+        s.overlay = .help
+        let help = WorkbenchView.render(s, width: 100, height: 30).lines.joined()
+        #expect(help.contains("learning rate ×2") && help.contains("one step while paused"))
+    }
+}
