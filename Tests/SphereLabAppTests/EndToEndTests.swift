@@ -77,7 +77,7 @@ import Foundation
         // Charts and angle view appear, and the step counter moves.
         var screen = pane.wait(seconds: 120) { ($0.contains("RUNNING")) && (Self.step(in: $0) ?? 0) >= 3 }
         #expect(screen.contains("RUNNING"), "screen:\n\(screen)")
-        for needle in ["Loss", "Accuracy", "Angles · features.0", "θ(w, x)", "Controls", "Events"] {
+        for needle in ["Loss", "Accuracy", "features.0 ·", "θ(w, x)", "Controls", "Events"] {
             #expect(screen.contains(needle), "missing \(needle):\n\(screen)")
         }
         #expect(screen.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }, "no braille on screen")

@@ -14,6 +14,11 @@ public struct LayerAngles: Sendable, Equatable, Codable {
     /// θ(w, x) at the 10th, 25th, 50th, 75th and 90th percentile.
     public var percentiles: [Double]
 
+    public init(layer: String, variant: String, step: Int, patchAngles: [Int], kernelAngles: [Int], percentiles: [Double]) {
+        self.layer = layer; self.variant = variant; self.step = step
+        self.patchAngles = patchAngles; self.kernelAngles = kernelAngles; self.percentiles = percentiles
+    }
+
     public static let bins = 48
     public static let percentileLevels: [Double] = [0.10, 0.25, 0.50, 0.75, 0.90]
 }

@@ -24,6 +24,8 @@ public struct AngleHistory: Sendable, Equatable, Codable {
     public var entries: [LayerAngles] = []
     public static let capacity = 256
 
+    public init() {}
+
     public mutating func append(_ a: LayerAngles) {
         entries.append(a)
         guard entries.count > AngleHistory.capacity else { return }

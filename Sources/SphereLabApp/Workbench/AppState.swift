@@ -63,7 +63,10 @@ public struct AppState: Sendable {
     public private(set) var smoothedAccuracy: [MetricPoint] = []
     private var smoothingState = (loss: 0.0, accuracy: 0.0, count: 0)
 
-    public init(telemetry: Telemetry) { self.telemetry = telemetry }
+    public init(telemetry: Telemetry) {
+        self.telemetry = telemetry
+        extendSmoothing()
+    }
 
     public var selectedControlID: Control { Control.allCases[selectedControl] }
 

@@ -20,7 +20,7 @@ public enum WorkbenchView {
         let (body, bottom) = rest.splitBottom(5)
         let (logArea, helpArea) = bottom.splitBottom(1)
         header(s, into: &grid, in: headerArea)
-        let columns = body.columns([.ratio(0.46), .ratio(0.30), .fill(1)])
+        let columns = body.columns([.ratio(0.42), .ratio(0.29), .fill(1)])
         let charts = columns[0].rows([.ratio(0.5), .fill(1)])
         lossChart(s, into: &grid, in: charts[0])
         accuracyChart(s, into: &grid, in: charts[1])
@@ -45,8 +45,8 @@ public enum WorkbenchView {
     static func header(_ s: AppState, into grid: inout CellGrid, in rect: Rect) {
         let t = s.telemetry
         var x = rect.x
-        x += grid.put(" SphereLab ", x: x, y: rect.y, style: Style(.title, bold: true, reverse: true))
-        x += grid.put(" \(t.runName)", x: x, y: rect.y, style: Style(.title, bold: true))
+        x = grid.put(" SphereLab ", x: x, y: rect.y, style: Style(.title, bold: true, reverse: true))
+        x = grid.put(" \(t.runName)", x: x, y: rect.y, style: Style(.title, bold: true))
         let stateText = t.isEvaluating && t.state == .running ? "EVALUATING" : t.state.rawValue
         let badge = " \(stateText) "
         let badgeX = rect.maxX - badge.count
@@ -103,31 +103,35 @@ public enum WorkbenchView {
         let count = t.angles.count
         let index = count == 0 ? 0 : min(max(0, s.selectedLayer), count - 1)
         let layer = count == 0 ? nil : t.angles[index]
-        let title = layer.map { "Angles · \($0.layer) \($0.variant) [\(index + 1)/\(count)]" } ?? "Angles"
+        let title = count == 0 ? "Angles" : "Angles [\(index + 1)/\(count)]"
         let inner = Panel(title: title, focused: s.focus == .angles, glyphs: s.glyphs).render(into: &grid, in: rect)
         guard let layer else {
             Notice(lines: ["no SphereConv-capable layer measured yet"], role: .dim, glyphs: s.glyphs).render(into: &grid, in: inner)
             return
         }
-        let parts = inner.rows([.fixed(1), .ratio(0.30), .fixed(1), .ratio(0.22), .fixed(1), .ratio(0.22), .fixed(1), .fill(1)])
-        _ = grid.put("θ(w, x) kernel↔patch", x: parts[0].x, y: parts[0].y, style: Style(.label))
+        let parts = inner.rows([.fixed(1), .fixed(1), .ratio(0.28), .fixed(1), .ratio(0.20), .fixed(1), .ratio(0.20), .fixed(1), .fill(1)])
+        func label(_ text: String, _ r: Rect, _ role: ColorRole = .label) {
+            grid.putTruncated(text, x: r.x, y: r.y, maxWidth: r.width, style: Style(role), glyphs: s.glyphs)
+        }
+        label("\(layer.layer) · \(layer.variant) · step \(layer.step)", parts[0], .accent)
+        label("θ(w, x) kernel↔patch", parts[1])
         Histogram(counts: layer.patchAngles.map(Double.init), range: 0...Double.pi, labels: angleLabels, marker: Double.pi / 2,
-                  role: .series(0), glyphs: s.glyphs).render(into: &grid, in: parts[1])
-        _ = grid.put("kernel↔kernel angles", x: parts[2].x, y: parts[2].y, style: Style(.label))
+                  role: .series(0), glyphs: s.glyphs).render(into: &grid, in: parts[2])
+        label("kernel↔kernel angles", parts[3])
         Histogram(counts: layer.kernelAngles.map(Double.init), range: 0...Double.pi, labels: angleLabels, marker: Double.pi / 2,
-                  role: .series(2), glyphs: s.glyphs).render(into: &grid, in: parts[3])
+                  role: .series(2), glyphs: s.glyphs).render(into: &grid, in: parts[4])
         let history = t.angleHistory[layer.layer]?.entries ?? []
-        _ = grid.put("θ(w, x) over time", x: parts[4].x, y: parts[4].y, style: Style(.label))
+        label("θ(w, x) over time", parts[5])
         HeatStrip(frames: history.map { frame in
             let total = Double(max(1, frame.patchAngles.reduce(0, +)))
             return frame.patchAngles.map { Double($0) / total }
-        }, glyphs: s.glyphs, emptyMessage: "history starts at the next measurement").render(into: &grid, in: parts[5])
-        _ = grid.put("percentiles 10/25/50/75/90", x: parts[6].x, y: parts[6].y, style: Style(.label))
+        }, glyphs: s.glyphs, emptyMessage: "history starts at the next measurement").render(into: &grid, in: parts[6])
+        label("θ percentiles 10/25/50/75/90", parts[7])
         BandChart(samples: history.compactMap { e in
             e.percentiles.count == 5 ? Percentiles(p10: e.percentiles[0], p25: e.percentiles[1], p50: e.percentiles[2],
                                                    p75: e.percentiles[3], p90: e.percentiles[4]) : nil
         }, yRange: 0...Double.pi, yLabels: [AxisLabel(0, "0"), AxisLabel(Double.pi, "π")], glyphs: s.glyphs,
-                  emptyMessage: "history starts at the next measurement").render(into: &grid, in: parts[7])
+                  emptyMessage: "history starts at the next measurement").render(into: &grid, in: parts[8])
     }
 
     // MARK: controls, log, overlays
