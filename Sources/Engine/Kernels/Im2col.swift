@@ -19,7 +19,8 @@ func im2col(_ x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
     let oh = g.outHeight, ow = g.outWidth, h = g.inHeight, w = g.inWidth
     let k = g.kernel, s = g.stride, p = g.padding
     let columns = count * oh * ow
-    for c in 0..<g.inChannels {
+    Parallel.forEach(g.inChannels) { channels in
+    for c in channels {
         for kh in 0..<k {
             for kw in 0..<k {
                 let row = col + ((c * k + kh) * k + kw) * columns
@@ -47,6 +48,7 @@ func im2col(_ x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
             }
         }
     }
+    }
 }
 
 /// col2im: the adjoint of `im2col`. Adds the patch-matrix gradient back onto dx (C, N, H, W)
@@ -56,7 +58,9 @@ func col2im(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
     let oh = g.outHeight, ow = g.outWidth, h = g.inHeight, w = g.inWidth
     let k = g.kernel, s = g.stride, p = g.padding
     let columns = count * oh * ow
-    for c in 0..<g.inChannels {
+    // Each channel's rows add into that channel's planes only: channels split safely.
+    Parallel.forEach(g.inChannels) { channels in
+    for c in channels {
         for kh in 0..<k {
             for kw in 0..<k {
                 let row = col + ((c * k + kh) * k + kw) * columns
@@ -78,6 +82,7 @@ func col2im(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
                 }
             }
         }
+    }
     }
 }
 

@@ -62,9 +62,12 @@ public final class BatchNorm2D: Layer {
             inverseStd.ensure(count: channels)
             let xhat = normalized.pointer
             let momentum = statistics.update
-            for c in 0..<channels {
+            let rm = runningMean.value.pointer, rv = runningVar.value.pointer, istdOut = inverseStd.pointer
+            let freeze = freezesStatistics, stats = statistics
+            Parallel.forEach(channels) { range in
+            for c in range {
                 let xs = src + c * p
-                // Two passes in Double-accumulated Float: mean, then centred variance.
+                // Two passes: mean, then the centred variance (no cancellation).
                 var sum: Float = 0
                 for i in 0..<p { sum += xs[i] }
                 let mean = sum / Float(p)
@@ -72,7 +75,7 @@ public final class BatchNorm2D: Layer {
                 for i in 0..<p { let d = xs[i] - mean; sq += d * d }
                 let variance = sq / Float(p)
                 let istd = 1 / (variance + eps).squareRoot()
-                inverseStd[c] = istd
+                istdOut[c] = istd
                 let g = gamma[c], b = beta[c]
                 let xh = xhat + c * p, ys = dst + c * p
                 for i in 0..<p {
@@ -80,10 +83,11 @@ public final class BatchNorm2D: Layer {
                     xh[i] = v
                     ys[i] = g * v + b
                 }
-                guard !freezesStatistics else { continue }
-                let unbiased = statistics == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
-                runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean
-                runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
+                guard !freeze else { continue }
+                let unbiased = stats == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
+                rm[c] = (1 - momentum) * rm[c] + momentum * mean
+                rv[c] = (1 - momentum) * rv[c] + momentum * unbiased
+            }
             }
             if !freezesStatistics { batchesTracked.value[0] += 1 }
         } else {
@@ -103,17 +107,21 @@ public final class BatchNorm2D: Layer {
         let g = dy.buffer.pointer, xhat = normalized.pointer
         if needsInputGradient { inputGradient.ensure(count: s.count) }
         let dx = inputGradient.pointer
-        for c in 0..<channels {
-            let gs = g + c * p, xh = xhat + c * p
-            var dgamma: Float = 0, dbeta: Float = 0
-            for i in 0..<p { dgamma += gs[i] * xh[i]; dbeta += gs[i] }
-            weight.grad[c] = dgamma
-            bias.grad[c] = dbeta
-            guard needsInputGradient else { continue }
-            let k = weight.value[c] * inverseStd[c]
-            let mg = dbeta / Float(p), mgx = dgamma / Float(p)
-            let ds = dx + c * p
-            for i in 0..<p { ds[i] = k * (gs[i] - mg - xh[i] * mgx) }
+        let (dgammas, dbetas, gammas, istd) = (weight.grad.pointer, bias.grad.pointer, weight.value.pointer, inverseStd.pointer)
+        let wantsInput = needsInputGradient
+        Parallel.forEach(channels) { range in
+            for c in range {
+                let gs = g + c * p, xh = xhat + c * p
+                var dgamma: Float = 0, dbeta: Float = 0
+                for i in 0..<p { dgamma += gs[i] * xh[i]; dbeta += gs[i] }
+                dgammas[c] = dgamma
+                dbetas[c] = dbeta
+                guard wantsInput else { continue }
+                let k = gammas[c] * istd[c]
+                let mg = dbeta / Float(p), mgx = dgamma / Float(p)
+                let ds = dx + c * p
+                for i in 0..<p { ds[i] = k * (gs[i] - mg - xh[i] * mgx) }
+            }
         }
         return needsInputGradient ? Activation(inputGradient, s) : nil
     }

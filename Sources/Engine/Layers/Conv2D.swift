@@ -130,7 +130,10 @@ public final class Conv2D: Layer {
                   a: weight.value.pointer, lda: k, b: cols, ldb: ld,
                   beta: 0, c: output.pointer + m0, ldc: m)
             if sphere {
-                sl_column_sumsq(cols, Int32(k), Int32(ld), 0, Int32(mc), inverseInputNorm.pointer + m0)
+                let norms = inverseInputNorm.pointer + m0
+                Parallel.forEach(mc, minimumPerWorker: 1024) { r in
+                    sl_column_sumsq(cols, Int32(k), Int32(ld), Int32(r.lowerBound), Int32(r.upperBound), norms)
+                }
             }
             first += count
         }
@@ -156,7 +159,9 @@ public final class Conv2D: Layer {
     private func sphereEpilogue(columns m: Int) {
         let oc = outChannels, k = patchSize
         let invX = inverseInputNorm.pointer
-        for i in 0..<m { invX[i] = 1 / (invX[i] + Conv2D.normEpsilon).squareRoot() }
+        Parallel.forEach(m, minimumPerWorker: 4096) { r in
+            for i in r { invX[i] = 1 / (invX[i] + Conv2D.normEpsilon).squareRoot() }
+        }
         inverseWeightNorm.ensure(count: oc)
         let w = weight.value.pointer
         for r in 0..<oc {
@@ -169,8 +174,10 @@ public final class Conv2D: Layer {
         let savesCosine = variant != .cosine
         if savesCosine { cosine.ensure(count: oc * m) }
         let cosOut = savesCosine ? cosine.pointer : output.pointer
-        sl_sphere_forward(variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, invX, effectiveK.pointer,
-                          Int32(oc), Int32(m), 0, Int32(m), output.pointer, cosOut)
+        let (v, out, invW, kEff) = (variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, effectiveK.pointer)
+        Parallel.forEach(m, minimumPerWorker: 1024) { r in
+            sl_sphere_forward(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound), out, cosOut)
+        }
     }
 
     /// ε under the square roots of ‖w‖ and ‖x‖ (spherenet.md §1).
@@ -195,18 +202,27 @@ public final class Conv2D: Layer {
         let sphere = variant.isSphere
         let du = dy.buffer.pointer          // dL/du, computed in place over dL/d(output)
         if sphere {
-            rowAccumulator.ensure(count: oc); rowAccumulator.zero()
+            // Column ranges go to different workers; each worker sums its own row (and k)
+            // accumulators, added up afterwards.
+            let workers = Parallel.workers
+            rowAccumulator.ensure(count: oc * workers); rowAccumulator.zero()
             columnAccumulator.ensure(count: m); columnAccumulator.zero()
             let learnable = variant == .learnableSigmoid
-            if learnable { kGradient.ensure(count: oc); kGradient.zero() }
+            if learnable { kGradient.ensure(count: oc * workers); kGradient.zero() }
             let saved = variant == .cosine ? output.pointer : cosine.pointer
-            sl_sphere_backward(variant.kernelIndex, du, saved, inverseWeightNorm.pointer, inverseInputNorm.pointer,
-                               effectiveK.pointer, Int32(oc), Int32(m), 0, Int32(m), du,
-                               rowAccumulator.pointer, columnAccumulator.pointer, learnable ? kGradient.pointer : nil)
-            // ∂L/∂s per position (s = ‖x‖² of the patch): −Σ dc·c / (2‖x‖²); folded below as
-            // dpatch −= patch · colAcc · invX² (the 2 cancels).
-            let acc = columnAccumulator.pointer, invX = inverseInputNorm.pointer
-            for i in 0..<m { acc[i] *= invX[i] * invX[i] }
+            let (v, invW, invX, kEff) = (variant.kernelIndex, inverseWeightNorm.pointer, inverseInputNorm.pointer, effectiveK.pointer)
+            let (rows, cols, dk) = (rowAccumulator.pointer, columnAccumulator.pointer, kGradient.pointer)
+            Parallel.forEachWorker(m, minimumPerWorker: 1024) { r, w in
+                sl_sphere_backward(v, du, saved, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound),
+                                   du, rows + w * oc, cols, learnable ? dk + w * oc : nil)
+                // ∂L/∂s per position (s = ‖x‖² of the patch) is −Σ dc·c / (2‖x‖²); it is folded
+                // below as dpatch −= patch · colAcc · invX² (the 2 cancels).
+                for i in r { cols[i] *= invX[i] * invX[i] }
+            }
+            for w in 1..<workers {
+                for r in 0..<oc { rows[r] += rows[w * oc + r] }
+                if learnable { for r in 0..<oc { dk[r] += dk[w * oc + r] } }
+            }
         }
         if needsInputGradient {
             inputGradient.ensure(count: s.count)
@@ -238,9 +254,11 @@ public final class Conv2D: Layer {
                       beta: 0, c: dcols, ldc: dld)
                 if sphere {
                     let acc = columnAccumulator.pointer + m0
-                    for r in 0..<k {
-                        let drow = dcols + r * dld, crow = cols + r * ld
-                        for j in 0..<mc { drow[j] -= crow[j] * acc[j] }
+                    Parallel.forEach(k) { rows in
+                        for r in rows {
+                            let drow = dcols + r * dld, crow = cols + r * ld
+                            for j in 0..<mc { drow[j] -= crow[j] * acc[j] }
+                        }
                     }
                 }
                 if !geometry.isPointwise {

@@ -19,7 +19,8 @@ public final class ReLU: Layer {
     public func backward(_ dy: Activation) -> Activation? {
         guard let y = output?.buffer.pointer else { preconditionFailure("\(name): backward before forward") }
         let g = dy.buffer.pointer
-        for i in 0..<dy.shape.count where !(y[i] > 0) { g[i] = 0 }
+        // A select, not a branch, so the loop vectorises.
+        for i in 0..<dy.shape.count { g[i] = y[i] > 0 ? g[i] : 0 }
         return dy
     }
 }
