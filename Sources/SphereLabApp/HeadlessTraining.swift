@@ -9,6 +9,12 @@ public struct HeadlessTraining {
     public let request: RunRequest
     public let style: OutputStyle
     public var trainModeEvaluation = false
+    /// Where to write snapshots (`--save`), and how often (`--save-every`, steps).
+    public var saveTarget: (archive: SessionArchive, name: String)?
+    public var saveEvery: Int?
+    /// The run's history so far (from a resumed snapshot), extended as it trains and saved
+    /// with every snapshot.
+    public var history = Telemetry()
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
 
     public init(request: RunRequest, style: OutputStyle) {
@@ -18,7 +24,9 @@ public struct HeadlessTraining {
     /// Trains `steps` steps (default: one epoch), evaluating every `evalEvery` steps and at
     /// the end. Returns the final evaluation.
     @discardableResult
-    public func run(trainer: Trainer) throws -> EvaluationResult? {
+    public mutating func run(trainer: Trainer) throws -> EvaluationResult? {
+        history.runName = history.runName.isEmpty ? request.runName : history.runName
+        history.totalSteps = nil
         let steps = request.steps ?? trainer.stepsPerEpoch
         let evalEvery = trainer.hyper.evalEvery
         let start = Date()
@@ -34,6 +42,8 @@ public struct HeadlessTraining {
             guard r.loss.isFinite else {
                 throw EngineError("training diverged at step \(r.step + 1) (loss \(r.loss)); try a lower learning rate (--lr)")
             }
+            history.trainLoss.append(MetricPoint(step: r.step, value: r.loss))
+            history.trainAccuracy.append(MetricPoint(step: r.step, value: r.accuracy))
             smoothed = smoothed.map { 0.95 * $0 + 0.05 * r.loss } ?? r.loss
             recentAccuracy.append(r.accuracy)
             if recentAccuracy.count > 50 { recentAccuracy.removeFirst() }
@@ -58,6 +68,11 @@ public struct HeadlessTraining {
             if (evalEvery > 0 && r.step % evalEvery == 0) || r.step == target {
                 let e = try trainer.evaluate(trainModeBatchNorm: trainModeEvaluation)
                 last = e
+                history.testAccuracy.append(MetricPoint(step: e.step, value: e.accuracy))
+                history.testLoss.append(MetricPoint(step: e.step, value: e.loss))
+                if let t = e.trainModeAccuracy { history.testAccuracyTrainModeBN.append(MetricPoint(step: e.step, value: t)) }
+                history.bestTestAccuracy = max(history.bestTestAccuracy ?? 0, e.accuracy)
+                history.events.append(RunEvent(step: e.step, text: String(format: "test accuracy %.2f%%", 100 * e.accuracy)))
                 switch style {
                 case .json:
                     var fields: [(String, JSONLine.Value)] = [("step", .int(e.step)), ("test_accuracy", .double(e.accuracy)), ("test_loss", .double(e.loss))]
@@ -68,11 +83,28 @@ public struct HeadlessTraining {
                     write(String(format: "step %d: test accuracy %.2f%%  test loss %.4f  (%d examples)", e.step, 100 * e.accuracy, e.loss, e.examples))
                 }
             }
+            if let every = saveEvery, every > 0, r.step % every == 0, r.step != target { try save(trainer) }
         }
+        if saveTarget != nil { try save(trainer) }
         if style != .json {
             write("done in " + ProgressBar.duration(Date().timeIntervalSince(start)))
         }
         return last
+    }
+
+    /// Writes the snapshot (atomically) and says where.
+    mutating func save(_ trainer: Trainer) throws {
+        guard let (archive, name) = saveTarget else { return }
+        history.angleHistory = [:]
+        for a in trainer.angleStatistics() { history.angleHistory[a.layer, default: AngleHistory()].append(a) }
+        let path = try archive.write(archive.capture(trainer, telemetry: history), name: name)
+        history.events.append(RunEvent(step: trainer.step, text: "saved \(path)"))
+        if style == .json {
+            write(JSONLine.object([("step", .int(trainer.step)), ("saved", .string(path))]))
+        } else {
+            if style == .progressBar { FileHandle.standardError.write(Data("\n".utf8)) }
+            write("saved \(path) at step \(trainer.step)")
+        }
     }
 }
 

@@ -109,7 +109,7 @@ public struct SessionArchive: Sendable {
 
     /// Loads a snapshot and rebuilds its trainer exactly (weights, buffers, optimizer, step,
     /// data order). `override` may change hyperparameters (the command line's options).
-    public func restoreTrainer(path: String, override: ((inout Hyperparameters) -> Void)? = nil) throws -> (Trainer, SessionManifest) {
+    public func restoreTrainer(path: String, override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> (Trainer, SessionManifest) {
         let contents = try store.load(path: path)
         let manifest = try readManifest(contents, path: path)
         let data = try DatasetLoader.load(manifest.setup.dataset, datasetsDirectory: datasetsDirectory)
@@ -117,7 +117,7 @@ public struct SessionArchive: Sendable {
             throw EngineError("\(path): the snapshot was trained on a different copy of \(manifest.setup.dataset.rawValue) (fingerprint \(manifest.datasetFingerprint), found \(data.train.fingerprint)); resuming would not be exact")
         }
         var hyper = manifest.hyper
-        override?(&hyper)
+        try override?(&hyper)
         let trainer = try Trainer(setup: manifest.setup, data: data, hyper: hyper)
         try SessionArchive.load(weights: contents.weights, into: trainer.network, path: path)
         for c in trainer.network.sphereCapable {
@@ -134,7 +134,15 @@ public struct SessionArchive: Sendable {
     /// Rebuilds a controller (for the workbench) with the snapshot's history.
     public func restore(path: String) throws -> TrainingController {
         let (trainer, manifest) = try restoreTrainer(path: path)
+        return TrainingController(trainer: trainer, runName: manifest.runName, totalSteps: manifest.totalSteps,
+                                  startPaused: true, resumedFrom: (path as NSString).lastPathComponent,
+                                  history: SessionArchive.history(manifest, path: path))
+    }
+
+    /// The charts' history as saved in a snapshot.
+    public static func history(_ manifest: SessionManifest, path: String) -> Telemetry {
         var t = Telemetry()
+        t.runName = manifest.runName
         t.trainLoss = manifest.metrics.trainLoss
         t.trainAccuracy = manifest.metrics.trainAccuracy
         t.testLoss = manifest.metrics.testLoss
@@ -143,8 +151,20 @@ public struct SessionArchive: Sendable {
         t.bestTestAccuracy = manifest.metrics.bestTestAccuracy
         t.events = manifest.events + [RunEvent(step: manifest.step, text: "opened \(path)")]
         t.angleHistory = manifest.angleHistory
-        return TrainingController(trainer: trainer, runName: manifest.runName, totalSteps: manifest.totalSteps,
-                                  startPaused: true, resumedFrom: (path as NSString).lastPathComponent, history: t)
+        t.resumedFrom = (path as NSString).lastPathComponent
+        return t
+    }
+
+    /// Splits `--save` into the store's root folder and the snapshot's name: a bare name goes
+    /// into `defaultRoot`, a path names its own folder.
+    public static func target(for argument: String, defaultRoot: String = "Sessions", datasetsDirectory: String = "Datasets") throws -> (SessionArchive, String) {
+        let url = URL(fileURLWithPath: argument)
+        let name = url.lastPathComponent
+        let root = argument.contains("/") ? url.deletingLastPathComponent().path : defaultRoot
+        guard SnapshotStore.isValidName(name) else {
+            throw EngineError("'\(name)' is not a valid snapshot name: use letters, digits, '.', '_' and '-' (not starting with '.')")
+        }
+        return (SessionArchive(root: root, datasetsDirectory: datasetsDirectory), name)
     }
 
     /// Copies tensors into the network: every saved parameter and buffer must be present with
