@@ -40,7 +40,7 @@ public struct HeadlessTraining {
         while trainer.step < target {
             let r = try trainer.trainStep()
             guard r.loss.isFinite else {
-                throw EngineError("training diverged at step \(r.step + 1) (loss \(r.loss)); try a lower learning rate (--lr)")
+                throw EngineError("training diverged at step \(r.step + 1) (loss or gradients not finite); try a lower learning rate (--lr)")
             }
             history.trainLoss.append(MetricPoint(step: r.step, value: r.loss))
             history.trainAccuracy.append(MetricPoint(step: r.step, value: r.accuracy))

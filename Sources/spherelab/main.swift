@@ -361,9 +361,13 @@ struct Workbench: ParsableCommand {
     @Option(help: "Open this snapshot folder and continue it (paused).") var resume: String?
     @Option(name: .customLong("sessions-dir"), help: "Where snapshots are saved and listed.") var sessionsDir = "Sessions"
     @Flag(help: "Draw with ASCII characters only (no braille or box lines).") var ascii = false
+    @Option(name: .customLong("autosave-minutes"), help: "Autosave unsaved progress every N minutes (0: off).") var autosaveMinutes = 10.0
+    @Option(name: .customLong("autosave-keep"), help: "Autosaves of a run to keep.") var autosaveKeep = 3
 
     func validate() throws {
         if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
+        guard autosaveMinutes >= 0, autosaveMinutes <= 24 * 60 else { throw ValidationError("--autosave-minutes must be in 0…1440") }
+        guard autosaveKeep >= 1 else { throw ValidationError("--autosave-keep must be at least 1") }
     }
 
     func run() throws {
@@ -387,7 +391,10 @@ struct Workbench: ParsableCommand {
             throw failure("\(error)")
         }
         let sessions = archive.isUsable ? archive : nil
+        _ = try? sessions?.store.removeStaleTemporaries(olderThan: 3600)   // leftovers of crashed saves
         let runner = WorkbenchRunner(controller: controller, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
+        runner.autosaveInterval = autosaveMinutes > 0 ? autosaveMinutes * 60 : nil
+        runner.autosaveKeep = autosaveKeep
         do {
             try runner.run()
         } catch {

@@ -19,18 +19,28 @@ import Foundation
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
+    /// Runs a command and returns its status and output. posix_spawn + waitpid rather than
+    /// Foundation's Process: `tmux new-session -d` forks a server, and Process then never
+    /// reported the client's exit. Output goes through a file (the server would hold a pipe).
     @discardableResult
     static func shell(_ args: [String]) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("spherelab-e2e-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, args[0], &actions, nil, &argv, environ)
+        guard rc == 0 else { return (-1, "cannot start \(args[0]): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
     }
 
     struct Pane {

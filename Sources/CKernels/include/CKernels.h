@@ -1,11 +1,109 @@
+// CKernels — SphereLab's fused SphereConv element-wise kernels and vectorised maths.
+//
+// Each kernel exists once as portable C; on x86-64 it is compiled a second time for AVX2+FMA and
+// the faster copy is picked at run time (see sl_kernels_isa). Matrices are row-major float32:
+// row = output channel, column = output position across the batch, `ld` = row stride in floats.
+// Every kernel touches only the column range [m0, m1), so callers can split columns across
+// threads; all pointers are to the FULL matrices.
+//
+// Preconditions (programming errors, not data errors — the Swift engine checks them):
+// 0 <= m0 <= m1 <= ld, oc >= 0, every inv_w / inv_x / k entry finite and k > 0, and no buffers
+// overlap except the in-place pairs each function names (which must be the same pointer).
+// An unknown `variant`, or the sigmoid with k == NULL, fills the outputs of the range with NaN,
+// so the mistake cannot pass as data. NaN inputs give NaN outputs (never a clamped cosine).
+//
+// Threads: calls on disjoint column ranges of the same matrices may run concurrently, except that
+// the backward's row_acc and dk are sums over the range — give each thread its own and add them.
 #pragma once
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// SphereConv operator g(θ).
+enum {
+    SL_VARIANT_COSINE = 0,   ///< g = cos θ = c
+    SL_VARIANT_LINEAR = 1,   ///< g = 1 − 2θ/π
+    SL_VARIANT_SIGMOID = 2,  ///< g = tanh((π/2 − θ)/(2k)) / tanh(π/(4k)), one k per row
+};
+
+/// Instruction set of the active kernels: 0 portable, 1 AVX2+FMA.
+enum {
+    SL_ISA_PORTABLE = 0,
+    SL_ISA_AVX2_FMA = 1,
+};
+
+/// The clamp margin δ: c is clamped to [−1+δ, 1−δ] (δ = 1e-6 in float32).
+#define SL_COS_DELTA 1e-6f
+
+/// Forward: c = clamp(u·inv_w[r]·inv_x[m], −1+δ, 1−δ), out = g(acos c), cos_out = c.
+/// `k` (one effective k per row, > 0) is read for SL_VARIANT_SIGMOID only and may be NULL otherwise.
+/// `out` and `cos_out` may alias `u`; `cos_out` may alias `out` for SL_VARIANT_COSINE.
 void sl_sphere_forward(int variant, const float *u, const float *inv_w, const float *inv_x, const float *k,
                        int oc, int ld, int m0, int m1, float *out, float *cos_out);
-void sl_sphere_backward(int variant, const float *dout, const float *cos_saved, const float *inv_w, const float *inv_x,
-                        const float *k, int oc, int ld, int m0, int m1,
+
+/// Backward, given dout = dL/dg and the saved clamped cosine c:
+///   dc         = dout · dg/dc                  (0 where |c| >= 1−δ)
+///   du[r, m]   = dc · inv_w[r] · inv_x[m]      (`du` may alias `dout`)
+///   row_acc[r] += Σ_{m in range} dc·c
+///   col_acc[m] += Σ_r dc·c
+///   dk[r]      += Σ_m dout · ∂g/∂k             (SL_VARIANT_SIGMOID with dk != NULL only)
+void sl_sphere_backward(int variant, const float *dout, const float *cos_saved, const float *inv_w,
+                        const float *inv_x, const float *k, int oc, int ld, int m0, int m1,
                         float *du, float *row_acc, float *col_acc, float *dk);
+
+/// out[m] = Σ_{r < k} a[r·ld + m]² for m in [m0, m1): column sums of squares of a K × M matrix.
 void sl_column_sumsq(const float *a, int k, int ld, int m0, int m1, float *out);
+
+/// y = acos(x), max abs error <= 5e-7 on [−1, 1]; NaN outside. `y` may alias `x`.
 void sl_acos(const float *x, float *y, long n);
+/// y = exp(x), rel error <= 3e-7 on [−80, 80]; +inf above ~88.72, 0 far below. `y` may alias `x`.
 void sl_exp(const float *x, float *y, long n);
+/// y = tanh(x), abs error <= 5e-7 (and relative accuracy near 0). `y` may alias `x`.
 void sl_tanh(const float *x, float *y, long n);
+
+/// The active instruction set (SL_ISA_…), chosen once: AVX2+FMA when the CPU and OS support it,
+/// unless the environment variable SPHERELAB_ISA is "portable".
 int sl_kernels_isa(void);
+
+/// The choice sl_kernels_isa makes for a given SPHERELAB_ISA value (NULL = unset) on this CPU.
+/// "portable" forces SL_ISA_PORTABLE; any other value means "best available".
+int sl_kernels_choose_isa(const char *setting);
+
+/// One compiled copy of every kernel, for callers (tests, benchmarks) that pin an ISA.
+typedef struct sl_kernel_table {
+    void (*sphere_forward)(int variant, const float *u, const float *inv_w, const float *inv_x,
+                           const float *k, int oc, int ld, int m0, int m1, float *out, float *cos_out);
+    void (*sphere_backward)(int variant, const float *dout, const float *cos_saved, const float *inv_w,
+                            const float *inv_x, const float *k, int oc, int ld, int m0, int m1,
+                            float *du, float *row_acc, float *col_acc, float *dk);
+    void (*column_sumsq)(const float *a, int k, int ld, int m0, int m1, float *out);
+    void (*acos)(const float *x, float *y, long n);
+    void (*exp)(const float *x, float *y, long n);
+    void (*tanh)(const float *x, float *y, long n);
+} sl_kernel_table;
+
+/// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.
+const sl_kernel_table *sl_kernels_table(int isa);
+
+// ---- Slow, obvious twins: scalar libm code in double precision, for tests. ----
+// c is formed in float exactly as the fast kernels form it ((u·inv_w)·inv_x, then clamped), so a
+// comparison measures the angle maths rather than the rounding of u; everything after c is double.
+
+void sl_sphere_forward_reference(int variant, const float *u, const float *inv_w, const float *inv_x,
+                                 const float *k, int oc, int ld, int m0, int m1,
+                                 float *out, float *cos_out);
+void sl_sphere_backward_reference(int variant, const float *dout, const float *cos_saved,
+                                  const float *inv_w, const float *inv_x, const float *k, int oc, int ld,
+                                  int m0, int m1, float *du, float *row_acc, float *col_acc, float *dk);
+
+/// g(θ) for a variant (k used by SL_VARIANT_SIGMOID only), from the formulas of spherenet.md §1.
+double sl_reference_g(int variant, double theta, double k);
+/// dg/dθ.
+double sl_reference_dg_dtheta(int variant, double theta, double k);
+/// ∂g/∂k for SL_VARIANT_SIGMOID (0 for the other variants).
+double sl_reference_dg_dk(int variant, double theta, double k);
+
+#ifdef __cplusplus
+}
+#endif

@@ -92,19 +92,39 @@ public final class Trainer {
 
         let features = network.forwardBody(Activation(images, shape), training: true)
         let (loss, correct) = try headForward(features, batch: n, training: true)
+        let lr = learningRate
+        // A non-finite loss or gradient leaves the weights as they were: the run is reported
+        // diverged (loss NaN/Inf) and the step does not count.
+        func diverged(_ value: Double) -> StepResult {
+            StepResult(step: step, epoch: iterator.epoch, loss: value, regularization: 0, accuracy: 0, learningRate: lr,
+                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, batchSize: n)
+        }
+        guard loss.isFinite else { return diverged(loss) }
         network.scoreWeight.grad.zero()
         try headBackward(batch: n)
         network.backwardBody(Activation(featureGrad, features.shape))
 
         var regularization = orthogonality.apply(to: network.sphereCapable)
         let parameters = network.parameters
+        guard Trainer.gradientsAreFinite(parameters) else { return diverged(.infinity) }
         regularization += optimizer.decayLoss(parameters)
-        let lr = learningRate
         optimizer.step(parameters, learningRate: lr)
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepResult(step: step, epoch: iterator.epoch, loss: loss, regularization: regularization,
                           accuracy: Double(correct) / Double(n), learningRate: lr, seconds: seconds, batchSize: n)
+    }
+
+    /// One pass over the gradients (≈ a quarter million values for the default net): a sum is
+    /// finite only if every term is.
+    static func gradientsAreFinite(_ parameters: [Parameter]) -> Bool {
+        for p in parameters {
+            let g = p.grad.pointer
+            var sum: Float = 0
+            for i in 0..<p.count { sum += g[i] * 0 }   // 0·x is NaN exactly when x is NaN or ±∞
+            if !sum.isFinite { return false }
+        }
+        return true
     }
 
     /// Transposes features (D, N) into rows (N, D) and runs the score head.

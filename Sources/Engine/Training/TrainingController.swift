@@ -167,7 +167,7 @@ private struct RunLoop {
         }
         guard result.loss.isFinite else {
             telemetry.state = .diverged
-            log("diverged at step \(result.step): loss is \(result.loss) — nothing was updated; lower the learning rate (-) and resume (space)", .error)
+            log("diverged at step \(result.step + 1): \(result.loss.isNaN ? "loss is NaN" : "loss or gradients not finite") — weights kept as before this step; lower the learning rate (-) and resume (space)", .error)
             controller.publish(telemetry)
             return
         }
@@ -179,7 +179,7 @@ private struct RunLoop {
         telemetry.trainAccuracy.append(MetricPoint(step: result.step, value: result.accuracy))
         telemetry.unsavedSteps += 1
         let h = trainer.hyper
-        if result.step % h.statsEvery == 0 {
+        if result.step % h.statsEvery == 0 || telemetry.angles.isEmpty {
             telemetry.angles = trainer.angleStatistics()
             for a in telemetry.angles { telemetry.angleHistory[a.layer, default: AngleHistory()].append(a) }
         }

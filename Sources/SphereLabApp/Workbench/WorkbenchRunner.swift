@@ -14,6 +14,10 @@ public final class WorkbenchRunner {
     private let sessions: SessionArchive?
     private let terminal = Terminal()
     private var quitting = false
+    /// Autosave interval (nil: off) and how many autosaves of this run to keep.
+    public var autosaveInterval: Double? = 600
+    public var autosaveKeep = 3
+    private var lastAutosave = Date()
 
     public init(controller: TrainingController, sessions: SessionArchive?, glyphs: GlyphSet) {
         self.controller = controller
@@ -43,8 +47,23 @@ public final class WorkbenchRunner {
                 }
             }
             _ = state.update(.telemetry(controller.telemetry))
+            autosaveIfDue()
             let size = terminal.size
             terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
+        }
+    }
+
+    /// Every `autosaveInterval` seconds with unsaved progress: a snapshot named
+    /// `autosave-<run>-step<N>`, keeping the newest `autosaveKeep` of this run.
+    func autosaveIfDue() {
+        guard let interval = autosaveInterval, let sessions, Date().timeIntervalSince(lastAutosave) >= interval else { return }
+        lastAutosave = Date()
+        let t = state.telemetry
+        guard t.unsavedSteps > 0, t.state != .diverged else { return }
+        let prefix = "autosave-" + t.runName.filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
+        let keep = autosaveKeep
+        save(name: "\(prefix)-step\(t.step)", wait: false) {
+            try sessions.store.rotate(prefix: prefix + "-step", keep: keep)
         }
     }
 
@@ -72,7 +91,7 @@ public final class WorkbenchRunner {
     /// Copies the state on the trainer's queue (training pauses only for the copy), then
     /// writes on a utility queue so neither the UI nor the trainer waits for the disk.
     @discardableResult
-    func save(name: String, wait: Bool) -> Bool {
+    func save(name: String, wait: Bool, after: (@Sendable () throws -> Void)? = nil) -> Bool {
         guard let sessions else { return false }
         let done = DispatchSemaphore(value: 0)
         let outcome = SaveOutcome()
@@ -84,6 +103,7 @@ public final class WorkbenchRunner {
                 do {
                     let path = try sessions.write(snapshot, name: name)
                     controller.send(.markSaved(path))
+                    try after?()
                     outcome.set(true)
                 } catch {
                     controller.send(.log("save failed: \(error)", .error))

@@ -1,0 +1,75 @@
+// Run-time choice between the compiled copies of the kernels, made once per process.
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_tables.h"
+
+static int sl_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+    // The checks include the OS enabling the YMM register state, not just the CPUID bits.
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int sl_kernels_choose_isa(const char *setting) {
+    if (setting != NULL && strcmp(setting, "portable") == 0) return SL_ISA_PORTABLE;
+    return sl_cpu_has_avx2_fma() ? SL_ISA_AVX2_FMA : SL_ISA_PORTABLE;
+}
+
+const sl_kernel_table *sl_kernels_table(int isa) {
+    switch (isa) {
+    case SL_ISA_PORTABLE:
+        return &sl_kernel_table_portable;
+#if defined(__x86_64__)
+    case SL_ISA_AVX2_FMA:
+        return sl_cpu_has_avx2_fma() ? &sl_kernel_table_avx2 : NULL;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+// Threads racing on the first call all compute the same answer, so a relaxed cache suffices.
+static _Atomic int sl_active_isa = -1;
+
+int sl_kernels_isa(void) {
+    int isa = atomic_load_explicit(&sl_active_isa, memory_order_relaxed);
+    if (isa < 0) {
+        isa = sl_kernels_choose_isa(getenv("SPHERELAB_ISA"));
+        atomic_store_explicit(&sl_active_isa, isa, memory_order_relaxed);
+    }
+    return isa;
+}
+
+static const sl_kernel_table *sl_active(void) {
+    // sl_kernels_choose_isa only picks AVX2+FMA when this CPU runs it.
+#if defined(__x86_64__)
+    if (sl_kernels_isa() == SL_ISA_AVX2_FMA) return &sl_kernel_table_avx2;
+#endif
+    return &sl_kernel_table_portable;
+}
+
+void sl_sphere_forward(int variant, const float *u, const float *inv_w, const float *inv_x, const float *k,
+                       int oc, int ld, int m0, int m1, float *out, float *cos_out) {
+    sl_active()->sphere_forward(variant, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out);
+}
+
+void sl_sphere_backward(int variant, const float *dout, const float *cos_saved, const float *inv_w,
+                        const float *inv_x, const float *k, int oc, int ld, int m0, int m1, float *du,
+                        float *row_acc, float *col_acc, float *dk) {
+    sl_active()->sphere_backward(variant, dout, cos_saved, inv_w, inv_x, k, oc, ld, m0, m1, du, row_acc, col_acc,
+                                 dk);
+}
+
+void sl_column_sumsq(const float *a, int k, int ld, int m0, int m1, float *out) {
+    sl_active()->column_sumsq(a, k, ld, m0, m1, out);
+}
+
+void sl_acos(const float *x, float *y, long n) { sl_active()->acos(x, y, n); }
+void sl_exp(const float *x, float *y, long n) { sl_active()->exp(x, y, n); }
+void sl_tanh(const float *x, float *y, long n) { sl_active()->tanh(x, y, n); }

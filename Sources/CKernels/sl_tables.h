@@ -1,0 +1,9 @@
+// The compiled copies of the kernels, one per instruction set (defined by sl_kernels_body.h).
+#pragma once
+
+#include "CKernels.h"
+
+extern const sl_kernel_table sl_kernel_table_portable;
+#if defined(__x86_64__)
+extern const sl_kernel_table sl_kernel_table_avx2;
+#endif
