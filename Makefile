@@ -1,7 +1,7 @@
 # SphereLab — the two commands a new user needs:
 #   make run    install what is missing, build (release), open the workbench
 #   make test   install what is missing, build, run every test
-.PHONY: run test deps build release bench train clean
+.PHONY: run test deps build release bench train clean compare
 
 APT_PACKAGES := libopenblas-dev zlib1g-dev libncurses-dev dataset-fashion-mnist tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -34,3 +34,7 @@ test: deps
 
 clean:
 	rm -rf .build
+
+# Developers' yardstick: SphereLab vs PyTorch (needs `pip install torch`; not part of the tests).
+compare: release
+	python3 Benchmarks/compare_pytorch.py --inference

@@ -316,6 +316,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Flag(help: "Skip the inference measurement.") var noInference = false
+    @Flag(name: .customLong("with-ui"), help: "Measure what drawing the workbench (off-screen, 15 fps) costs training.") var withUI = false
     @Flag(help: "Print one JSON object per line.") var json = false
 
     func validate() throws {
@@ -334,6 +335,27 @@ struct Bench: ParsableCommand {
         var bench = Benchmark()
         bench.steps = steps
         bench.batch = batch
+        if withUI {
+            var ui = UIOverheadBenchmark()
+            ui.steps = steps
+            ui.benchmark = bench
+            for c in configs {
+                for v in variants {
+                    let r = try ui.run(c, variant: v)
+                    if json {
+                        print(JSONLine.object([("config", .string(c.name)), ("variant", .string(v.name)), ("mode", .string("train-with-ui")),
+                                               ("images_per_sec", .double(r.withUIImagesPerSecond)), ("images_per_sec_without_ui", .double(r.plainImagesPerSecond)),
+                                               ("ui_overhead_percent", .double(r.overheadPercent)), ("frames", .int(r.framesDrawn)),
+                                               ("frame_ms", .double(r.meanFrameMilliseconds))]))
+                    } else {
+                        print(String(format: "%@ %@: %.1f img/s without UI, %.1f with the UI drawing (%d frames, %.2f ms each): overhead %.1f%%",
+                                     c.name as NSString, v.name as NSString, r.plainImagesPerSecond, r.withUIImagesPerSecond, r.framesDrawn,
+                                     r.meanFrameMilliseconds, r.overheadPercent))
+                    }
+                }
+            }
+            return
+        }
         for c in configs {
             for v in variants {
                 var results = [try bench.measureTraining(c, variant: v)]
