@@ -28,9 +28,13 @@ train: release
 bench: release
 	.build/release/spherelab bench --config all --variant all
 
+# Unit, gradient and end-to-end tests, then the trainer/UI hand-over under the thread sanitizer.
 test: deps
+	swift build
 	swift build --build-tests
-	swift test
+	swift test --skip-build
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ControllerStressTests
 
 clean:
 	rm -rf .build

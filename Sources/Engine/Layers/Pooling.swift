@@ -21,8 +21,10 @@ public final class MaxPool2x2: Layer {
         output.ensure(count: o.count)
         if argmax.count < o.count { argmax = [Int32](repeating: 0, count: o.count) }   // grow only
         let src = x.buffer.pointer, dst = output.pointer
-        argmax.withUnsafeMutableBufferPointer { idx in
-            for plane in 0..<(s.channels * s.batch) {
+        argmax.withUnsafeMutableBufferPointer { argmaxBuffer in
+            let idx = argmaxBuffer.baseAddress!
+            Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
+            for plane in planes {
                 let inBase = plane * s.height * s.width, outBase = plane * o.height * o.width
                 for oy in 0..<o.height {
                     let y0 = oy * 2, y1 = min(y0 + 1, s.height - 1)
@@ -39,6 +41,7 @@ public final class MaxPool2x2: Layer {
                     }
                 }
             }
+            }
         }
         return Activation(output, o)
     }
@@ -48,8 +51,12 @@ public final class MaxPool2x2: Layer {
         inputGradient.ensure(count: inputShape.count)
         inputGradient.zero()
         let g = dy.buffer.pointer, dx = inputGradient.pointer
-        argmax.withUnsafeBufferPointer { idx in
-            for i in 0..<dy.shape.count { dx[Int(idx[i])] += g[i] }
+        // Windows never overlap, so each output's gradient lands on its own input pixel.
+        argmax.withUnsafeBufferPointer { idxBuffer in
+            let idx = idxBuffer.baseAddress!
+            Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 14) { r in
+                for i in r { dx[Int(idx[i])] += g[i] }
+            }
         }
         return Activation(inputGradient, inputShape)
     }

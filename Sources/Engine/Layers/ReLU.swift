@@ -11,7 +11,9 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Activation, training: Bool) -> Activation {
         let p = x.buffer.pointer
-        for i in 0..<x.shape.count { p[i] = max(p[i], 0) }
+        Parallel.forEach(x.shape.count, minimumPerWorker: 1 << 15) { r in
+            for i in r { p[i] = max(p[i], 0) }
+        }
         output = x
         return x
     }
@@ -20,7 +22,9 @@ public final class ReLU: Layer {
         guard let y = output?.buffer.pointer else { preconditionFailure("\(name): backward before forward") }
         let g = dy.buffer.pointer
         // A select, not a branch, so the loop vectorises.
-        for i in 0..<dy.shape.count { g[i] = y[i] > 0 ? g[i] : 0 }
+        Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 15) { r in
+            for i in r { g[i] = y[i] > 0 ? g[i] : 0 }
+        }
         return dy
     }
 }
