@@ -1,8 +1,7 @@
 import Dispatch
-import Synchronization
 
 /// Runs a `Trainer` on a serial background queue. The UI thread only ever sends commands
-/// and reads the latest `Telemetry`; both cross threads through one `Mutex`. Commands are
+/// and reads the latest `Telemetry`; both cross threads through one lock (`Locked`). Commands are
 /// applied between steps, so a change never lands mid-step, and the UI never waits for a
 /// step to finish.
 public final class TrainingController: Sendable {
@@ -16,7 +15,7 @@ public final class TrainingController: Sendable {
         var telemetry: Telemetry
     }
 
-    private let inbox: Mutex<Inbox>
+    private let inbox: Locked<Inbox>
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let queue = DispatchQueue(label: "spherelab.trainer", qos: .userInitiated)
@@ -43,7 +42,7 @@ public final class TrainingController: Sendable {
         t.learningRate = trainer.learningRate
         t.state = startPaused ? .paused : .running
         t.resumedFrom = resumedFrom
-        inbox = Mutex(Inbox(telemetry: t))
+        inbox = Locked(Inbox(telemetry: t))
     }
 
     /// The latest published picture of the run (a copy; cheap, copy-on-write arrays).

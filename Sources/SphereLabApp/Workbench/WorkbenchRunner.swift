@@ -1,6 +1,5 @@
 import Foundation
 import Dispatch
-import Synchronization
 import Engine
 import TUI
 
@@ -147,7 +146,7 @@ public final class WorkbenchRunner {
 
 /// The save's result, set on the writer's queue and read on the UI thread.
 private final class SaveOutcome: Sendable {
-    private let flag = Mutex(false)
+    private let flag = Locked(false)
     func set(_ v: Bool) { flag.withLock { $0 = v } }
     var value: Bool { flag.withLock { $0 } }
 }
