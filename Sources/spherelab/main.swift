@@ -167,11 +167,9 @@ struct Train: ParsableCommand {
                 job = HeadlessTraining(request: request, style: style)
                 job.history = SessionArchive.history(manifest, path: resume)
                 let note = "resumed \(resume) at step \(manifest.step)" + (changes.isEmpty ? "" : "; command line overrides the snapshot: " + changes.joined(separator: ", "))
-                if json {
-                    print(JSONLine.object([("step", .int(manifest.step)), ("resumed", .string(resume)), ("overrides", .string(changes.joined(separator: "; ")))]))
-                } else {
-                    print(note)
-                }
+                // Through the same unbuffered writer as the training lines, so it comes first.
+                job.write(json ? JSONLine.object([("step", .int(manifest.step)), ("resumed", .string(resume)),
+                                                  ("overrides", .string(changes.joined(separator: "; ")))]) : note)
             } else {
                 let request = try options.request(steps: steps)
                 job = HeadlessTraining(request: request, style: style)
