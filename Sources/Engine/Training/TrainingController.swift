@@ -249,7 +249,6 @@ private struct RunLoop {
                 log(text, level)
             case .markSaved(let name):
                 telemetry.unsavedSteps = 0
-                telemetry.resumedFrom = telemetry.resumedFrom ?? nil
                 log("saved \(name)")
             case .quit:
                 quit = true

@@ -128,8 +128,9 @@ public final class WorkbenchRunner {
             controller.send(.quit)
             controller.waitUntilStopped()
             controller = restored
+            let glyphs = state.glyphs
             state = AppState(telemetry: restored.telemetry)
-            state.glyphs = terminal.preferredGlyphs == .ascii ? .ascii : state.glyphs
+            state.glyphs = glyphs
             state.sessionsAvailable = true
             restored.start()
         } catch {
