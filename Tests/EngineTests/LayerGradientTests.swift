@@ -174,6 +174,24 @@ func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
         }
     }
 
+    @Test func parallelSgemmMatchesTwinWhicheverWayItSplits() {
+        var rng = TestRandom(10)
+        // (m, n, k): split along n, along m, and too small to split.
+        for (m, n, k) in [(7, 300, 5), (300, 9, 4), (3, 5, 6), (130, 129, 3)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = rng.gaussians(m * k), b = rng.gaussians(k * n)
+                var c1 = rng.gaussians(m * n), c2 = c1
+                parallelSgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+                              beta: 1, c: &c1, ldc: n)
+                referenceGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+                              beta: 1, c: &c2, ldc: n)
+                var worst: Float = 0
+                for i in 0..<(m * n) { worst = max(worst, abs(c1[i] - c2[i])) }
+                #expect(worst < 1e-4, "\(m)×\(n)×\(k) trans \(ta) \(tb): \(worst)")
+            }
+        }
+    }
+
     @Test func sgemmMatchesTwin() {
         var rng = TestRandom(9)
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

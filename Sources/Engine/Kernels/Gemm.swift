@@ -12,6 +12,30 @@ func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// `sgemm` split across SphereLab's workers along the larger of m and n, each part a
+/// single-threaded OpenBLAS call. With OpenBLAS kept at one thread, no BLAS thread spins
+/// (sched_yield) while SphereLab's own parallel loops run between GEMMs.
+func parallelSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                   b: UnsafePointer<Float>, ldb: Int,
+                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    // Parts narrower than this lose more to packing than they gain from the second core.
+    let minimumPart = 64
+    if n >= m {
+        Parallel.forEach(n, minimumPerWorker: minimumPart) { r in
+            let bPart = transB ? b + r.lowerBound * ldb : b + r.lowerBound
+            sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda,
+                  b: bPart, ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
+        }
+    } else {
+        Parallel.forEach(m, minimumPerWorker: minimumPart) { r in
+            let aPart = transA ? a + r.lowerBound : a + r.lowerBound * lda
+            sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha, a: aPart, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
+        }
+    }
+}
+
 /// The slow obvious twin of `sgemm`, used by tests.
 func referenceGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -30,9 +54,8 @@ func referenceGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     }
 }
 
-/// BLAS thread control (OpenBLAS). SphereLab's own loops are single-threaded per call, so
-/// the BLAS threads get the cores.
+/// Thread control: SphereLab's workers (they also split every convolution GEMM).
 public enum BLASThreads {
-    public static var count: Int { Int(openblas_get_num_threads()) }
-    public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    public static var count: Int { Parallel.workers }
+    public static func set(_ n: Int) { Parallel.configure(threads: n) }
 }

@@ -1,12 +1,25 @@
 import Dispatch
 import Foundation
+import CBLAS
 
 /// Splits a loop over `count` items into contiguous ranges run on all cores. Used for the
 /// memory-bound passes around the GEMMs (im2col, col2im, norms, BatchNorm); OpenBLAS runs its
 /// own threads only inside sgemm, so the two never compete for long.
 enum Parallel {
-    /// Worker count: the cores the process may use (2 on the reference machine).
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker count: the cores the process may use (2 on the reference machine), or what
+    /// `configure(threads:)` set. OpenBLAS is held at one thread: SphereLab splits GEMMs
+    /// itself (`parallelSgemm`), so BLAS threads never spin beside its own loops.
+    nonisolated(unsafe) private(set) static var workers: Int = {
+        openblas_set_num_threads(1)
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Sets the worker count. Call before training starts (the command line does, once);
+    /// the value is read by every parallel loop afterwards.
+    public static func configure(threads: Int) {
+        _ = workers   // runs the initialiser (OpenBLAS → one thread) first
+        workers = max(1, threads)
+    }
 
     /// Runs `body` over ranges covering 0..<count; falls back to one call when the work is
     /// small (`count < minimumPerWorker · 2`).

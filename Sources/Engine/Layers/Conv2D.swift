@@ -126,7 +126,7 @@ public final class Conv2D: Layer {
             let count = min(chunk, s.batch - first)
             let m0 = first * columnsPerImage, mc = count * columnsPerImage
             let (cols, ld) = patches(of: x, first: first, count: count)
-            sgemm(transA: false, transB: false, m: oc, n: mc, k: k,
+            parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
                   a: weight.value.pointer, lda: k, b: cols, ldb: ld,
                   beta: 0, c: output.pointer + m0, ldc: m)
             if sphere {
@@ -237,7 +237,7 @@ public final class Conv2D: Layer {
             let m0 = first * columnsPerImage, mc = count * columnsPerImage
             let (cols, ld) = patches(of: x, first: first, count: count)
             // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
-            sgemm(transA: false, transB: true, m: oc, n: k, k: mc,
+            parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
                   a: du + m0, lda: m, b: cols, ldb: ld,
                   beta: first == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
             if needsInputGradient {
@@ -249,7 +249,7 @@ public final class Conv2D: Layer {
                     (dcols, dld) = (workspace.columnGradients.pointer, mc)
                 }
                 // dcols (K × mc) = Wᵀ (K × OC) · du_chunk (OC × mc)
-                sgemm(transA: true, transB: false, m: k, n: mc, k: oc,
+                parallelSgemm(transA: true, transB: false, m: k, n: mc, k: oc,
                       a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
                       beta: 0, c: dcols, ldc: dld)
                 if sphere {

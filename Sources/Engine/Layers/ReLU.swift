@@ -12,7 +12,7 @@ public final class ReLU: Layer {
     public func forward(_ x: Activation, training: Bool) -> Activation {
         let p = x.buffer.pointer
         Parallel.forEach(x.shape.count, minimumPerWorker: 1 << 15) { r in
-            for i in r { p[i] = max(p[i], 0) }
+            ReLU.mask(values: p, by: p, range: r)
         }
         output = x
         return x
@@ -21,10 +21,28 @@ public final class ReLU: Layer {
     public func backward(_ dy: Activation) -> Activation? {
         guard let y = output?.buffer.pointer else { preconditionFailure("\(name): backward before forward") }
         let g = dy.buffer.pointer
-        // A select, not a branch, so the loop vectorises.
         Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 15) { r in
-            for i in r { g[i] = y[i] > 0 ? g[i] : 0 }
+            ReLU.mask(values: g, by: y, range: r)
         }
         return dy
+    }
+
+    /// values[i] = key[i] > 0 ? values[i] : 0, eight lanes at a time with bit masks: a plain
+    /// select compiled to a branch that mispredicted on the random signs of activations.
+    @inline(__always)
+    static func mask(values: UnsafeMutablePointer<Float>, by key: UnsafePointer<Float>, range r: Range<Int>) {
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound {
+            let k = UnsafeRawPointer(key + i).loadUnaligned(as: SIMD8<Float>.self)
+            let v = UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Float>.self)
+            let keep = unsafeBitCast(k .> SIMD8<Float>(repeating: 0), to: SIMD8<Int32>.self)   // all ones or zero
+            let masked = unsafeBitCast(unsafeBitCast(v, to: SIMD8<Int32>.self) & keep, to: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(values + i).storeBytes(of: masked, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < r.upperBound {
+            values[i] = key[i] > 0 ? values[i] : 0
+            i += 1
+        }
     }
 }
