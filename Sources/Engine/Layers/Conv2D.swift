@@ -119,13 +119,7 @@ public final class Conv2D: Layer {
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
 
-        let chunk = imagesPerChunk(batch: s.batch)
-        let columnsPerImage = geometry.outHeight * geometry.outWidth
-        var first = 0
-        while first < s.batch {
-            let count = min(chunk, s.batch - first)
-            let m0 = first * columnsPerImage, mc = count * columnsPerImage
-            let (cols, ld) = patches(of: x, first: first, count: count)
+        forEachChunk(of: x) { _, _, m0, mc, cols, ld in
             parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
                   a: weight.value.pointer, lda: k, b: cols, ldb: ld,
                   beta: 0, c: output.pointer + m0, ldc: m)
@@ -135,10 +129,25 @@ public final class Conv2D: Layer {
                     sl_column_sumsq(cols, Int32(k), Int32(ld), Int32(r.lowerBound), Int32(r.upperBound), norms)
                 }
             }
-            first += count
         }
         if sphere { sphereEpilogue(columns: m) }
         return Activation(output, out)
+    }
+
+    /// Runs `body` for each chunk of images with its patch matrix: (first image, image count,
+    /// first output column m0, columns mc, patches, their leading dimension).
+    private func forEachChunk(of x: Activation,
+                              _ body: (Int, Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void) {
+        let batch = x.shape.batch
+        let chunk = imagesPerChunk(batch: batch)
+        let columnsPerImage = geometry.outHeight * geometry.outWidth
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            let (cols, ld) = patches(of: x, first: first, count: count)
+            body(first, count, first * columnsPerImage, count * columnsPerImage, cols, ld)
+            first += count
+        }
     }
 
     /// The patch matrix for images first..<first+count: the input itself for a pointwise
@@ -229,17 +238,11 @@ public final class Conv2D: Layer {
             if !geometry.isPointwise { inputGradient.zero() }
         }
 
-        let chunk = imagesPerChunk(batch: s.batch)
-        let columnsPerImage = geometry.outHeight * geometry.outWidth
-        var first = 0
-        while first < s.batch {
-            let count = min(chunk, s.batch - first)
-            let m0 = first * columnsPerImage, mc = count * columnsPerImage
-            let (cols, ld) = patches(of: x, first: first, count: count)
+        forEachChunk(of: x) { first, count, m0, mc, cols, ld in
             // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
             parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
                   a: du + m0, lda: m, b: cols, ldb: ld,
-                  beta: first == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
+                  beta: m0 == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
             if needsInputGradient {
                 let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
                 if geometry.isPointwise {
@@ -265,7 +268,6 @@ public final class Conv2D: Layer {
                     col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: inputGradient.pointer)
                 }
             }
-            first += count
         }
         if sphere {
             // ‖w‖ term: dW[r] −= (Σ_m dc·c) / ‖w‖² · w[r]
