@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import CBLAS
+import CKernels
 
 /// Splits a loop over `count` items into contiguous ranges run on all cores. Used for the
 /// memory-bound passes around the GEMMs (im2col, col2im, norms, BatchNorm); OpenBLAS runs its
@@ -39,6 +40,7 @@ enum Parallel {
         withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: parts) { i in
+                sl_enable_flush_to_zero()   // per thread; pool threads may be new
                 let lo = count * i / parts, hi = count * (i + 1) / parts
                 if hi > lo { box.value(lo..<hi, i) }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import DataLoaders
+import CKernels
 
 /// One training step's figures.
 public struct StepResult: Sendable, Equatable {
@@ -83,6 +84,7 @@ public final class Trainer {
 
     /// Forward, backward and update on the next batch.
     public func trainStep() throws -> StepResult {
+        sl_enable_flush_to_zero()   // this thread; the parallel loops set their own
         let start = DispatchTime.now().uptimeNanoseconds
         let n = hyper.batchSize
         let shape = Shape(channels: setup.model.inputChannels, batch: n, height: setup.model.inputHeight, width: setup.model.inputWidth)
@@ -159,6 +161,7 @@ public final class Trainer {
     /// Accuracy and loss on the test set (eval-mode BN); optionally also with train-mode BN
     /// (batch statistics, running averages left untouched).
     public func evaluate(limit: Int? = nil, trainModeBatchNorm: Bool = false) throws -> EvaluationResult {
+        sl_enable_flush_to_zero()
         let start = DispatchTime.now().uptimeNanoseconds
         let test = data.test
         let total = min(test.count, limit ?? setup.evaluationLimit ?? test.count)
