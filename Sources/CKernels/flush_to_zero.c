@@ -1,10 +1,13 @@
 #include "CKernels.h"
 #if defined(__x86_64__)
 #include <xmmintrin.h>
-void sl_enable_flush_to_zero(void) {
-    /* FTZ (bit 15) and DAZ (bit 6) */
-    _mm_setcsr(_mm_getcsr() | 0x8040);
+unsigned sl_flush_to_zero_begin(void) {
+    unsigned previous = _mm_getcsr();
+    _mm_setcsr(previous | 0x8040);   /* FTZ (bit 15) and DAZ (bit 6) */
+    return previous;
 }
+void sl_flush_to_zero_end(unsigned previous) { _mm_setcsr(previous); }
 #else
-void sl_enable_flush_to_zero(void) {}
+unsigned sl_flush_to_zero_begin(void) { return 0; }
+void sl_flush_to_zero_end(unsigned previous) { (void)previous; }
 #endif

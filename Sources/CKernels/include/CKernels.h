@@ -108,7 +108,9 @@ double sl_reference_dg_dk(int variant, double theta, double k);
 }
 #endif
 
-/// Sets flush-to-zero and denormals-are-zero for the calling thread (x86-64 MXCSR; a no-op
-/// elsewhere). Real images give tiny activations and gradients whose denormal values make
-/// every floating-point operation, sgemm included, several times slower.
-void sl_enable_flush_to_zero(void);
+/// Turns on flush-to-zero and denormals-are-zero for the calling thread (x86-64 MXCSR; a no-op
+/// elsewhere) and returns the previous state for `sl_flush_to_zero_end`. Real images give tiny
+/// activations and gradients whose denormal values make every floating-point operation, sgemm
+/// included, several times slower. Scoped, so pool threads go back to their previous mode.
+unsigned sl_flush_to_zero_begin(void);
+void sl_flush_to_zero_end(unsigned previous);

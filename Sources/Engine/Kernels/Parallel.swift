@@ -34,13 +34,18 @@ enum Parallel {
     static func forEachWorker(_ count: Int, minimumPerWorker: Int = 1, _ body: (Range<Int>, Int) -> Void) {
         let parts = min(workers, count / max(1, minimumPerWorker))
         if parts <= 1 {
-            if count > 0 { body(0..<count, 0) }
+            if count > 0 {
+                let mode = sl_flush_to_zero_begin()
+                defer { sl_flush_to_zero_end(mode) }
+                body(0..<count, 0)
+            }
             return
         }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: parts) { i in
-                sl_enable_flush_to_zero()   // per thread; pool threads may be new
+                let mode = sl_flush_to_zero_begin()   // per thread, restored for the pool
+                defer { sl_flush_to_zero_end(mode) }
                 let lo = count * i / parts, hi = count * (i + 1) / parts
                 if hi > lo { box.value(lo..<hi, i) }
             }

@@ -84,7 +84,8 @@ public final class Trainer {
 
     /// Forward, backward and update on the next batch.
     public func trainStep() throws -> StepResult {
-        sl_enable_flush_to_zero()   // this thread; the parallel loops set their own
+        let mode = sl_flush_to_zero_begin()   // this thread; the parallel loops set their own
+        defer { sl_flush_to_zero_end(mode) }
         let start = DispatchTime.now().uptimeNanoseconds
         let n = hyper.batchSize
         let shape = Shape(channels: setup.model.inputChannels, batch: n, height: setup.model.inputHeight, width: setup.model.inputWidth)
@@ -161,7 +162,8 @@ public final class Trainer {
     /// Accuracy and loss on the test set (eval-mode BN); optionally also with train-mode BN
     /// (batch statistics, running averages left untouched).
     public func evaluate(limit: Int? = nil, trainModeBatchNorm: Bool = false) throws -> EvaluationResult {
-        sl_enable_flush_to_zero()
+        let mode = sl_flush_to_zero_begin()
+        defer { sl_flush_to_zero_end(mode) }
         let start = DispatchTime.now().uptimeNanoseconds
         let test = data.test
         let total = min(test.count, limit ?? setup.evaluationLimit ?? test.count)
