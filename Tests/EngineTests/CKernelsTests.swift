@@ -7,22 +7,6 @@ import Testing
 
 // MARK: - Shared helpers
 
-/// Deterministic test data (SplitMix64), so a failure reproduces.
-fileprivate struct CKRandom {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-    }
-}
 
 fileprivate let ckCosine = Int32(SL_VARIANT_COSINE)
 fileprivate let ckLinear = Int32(SL_VARIANT_LINEAR)
@@ -58,7 +42,7 @@ fileprivate struct CKSphereCase {
     /// Cosines spread over [−1.2, 1.2] (so some clamp), with row 0 holding the edge cases at
     /// inv_w = inv_x = 1: exactly ±1, the clamp bound, just inside it, 0, tiny, around 0.5.
     static func make(oc: Int, ld: Int, m0: Int, m1: Int, k: Float, seed: UInt64) -> CKSphereCase {
-        var rng = CKRandom(state: seed)
+        var rng = TestRandom(state: seed)
         let invW = (0..<oc).map { $0 == 0 ? Float(1) : rng.uniform(0.25, 2) }
         var invX = (0..<ld).map { _ in rng.uniform(0.25, 2) }
         var u = [Float](repeating: 0, count: oc * ld)
@@ -179,7 +163,7 @@ fileprivate func ckBackward(_ fn: CKBackwardFunction, _ variant: Int32, _ p: CKS
 }
 
 fileprivate func ckRandomDout(count: Int, seed: UInt64) -> [Float] {
-    var rng = CKRandom(state: seed)
+    var rng = TestRandom(state: seed)
     return (0..<count).map { _ in rng.uniform(-2, 2) }
 }
 
@@ -342,7 +326,7 @@ struct CKernelsElementwiseTests {
         for fn in [table.acos, table.exp, table.tanh] {
             let f = try #require(fn)
             for n in [0, 1, 7, 8, 9, 1001] {
-                var rng = CKRandom(state: UInt64(n) + 5)
+                var rng = TestRandom(state: UInt64(n) + 5)
                 let x = (0..<n).map { _ in rng.uniform(-1, 1) }
                 let separate = ckApply(f, x)
                 var inPlace = x + [ckSentinel]
@@ -631,7 +615,7 @@ struct CKernelsColumnSumsqTests {
     func columnSumsMatchDoublePrecision(isa: Int32) throws {
         let fn = try #require(try ckTable(isa).column_sumsq)
         for (k, ld, m0, m1) in [(37, 1203, 5, 1160), (1, 9, 0, 9), (3, 40, 39, 40), (0, 16, 2, 14)] {
-            var rng = CKRandom(state: UInt64(k * 1000 + m1))
+            var rng = TestRandom(state: UInt64(k * 1000 + m1))
             let a = (0..<(k * ld)).map { _ in rng.uniform(-3, 3) }
             var out = [Float](repeating: ckSentinel, count: ld)
             fn(a, Int32(k), Int32(ld), Int32(m0), Int32(m1), &out)

@@ -36,29 +36,16 @@ private struct LossBatch {
     let n: Int, d: Int, c: Int
 }
 
-/// SplitMix64: deterministic, so a failing case reproduces.
-private struct LossTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double.random(in: -1...1, using: &self) }
-}
-
 /// Random batch; example 0 lies near its class weight and example 1 near the opposite of it,
 /// so GA-Softmax targets visit the first and last branches of ψ as well as the middle ones.
 private func makeBatch(seed: UInt64, n: Int = 5, d: Int = 7, c: Int = 4) -> LossBatch {
-    var random = LossTestRandom(state: seed)
-    let w = (0..<(c * d)).map { _ in random.uniform() }
+    var random = TestRandom(state: seed)
+    let w = (0..<(c * d)).map { _ in random.signedUnit() }
     let labels = (0..<n).map { _ in Int32.random(in: 0..<Int32(c), using: &random) }
-    var f = (0..<(n * d)).map { _ in random.uniform() }
+    var f = (0..<(n * d)).map { _ in random.signedUnit() }
     for (example, sign) in [(0, 1.0), (1, -1.0)] where example < n {
         let y = Int(labels[example])
-        for k in 0..<d { f[example * d + k] = sign * w[y * d + k] + 0.2 * random.uniform() }
+        for k in 0..<d { f[example * d + k] = sign * w[y * d + k] + 0.2 * random.signedUnit() }
     }
     return LossBatch(f: f, w: w, labels: labels, n: n, d: d, c: c)
 }
@@ -302,9 +289,9 @@ struct LossTests {
         best[3] = log(0.991891)
         let floor = try loss(best, .authors)
         #expect(abs(floor - 0.0701297) <= 1e-6)
-        var random = LossTestRandom(state: 5)
+        var random = TestRandom(state: 5)
         for _ in 0..<200 {
-            let nearby = best.map { $0 + 0.5 * random.uniform() }
+            let nearby = best.map { $0 + 0.5 * random.signedUnit() }
             #expect(try loss(nearby, .authors) >= floor - 1e-12)
         }
     }

@@ -1,10 +1,12 @@
 import Foundation
 @testable import Engine
 
-/// A small deterministic generator for test data (independent of the engine's own).
-struct TestRandom: NormalSource {
+/// SplitMix64: deterministic test data for every engine test (independent of the engine's own
+/// generator), so a failing case reproduces.
+struct TestRandom: NormalSource, RandomNumberGenerator {
     var state: UInt64
     init(_ seed: UInt64) { state = seed }
+    init(state: UInt64) { self.state = state }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -13,6 +15,9 @@ struct TestRandom: NormalSource {
         return z ^ (z >> 31)
     }
     mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * uniform() }
+    /// Uniform in [-1, 1] in double precision.
+    mutating func signedUnit() -> Double { Double.random(in: -1...1, using: &self) }
     mutating func nextGaussian() -> Float {
         let u1 = max(1e-7, uniform()), u2 = uniform()
         return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
