@@ -47,6 +47,12 @@ import TUI
         #expect(grid.lines.joined().contains("diverged at step 41"))
     }
 
+    @Test func savingShowsInTheHeader() {
+        var s = AppState(telemetry: sampleTelemetry())
+        s.saving = true
+        #expect(WorkbenchView.render(s, width: 100, height: 30).lines[0].hasSuffix(" SAVING"))
+    }
+
     @Test func emptyRunRendersWithoutData() {
         var t = Telemetry()
         t.runName = "fresh"

@@ -58,6 +58,8 @@ public struct AppState: Sendable {
     public var glyphs: GlyphSet = .unicode
     /// Whether saving/opening snapshots is available in this build of the workbench.
     public var sessionsAvailable = true
+    /// A snapshot is being written (the header shows SAVING; training goes on).
+    public var saving = false
     /// Debiased moving averages of the training curves, kept incrementally.
     public private(set) var smoothedLoss: [MetricPoint] = []
     public private(set) var smoothedAccuracy: [MetricPoint] = []

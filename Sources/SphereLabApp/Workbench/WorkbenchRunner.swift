@@ -17,6 +17,8 @@ public final class WorkbenchRunner {
     public var autosaveInterval: Double? = 600
     public var autosaveKeep = 3
     private var lastAutosave = Date()
+    /// Saves started and not yet finished (written on the utility queue).
+    private let savesInFlight = Locked(0)
 
     public init(controller: TrainingController, sessions: SessionArchive?, glyphs: GlyphSet) {
         self.controller = controller
@@ -46,6 +48,7 @@ public final class WorkbenchRunner {
                 }
             }
             _ = state.update(.telemetry(controller.telemetry))
+            state.saving = savesInFlight.withLock { $0 } > 0
             autosaveIfDue()
             let size = terminal.size
             terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
@@ -95,6 +98,8 @@ public final class WorkbenchRunner {
         let done = DispatchSemaphore(value: 0)
         let outcome = SaveOutcome()
         let controller = self.controller
+        let inFlight = savesInFlight
+        inFlight.withLock { $0 += 1 }
         controller.send(.log("saving \(name)…", .info))
         controller.perform { trainer in
             let snapshot = sessions.capture(trainer, telemetry: controller.telemetry)
@@ -107,6 +112,7 @@ public final class WorkbenchRunner {
                 } catch {
                     controller.send(.log("save failed: \(error)", .error))
                 }
+                inFlight.withLock { $0 -= 1 }
                 done.signal()
             }
         }

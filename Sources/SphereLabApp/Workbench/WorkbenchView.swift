@@ -47,10 +47,11 @@ public enum WorkbenchView {
         var x = rect.x
         x = grid.put(" SphereLab ", x: x, y: rect.y, style: Style(.title, bold: true, reverse: true))
         x = grid.put(" \(t.runName)", x: x, y: rect.y, style: Style(.title, bold: true))
-        let stateText = t.isEvaluating && t.state == .running ? "EVALUATING" : t.state.rawValue
+        let shown: RunState = s.saving ? .saving : t.state
+        let stateText = t.isEvaluating && shown == .running ? "EVALUATING" : shown.rawValue
         let badge = " \(stateText) "
         let badgeX = rect.maxX - badge.count
-        _ = grid.put(badge, x: badgeX, y: rect.y, style: Style(stateRole(t.state), bold: true, reverse: true))
+        _ = grid.put(badge, x: badgeX, y: rect.y, style: Style(stateRole(shown), bold: true, reverse: true))
         var progress = "step \(t.step)"
         if t.stepsPerEpoch > 0 {
             let pct = Int(100 * Double(t.step % t.stepsPerEpoch) / Double(t.stepsPerEpoch))
