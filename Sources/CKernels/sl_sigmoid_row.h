@@ -39,6 +39,14 @@ static sl_sigmoid_row sl_sigmoid_row_constants(float k_float) {
     return row;
 }
 
+// Per-row constants for one group of rows r0 … r0+rn−1 (zeros unless the variant is sigmoid);
+// forward and backward walk the same row groups.
+static void sl_sigmoid_rows_for_group(int variant, const float *k, int r0, int rn, sl_sigmoid_row *rows) {
+    for (int i = 0; i < rn; i++) {
+        rows[i] = variant == SL_VARIANT_SIGMOID ? sl_sigmoid_row_constants(k[r0 + i]) : (sl_sigmoid_row){0};
+    }
+}
+
 // The exponent x = −2|z|·log2(e) for a = |c| (|φ| = asin a), and e = 2^x, em = 2^x − 1. The clamp
 // only acts for k < 0.018, where |z| > 43 and tanh z is ±1 in float anyway; it keeps 2^x normal.
 SL_INLINE float sl_sigmoid_exp(float a, sl_sigmoid_row row, float *e, float *em) {

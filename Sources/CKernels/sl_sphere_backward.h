@@ -37,10 +37,7 @@ SL_INLINE void sl_backward_impl(const int variant, const int want_dk, const floa
     sl_sigmoid_row rows[SL_ROW_GROUP];
     for (int r0 = 0; r0 < oc; r0 += SL_ROW_GROUP) {
         const int rn = sl_min_int(SL_ROW_GROUP, oc - r0);
-        for (int i = 0; i < rn; i++) {
-            rows[i] = variant == SL_VARIANT_SIGMOID ? sl_sigmoid_row_constants(k[r0 + i])
-                                                    : (sl_sigmoid_row){0};
-        }
+        sl_sigmoid_rows_for_group(variant, k, r0, rn, rows);
         for (int p0 = m0; p0 < m1; p0 += SL_PANEL) {
             const int p1 = sl_min_int(m1, p0 + SL_PANEL);
             for (int r = r0; r < r0 + rn; r++) {

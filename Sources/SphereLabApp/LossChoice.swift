@@ -5,8 +5,6 @@ public struct LossChoice: Equatable, Sendable {
     public var head: HeadKind
     public var crossEntropy: CrossEntropyOptions
 
-    public static let names = ["softmax", "softmax-authors", "w-softmax", "ga-softmax"]
-
     /// `softmax` (plain), `softmax-authors` (label smoothing 0.01, p + 1e-4), `w-softmax`,
     /// `ga-softmax[:cosine|linear|sigmoid]` with `margin` (the operator follows the conv
     /// variant when not given).

@@ -72,6 +72,7 @@ public final class Network {
             if let r = layer as? ResidualUnit { return [r.conv1, r.conv2] + (r.shortcutConv.map { [$0] } ?? []) }
             return []
         }
+        sphereCapable = convolutions.filter(\.sphereCapable)
         // Shapes are checked once here, so forward passes cannot meet a mismatch.
         var shape = Shape(channels: spec.inputChannels, batch: 1, height: spec.inputHeight, width: spec.inputWidth)
         for layer in layers { shape = try layer.outputShape(for: shape) }
@@ -103,7 +104,7 @@ public final class Network {
     }
 
     /// Convolutions that can be SphereConv (all but residual shortcuts).
-    public var sphereCapable: [Conv2D] { convolutions.filter(\.sphereCapable) }
+    public let sphereCapable: [Conv2D]
 
     /// Sets the operator of every sphere-capable convolution (weights are kept).
     public func setVariant(_ v: ConvVariant) {

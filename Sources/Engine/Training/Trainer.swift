@@ -48,7 +48,9 @@ public final class Trainer {
 
     // Step buffers, sized once per batch size.
     private let images = FloatBuffer()          // (C, N, H, W)
-    private var labels: [Int32] = []            // (N)
+    private var labels: [Int32] = []            // (≥ N); the first N are the batch's
+    /// The parameters trained at the current variants, rebuilt only when a variant changes.
+    private var trainable: [Parameter]?
     private let featureRows = FloatBuffer()     // (N, D) features as the head wants them
     private let featureGradRows = FloatBuffer() // (N, D)
     private let featureGrad = FloatBuffer()     // (D, N, 1, 1) back in the channel-major layout
@@ -90,7 +92,7 @@ public final class Trainer {
         let n = hyper.batchSize
         let shape = Shape(channels: setup.model.inputChannels, batch: n, height: setup.model.inputHeight, width: setup.model.inputWidth)
         images.ensure(count: shape.count)
-        if labels.count != n { labels = [Int32](repeating: 0, count: n) }
+        if labels.count < n { labels = [Int32](repeating: 0, count: n) }   // grow only: training and evaluation alternate
         labels.withUnsafeMutableBufferPointer { l in _ = iterator.next(batchSize: n, images: images.buffer, labels: l) }
 
         let features = network.forwardBody(Activation(images, shape), training: true)
@@ -108,7 +110,8 @@ public final class Trainer {
         network.backwardBody(Activation(featureGrad, features.shape))
 
         var regularization = orthogonality.apply(to: network.sphereCapable)
-        let parameters = network.parameters
+        let parameters = trainable ?? network.parameters
+        trainable = parameters
         guard Trainer.gradientsAreFinite(parameters) else { return diverged(.infinity) }
         regularization += optimizer.decayLoss(parameters)
         optimizer.step(parameters, learningRate: lr)
@@ -174,7 +177,7 @@ public final class Trainer {
             let n = min(Trainer.evaluationBatch, total - first)
             let shape = Shape(channels: test.channels, batch: n, height: test.height, width: test.width)
             images.ensure(count: shape.count)
-            if labels.count != n { labels = [Int32](repeating: 0, count: n) }
+            if labels.count < n { labels = [Int32](repeating: 0, count: n) }   // grow only: training and evaluation alternate
             labels.withUnsafeMutableBufferPointer { l in
                 fillSequentialBatch(from: test, start: first, count: n, images: images.buffer, labels: l)
             }
@@ -212,6 +215,7 @@ public final class Trainer {
     public func setVariant(_ v: ConvVariant) {
         hyper.variant = v
         network.setVariant(v)
+        trainable = nil   // learnable k joins or leaves the trained set
     }
 
     public func setLearningRate(_ lr: Float) throws {
