@@ -174,6 +174,38 @@ func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
         }
     }
 
+    /// The patch norms SphereConv takes from the input (per-pixel Σ_c x², summed per window)
+    /// equal the column sums of squares of the patch matrix, and `windowSpread` is the adjoint.
+    @Test func windowSumsGiveThePatchNormsAndSpreadIsTheAdjoint() {
+        for c in convCases + [.init(inC: 2, outC: 1, kernel: 3, stride: 2, padding: 1, h: 1, w: 2, batch: 2),
+                              .init(inC: 1, outC: 1, kernel: 5, stride: 3, padding: 2, h: 7, w: 9, batch: 3)] {
+            let g = ConvGeometry(inChannels: c.inC, inHeight: c.h, inWidth: c.w, kernel: c.kernel, stride: c.stride, padding: c.padding)
+            var rng = TestRandom(5)
+            let pixels = c.batch * c.h * c.w, positions = c.batch * g.outHeight * g.outWidth
+            let x = rng.gaussians(c.inC * pixels)
+            var perPixel = [Float](repeating: 0, count: pixels)
+            for ch in 0..<c.inC { for i in 0..<pixels { perPixel[i] += x[ch * pixels + i] * x[ch * pixels + i] } }
+            var sums = [Float](repeating: .nan, count: positions)
+            perPixel.withUnsafeBufferPointer { windowSums($0.baseAddress!, batch: c.batch, geometry: g, into: &sums) }
+            var cols = [Float](repeating: .nan, count: g.patchSize * positions)
+            x.withUnsafeBufferPointer { referenceIm2col($0.baseAddress!, batch: c.batch, geometry: g, firstImage: 0, count: c.batch, col: &cols) }
+            for m in 0..<positions {
+                var exact = 0.0
+                for r in 0..<g.patchSize { exact += Double(cols[r * positions + m]) * Double(cols[r * positions + m]) }
+                // Float sums of patchSize positive terms in two orders: a few ulp per term.
+                #expect(abs(Double(sums[m]) - exact) <= 1e-6 * Double(g.patchSize) * exact + 1e-30, "\(c) position \(m)")
+            }
+            // <windowSums(s), a> = <s, windowSpread(a)>
+            let a = rng.gaussians(positions)
+            var spread = [Float](repeating: .nan, count: pixels)
+            a.withUnsafeBufferPointer { windowSpread($0.baseAddress!, batch: c.batch, geometry: g, into: &spread) }
+            var lhs = 0.0, rhs = 0.0
+            for m in 0..<positions { lhs += Double(sums[m]) * Double(a[m]) }
+            for i in 0..<pixels { rhs += Double(perPixel[i]) * Double(spread[i]) }
+            #expect(abs(lhs - rhs) < 1e-4 * max(1, abs(lhs)), "\(c): \(lhs) vs \(rhs)")
+        }
+    }
+
     @Test func parallelSgemmMatchesTwinWhicheverWayItSplits() {
         var rng = TestRandom(10)
         // (m, n, k): split along n, along m, and too small to split.

@@ -8,6 +8,9 @@ import CKernels
 /// into the output (OC × M, M = N·OH·OW). SphereConv's patch norms come from the same patch
 /// matrix (column sums of squares), and the angle function runs as one fused pass over the
 /// GEMM output (CKernels). Backward recomputes the patches rather than keeping them.
+/// SphereConv's patch norms come from the input: per-pixel Σ_c x², then summed over each
+/// window (`windowSums`), one pass over C·N·H·W instead of over the k²-times larger patch
+/// matrix; backward takes the ‖x‖ term the same way (`windowSpread`).
 public final class Conv2D: Layer {
     public let name: String
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -44,6 +47,7 @@ public final class Conv2D: Layer {
     private let output = FloatBuffer()        // (OC, N, OH, OW): u, then g(θ) in place
     private let cosine = FloatBuffer()        // (OC, M) clamped cos θ (aliases `output` for cosine)
     private let inverseInputNorm = FloatBuffer()   // (M) 1/‖x‖ per output position
+    private let pixelValues = FloatBuffer()        // (N, H, W) Σ_c x² (forward), spread ‖x‖ term (backward)
     private let inverseWeightNorm = FloatBuffer()  // (OC) 1/‖w‖
     private let effectiveK = FloatBuffer()         // (OC) k per output channel (sigmoid variants)
     private let rowAccumulator = FloatBuffer()     // (OC) Σ_m dc·c
@@ -123,13 +127,8 @@ public final class Conv2D: Layer {
             parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
                   a: weight.value.pointer, lda: k, b: cols, ldb: ld,
                   beta: 0, c: output.pointer + m0, ldc: m)
-            if sphere {
-                let norms = inverseInputNorm.pointer + m0
-                Parallel.forEach(mc, minimumPerWorker: 1024) { r in
-                    sl_column_sumsq(cols, Int32(k), Int32(ld), Int32(r.lowerBound), Int32(r.upperBound), norms)
-                }
-            }
         }
+        if sphere { patchSquaredNorms(of: x) }
         if sphere { sphereEpilogue(columns: m) }
         return Activation(output, out)
     }
@@ -162,6 +161,20 @@ public final class Conv2D: Layer {
         im2col(x.buffer.pointer, batch: x.shape.batch, geometry: geometry, firstImage: first, count: count,
                col: workspace.columns.pointer)
         return (workspace.columns.pointer, mc)
+    }
+
+    /// inverseInputNorm[m] = ‖x_patch(m)‖² for every output position (the square root and
+    /// inverse follow in `sphereEpilogue`).
+    private func patchSquaredNorms(of x: Activation) {
+        let plane = x.shape.plane, channels = inChannels
+        precondition(plane <= Int(Int32.max), "\(name): \(plane) input positions exceed the kernels' index range")
+        pixelValues.ensure(count: plane)
+        let (src, sums) = (x.buffer.pointer, pixelValues.pointer)
+        // The input (C, N·H·W) read as a C × plane matrix: column sums of squares per pixel.
+        Parallel.forEach(plane, minimumPerWorker: 4096) { r in
+            sl_column_sumsq(src, Int32(channels), Int32(plane), Int32(r.lowerBound), Int32(r.upperBound), sums)
+        }
+        windowSums(sums, batch: x.shape.batch, geometry: geometry, into: inverseInputNorm.pointer)
     }
 
     /// Norms and the angle function over the whole GEMM output, in place.
@@ -255,17 +268,22 @@ public final class Conv2D: Layer {
                 parallelSgemm(transA: true, transB: false, m: k, n: mc, k: oc,
                       a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
                       beta: 0, c: dcols, ldc: dld)
-                if sphere {
-                    let acc = columnAccumulator.pointer + m0
-                    Parallel.forEach(k) { rows in
-                        for r in rows {
-                            let drow = dcols + r * dld, crow = cols + r * ld
-                            for j in 0..<mc { drow[j] -= crow[j] * acc[j] }
-                        }
-                    }
-                }
                 if !geometry.isPointwise {
                     col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: inputGradient.pointer)
+                }
+            }
+        }
+        if sphere && needsInputGradient {
+            // ‖x‖ term: dpatch −= patch · colAcc per position; through col2im that is
+            // dx[c, pixel] −= x[c, pixel] · (colAcc summed over every window holding the pixel).
+            let plane = s.plane, channels = inChannels
+            pixelValues.ensure(count: plane)
+            windowSpread(columnAccumulator.pointer, batch: s.batch, geometry: geometry, into: pixelValues.pointer)
+            let (dx, xs, spread) = (inputGradient.pointer, x.buffer.pointer, pixelValues.pointer)
+            Parallel.forEach(plane, minimumPerWorker: 4096) { r in
+                for c in 0..<channels {
+                    let d = dx + c * plane, v = xs + c * plane
+                    for i in r { d[i] -= v[i] * spread[i] }
                 }
             }
         }
