@@ -38,6 +38,9 @@ let convCases: [ConvGeometryCase] = [
     .init(inC: 3, outC: 2, kernel: 1, stride: 2, padding: 0, h: 5, w: 5, batch: 2),
     .init(inC: 4, outC: 3, kernel: 1, stride: 1, padding: 0, h: 3, w: 3, batch: 2),
     .init(inC: 2, outC: 5, kernel: 4, stride: 1, padding: 0, h: 4, w: 4, batch: 3),
+    // Winograd F(2×2, 3×3) shapes (≥ 8 channels): odd and even sides, so edge tiles are half out.
+    .init(inC: 8, outC: 9, kernel: 3, stride: 1, padding: 1, h: 5, w: 6, batch: 2),
+    .init(inC: 9, outC: 8, kernel: 3, stride: 1, padding: 1, h: 4, w: 3, batch: 3),
 ]
 
 func makeConv(_ c: ConvGeometryCase, variant: ConvVariant, chunk: Int = 1 << 22, seed: UInt64 = 3) -> Conv2D {

@@ -55,6 +55,31 @@ void sl_sphere_backward(int variant, const float *dout, const float *cos_saved, 
 /// out[m] = Σ_{r < k} a[r·ld + m]² for m in [m0, m1): column sums of squares of a K × M matrix.
 void sl_column_sumsq(const float *a, int k, int ld, int m0, int m1, float *out);
 
+/// im2col for the channel-major layout, channels [c0, c1) only (callers split channels across
+/// threads): x is (C, batch, h, w); col is the FULL (C·k·k) × (count·oh·ow) patch matrix of the
+/// images [first, first + count), row (c·k + kh)·k + kw, column (n − first)·oh·ow + y·ow + xo.
+/// Taps outside the image read as 0.
+void sl_im2col(const float *x, int batch, int h, int w, int k, int stride, int pad,
+               int first, int count, int c0, int c1, float *col);
+
+/// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed
+/// arrays are [16][rows][tiles]; tiles of the images [first, first + count) are numbered
+/// (n − first)·th·tw + ty·tw + tx with th = ⌈h/2⌉, tw = ⌈w/2⌉.
+/// Weights (oc, ic, 3, 3) → u [16][oc][ic] (G g Gᵀ), or with flip_transpose the kernels rotated
+/// by 180° and transposed, u [16][ic][oc] (the input-gradient convolution).
+void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *u);
+/// Gradient of the weight transform: du [16][oc][ic] → dw (oc, ic, 3, 3) = Gᵀ du G (overwritten).
+void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw);
+/// Input tiles Bᵀ d B of channels [c0, c1) of x (channels, batch, h, w) into v [16][channels][tiles].
+void sl_wino_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
+                   int channels, float *v);
+/// Output tiles Aᵀ M A of rows [o0, o1) of m [16][outc][tiles] into y (outc, batch, h, w).
+void sl_wino_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
+                    int outc, float *y);
+/// The adjoint of sl_wino_output: dm [16][outc][tiles] = A dY Aᵀ per tile, rows [o0, o1).
+void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
+                         int outc, float *dm);
+
 /// y = acos(x), max abs error <= 5e-7 on [−1, 1]; NaN outside. `y` may alias `x`.
 void sl_acos(const float *x, float *y, long n);
 /// y = exp(x), rel error <= 3e-7 on [−80, 80]; +inf above ~88.72, 0 far below. `y` may alias `x`.

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Geometry of a 2-D convolution or pooling window.
 public struct ConvGeometry: Equatable, Sendable {
     public var inChannels: Int, inHeight: Int, inWidth: Int
@@ -9,45 +11,19 @@ public struct ConvGeometry: Equatable, Sendable {
     public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
 }
 
-/// im2col for the channel-major layout.
+/// im2col for the channel-major layout (the C kernel `sl_im2col`, channels split across the
+/// workers).
 ///
 /// Input x: (C, N, H, W). Output col: (C·K·K) × (count·OH·OW), row-major, for the images
 /// `firstImage ..< firstImage + count`; column index (n − firstImage)·OH·OW + oh·OW + ow.
 /// Positions outside the image read as zero (padding counts as 0 in the patch norm too).
 func im2col(_ x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
             firstImage: Int, count: Int, col: UnsafeMutablePointer<Float>) {
-    let oh = g.outHeight, ow = g.outWidth, h = g.inHeight, w = g.inWidth
-    let k = g.kernel, s = g.stride, p = g.padding
-    let columns = count * oh * ow
+    precondition(g.patchSize * count * g.outHeight * g.outWidth <= Int(Int32.max) && g.inChannels * batch * g.inHeight * g.inWidth <= Int(Int32.max),
+                 "patch matrix exceeds the kernels' index range")
     Parallel.forEach(g.inChannels) { channels in
-    for c in channels {
-        for kh in 0..<k {
-            for kw in 0..<k {
-                let row = col + ((c * k + kh) * k + kw) * columns
-                let (owLo, owHi) = validOutputRange(outSize: ow, inSize: w, offset: kw - p, stride: s)
-                for n in 0..<count {
-                    let plane = x + ((c * batch) + firstImage + n) * h * w
-                    let dst = row + n * oh * ow
-                    for y in 0..<oh {
-                        let iy = y * s - p + kh
-                        let line = dst + y * ow
-                        if iy < 0 || iy >= h {
-                            line.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        let src = plane + iy * w - p + kw
-                        for xo in 0..<owLo { line[xo] = 0 }
-                        if s == 1 {
-                            if owHi > owLo { (line + owLo).update(from: src + owLo, count: owHi - owLo) }
-                        } else {
-                            for xo in owLo..<owHi { line[xo] = src[xo * s] }
-                        }
-                        for xo in owHi..<ow { line[xo] = 0 }
-                    }
-                }
-            }
-        }
-    }
+        sl_im2col(x, Int32(batch), Int32(g.inHeight), Int32(g.inWidth), Int32(g.kernel), Int32(g.stride), Int32(g.padding),
+                  Int32(firstImage), Int32(count), Int32(channels.lowerBound), Int32(channels.upperBound), col)
     }
 }
 

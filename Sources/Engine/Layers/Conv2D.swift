@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// A 2-D convolution without bias, either plain (u = Σ w·x) or SphereConv (g(θ) of the
 /// angle between kernel and patch, spherenet.md §1). The variant can change between steps;
@@ -54,6 +55,21 @@ public final class Conv2D: Layer {
     private let columnAccumulator = FloatBuffer()  // (M) Σ_oc dc·c
     private let kGradient = FloatBuffer()          // (OC) ∂L/∂k
     private let inputGradient = FloatBuffer()      // (C, N, H, W)
+    private let winogradWeights = FloatBuffer()    // [16][OC][IC] G g Gᵀ (forward), [16][IC][OC] flipped (backward)
+    private let winogradWeightGradient = FloatBuffer() // [16][OC][IC]
+
+    /// Developer switch for measurements and twin tests: SPHERELAB_NO_WINOGRAD=1 in the
+    /// environment (or this flag) sends every convolution through im2col + GEMM.
+    nonisolated(unsafe) public static var winogradEnabled = ProcessInfo.processInfo.environment["SPHERELAB_NO_WINOGRAD"] == nil
+    /// 3×3 stride-1 'same' convolutions run as Winograd F(2×2, 3×3) (see `WinogradConvolution`).
+    private var winograd: WinogradConvolution? {
+        guard Conv2D.winogradEnabled,
+              WinogradConvolution.applies(kernel: kernel, stride: stride, padding: padding,
+                                          inChannels: inChannels, outChannels: outChannels),
+              let x = input else { return nil }
+        return WinogradConvolution(inChannels: inChannels, outChannels: outChannels, batch: x.shape.batch,
+                                   height: x.shape.height, width: x.shape.width)
+    }
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int,
                 variant: ConvVariant = .conv, sphereCapable: Bool = true, workspace: Workspace) {
@@ -123,10 +139,16 @@ public final class Conv2D: Layer {
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
 
-        forEachChunk(of: x) { _, _, m0, mc, cols, ld in
-            parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
-                  a: weight.value.pointer, lda: k, b: cols, ldb: ld,
-                  beta: 0, c: output.pointer + m0, ldc: m)
+        if let plan = winograd {
+            winogradWeights.ensure(count: 16 * oc * inChannels)
+            sl_wino_weights(weight.value.pointer, Int32(oc), Int32(inChannels), 0, winogradWeights.pointer)
+            plan.convolve(x.buffer.pointer, transformedWeights: winogradWeights.pointer, into: output.pointer, workspace: workspace)
+        } else {
+            forEachChunk(of: x) { _, _, m0, mc, cols, ld in
+                parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
+                      a: weight.value.pointer, lda: k, b: cols, ldb: ld,
+                      beta: 0, c: output.pointer + m0, ldc: m)
+            }
         }
         if sphere { patchSquaredNorms(of: x) }
         if sphere { sphereEpilogue(columns: m) }
@@ -246,32 +268,23 @@ public final class Conv2D: Layer {
                 if learnable { for r in 0..<oc { dk[r] += dk[w * oc + r] } }
             }
         }
-        if needsInputGradient {
-            inputGradient.ensure(count: s.count)
-            if !geometry.isPointwise { inputGradient.zero() }
-        }
-
-        forEachChunk(of: x) { first, count, m0, mc, cols, ld in
-            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
-            parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
-                  a: du + m0, lda: m, b: cols, ldb: ld,
-                  beta: m0 == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
+        if needsInputGradient { inputGradient.ensure(count: s.count) }
+        if let plan = winograd {
+            let ic = inChannels
+            winogradWeightGradient.ensure(count: 16 * oc * ic)
+            plan.transformedWeightGradient(input: x.buffer.pointer, outputGradient: du,
+                                           into: winogradWeightGradient.pointer, workspace: workspace)
+            sl_wino_weight_grad(winogradWeightGradient.pointer, Int32(oc), Int32(ic), weight.grad.pointer)
             if needsInputGradient {
-                let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
-                if geometry.isPointwise {
-                    (dcols, dld) = (inputGradient.pointer + first * geometry.inHeight * geometry.inWidth, m)
-                } else {
-                    workspace.columnGradients.ensure(count: k * mc)
-                    (dcols, dld) = (workspace.columnGradients.pointer, mc)
-                }
-                // dcols (K × mc) = Wᵀ (K × OC) · du_chunk (OC × mc)
-                parallelSgemm(transA: true, transB: false, m: k, n: mc, k: oc,
-                      a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
-                      beta: 0, c: dcols, ldc: dld)
-                if !geometry.isPointwise {
-                    col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: inputGradient.pointer)
-                }
+                // dx = du ⋆ (kernels rotated 180°, channels swapped), itself a 3×3 'same' convolution.
+                winogradWeights.ensure(count: 16 * oc * ic)
+                sl_wino_weights(weight.value.pointer, Int32(oc), Int32(ic), 1, winogradWeights.pointer)
+                let transposed = WinogradConvolution(inChannels: oc, outChannels: ic, batch: s.batch, height: s.height, width: s.width)
+                transposed.convolve(du, transformedWeights: winogradWeights.pointer, into: inputGradient.pointer, workspace: workspace)
             }
+        } else {
+            if needsInputGradient && !geometry.isPointwise { inputGradient.zero() }
+            im2colBackward(x: x, du: du)
         }
         if sphere && needsInputGradient {
             // ‖x‖ term: dpatch −= patch · colAcc per position; through col2im that is
@@ -302,5 +315,32 @@ public final class Conv2D: Layer {
             }
         }
         return needsInputGradient ? Activation(inputGradient, s) : nil
+    }
+
+    /// Weight and input gradients through the patch matrix (every shape Winograd does not take).
+    private func im2colBackward(x: Activation, du: UnsafeMutablePointer<Float>) {
+        let s = x.shape, m = s.batch * geometry.outHeight * geometry.outWidth, k = patchSize, oc = outChannels
+        forEachChunk(of: x) { first, count, m0, mc, cols, ld in
+            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
+            parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
+                  a: du + m0, lda: m, b: cols, ldb: ld,
+                  beta: m0 == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
+            if needsInputGradient {
+                let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
+                if geometry.isPointwise {
+                    (dcols, dld) = (inputGradient.pointer + first * geometry.inHeight * geometry.inWidth, m)
+                } else {
+                    workspace.columnGradients.ensure(count: k * mc)
+                    (dcols, dld) = (workspace.columnGradients.pointer, mc)
+                }
+                // dcols (K × mc) = Wᵀ (K × OC) · du_chunk (OC × mc)
+                parallelSgemm(transA: true, transB: false, m: k, n: mc, k: oc,
+                      a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
+                      beta: 0, c: dcols, ldc: dld)
+                if !geometry.isPointwise {
+                    col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: inputGradient.pointer)
+                }
+            }
+        }
     }
 }

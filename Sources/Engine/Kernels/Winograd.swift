@@ -1,0 +1,104 @@
+import CKernels
+
+/// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, padding-1 layers (the C transforms are
+/// in CKernels/winograd.c). Each 2×2 output tile costs 16 multiply-adds per input channel
+/// instead of 36, and the work becomes 16 independent GEMMs per chunk of images, which the
+/// workers split between them (OpenBLAS single-threaded inside each).
+///
+/// Transformed arrays live in the shared workspace, [16][rows][tiles] per chunk of images, so
+/// memory stays bounded by the workspace's chunk size rather than growing with the batch.
+struct WinogradConvolution {
+    let inChannels: Int, outChannels: Int
+    let batch: Int, height: Int, width: Int
+
+    /// Whether a convolution of this shape goes through Winograd: 3×3, stride 1, padding 1,
+    /// and enough channels that the 16 GEMMs (inner dimension = input channels) run at speed.
+    static func applies(kernel: Int, stride: Int, padding: Int, inChannels: Int, outChannels: Int) -> Bool {
+        kernel == 3 && stride == 1 && padding == 1 && inChannels >= minimumChannels && outChannels >= minimumChannels
+    }
+    /// Below this the im2col GEMM (inner dimension 9·C) is faster than 16 GEMMs of inner dimension C.
+    static let minimumChannels = 8
+
+    var tilesPerImage: Int { ((height + 1) / 2) * ((width + 1) / 2) }
+
+    private func imagesPerChunk(limit: Int) -> Int {
+        let perImage = 16 * max(inChannels, outChannels) * tilesPerImage
+        let wanted = (WinogradConvolution.tilesPerChunk + tilesPerImage - 1) / tilesPerImage
+        return max(1, min(batch, wanted, limit / perImage))
+    }
+    /// About 2048 tiles per chunk measured fastest on fmnist-w0.5 and cifar-w1 (1024 and 4096
+    /// were 10–20 % slower): big enough for efficient GEMMs, small enough to stay in cache.
+    static let tilesPerChunk = 2048
+
+    private func forEachChunk(limit: Int, _ body: (_ first: Int, _ count: Int, _ tiles: Int) -> Void) {
+        let chunk = imagesPerChunk(limit: limit)
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            body(first, count, count * tilesPerImage)
+            first += count
+        }
+    }
+
+    private func checkIndexRange() {
+        precondition(max(inChannels, outChannels) * batch * height * width <= Int(Int32.max),
+                     "convolution of \(batch)×\(inChannels)×\(height)×\(width) exceeds the kernels' index range")
+    }
+
+    /// y (outC, N, H, W) = x (inC, N, H, W) ⋆ g, with `u` = the transformed kernels
+    /// [16][outC][inC] (`sl_wino_weights`). Every output pixel is written.
+    func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
+                  into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        checkIndexRange()
+        let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
+        forEachChunk(limit: workspace.chunkElements) { first, count, tiles in
+            workspace.columns.ensure(count: 16 * ic * tiles)
+            workspace.columnGradients.ensure(count: 16 * oc * tiles)
+            let (v, m) = (workspace.columns.pointer, workspace.columnGradients.pointer)
+            Parallel.forEach(ic) { r in
+                sl_wino_input(x, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(ic), v)
+            }
+            // M_i (oc × tiles) = U_i (oc × ic) · V_i (ic × tiles)
+            Parallel.forEach(16) { matrices in
+                for i in matrices {
+                    sgemm(transA: false, transB: false, m: oc, n: tiles, k: ic,
+                          a: u + i * oc * ic, lda: ic, b: v + i * ic * tiles, ldb: tiles,
+                          beta: 0, c: m + i * oc * tiles, ldc: tiles)
+                }
+            }
+            Parallel.forEach(oc) { r in
+                sl_wino_output(m, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(oc), y)
+            }
+        }
+    }
+
+    /// ∂L/∂(transformed kernels) [16][outC][inC] = Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B), overwritten;
+    /// `sl_wino_weight_grad` takes it back to (outC, inC, 3, 3).
+    func transformedWeightGradient(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                   into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        checkIndexRange()
+        let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
+        var firstChunk = true
+        forEachChunk(limit: workspace.chunkElements) { first, count, tiles in
+            workspace.columns.ensure(count: 16 * ic * tiles)
+            workspace.columnGradients.ensure(count: 16 * oc * tiles)
+            let (v, d) = (workspace.columns.pointer, workspace.columnGradients.pointer)
+            Parallel.forEach(ic) { r in
+                sl_wino_input(x, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(ic), v)
+            }
+            Parallel.forEach(oc) { r in
+                sl_wino_output_grad(dy, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(oc), d)
+            }
+            // dU_i (oc × ic) (+)= D_i (oc × tiles) · V_iᵀ (tiles × ic)
+            let beta: Float = firstChunk ? 0 : 1
+            Parallel.forEach(16) { matrices in
+                for i in matrices {
+                    sgemm(transA: false, transB: true, m: oc, n: ic, k: tiles,
+                          a: d + i * oc * tiles, lda: tiles, b: v + i * ic * tiles, ldb: tiles,
+                          beta: beta, c: du + i * oc * ic, ldc: ic)
+                }
+            }
+            firstChunk = false
+        }
+    }
+}
