@@ -1,22 +1,36 @@
 #!/usr/bin/env python3
-"""Compare SphereLab's training speed with PyTorch's on this machine.
+"""Compare SphereLab's training (and inference) speed and memory with PyTorch's on this machine.
 
 Builds SphereNet-9 (and its SphereConv variants) in PyTorch the way a PyTorch user would
 write it -- the patch norms by a second convolution over x*x, acos/tanh as separate ops --
-and times a training step (forward, backward, SGD momentum 0.9, batch 128, 2 threads,
-median after warm-up). For each configuration and variant it runs PyTorch and
-`spherelab bench` one after the other and prints both figures and their ratio.
+and times a training step (forward, backward, SGD momentum 0.9, batch 128, 2 threads).
+One measurement is the median step time after 3 warm-up steps, turned into images/s;
+`spherelab bench` measures its side the same way.
+
+Every measurement runs in its own child process: PyTorch's in this script re-invoked in a
+hidden worker mode, SphereLab's as `spherelab bench`. The parent collects each child's peak
+resident memory (ru_maxrss, via os.wait4) and never imports torch itself, so neither
+figure is inflated by the parent. The memory figure is the whole process: for PyTorch it
+includes the Python interpreter and libtorch. For inference rows only PyTorch's memory is
+shown, because `spherelab bench` always trains before it measures inference.
+
+The machine's speed drifts by tens of percent over minutes, so for each configuration,
+variant and mode the script alternates PyTorch, SphereLab, PyTorch, SphereLab, ... for
+--rounds rounds and reports each side's BEST images/s (and largest peak memory); the ratio
+is SphereLab best / PyTorch best. Compare figures from one run only.
 
 PyTorch is a yardstick, not a dependency: SphereLab's tests never import it. Install the
 CPU wheel with `pip install torch` (a local find-links folder works) before running.
 """
 import argparse
+import importlib.util
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 CONFIGS = {
@@ -25,6 +39,11 @@ CONFIGS = {
     "cifar-w1": (3, 32, 1.0),
 }
 VARIANTS = ["conv", "cosine", "linear", "sigmoid", "lr-sigmoid"]
+WARMUP = 3
+
+
+class ChildFailed(Exception):
+    pass
 
 
 def build(torch, channels, size, width, variant):
@@ -81,7 +100,7 @@ def torch_speed(torch, config, variant, steps, batch, inference=False):
     times = []
     if inference:
         model.eval()
-    for i in range(3 + steps):
+    for i in range(WARMUP + steps):
         start = time.perf_counter()
         if inference:
             with torch.no_grad():
@@ -90,51 +109,177 @@ def torch_speed(torch, config, variant, steps, batch, inference=False):
             opt.zero_grad(set_to_none=True)
             loss_fn(model(x), y).backward()
             opt.step()
-        if i >= 3:
+        if i >= WARMUP:
             times.append(time.perf_counter() - start)
     return batch / statistics.median(times)
 
 
-def spherelab_speed(binary, config, variant, steps, batch, inference=False):
-    out = subprocess.run([binary, "bench", "--config", config, "--variant", variant, "--steps", str(steps),
-                          "--batch", str(batch), "--json"], check=True, capture_output=True, text=True).stdout
-    mode = "inference" if inference else "train"
-    for line in out.splitlines():
-        row = json.loads(line)
-        if row["mode"] == mode:
-            return row["images_per_sec"]
-    raise RuntimeError(f"no {mode} figure from spherelab bench:\n{out}")
+def torch_worker(config, variant, mode, args):
+    """Child side of a PyTorch measurement: one JSON line on stdout."""
+    import torch
+    torch.set_num_threads(args.threads)
+    ips = torch_speed(torch, config, variant, args.steps, args.batch, mode == "inference")
+    print(json.dumps({"config": config, "variant": variant, "mode": mode, "images_per_sec": ips,
+                      "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+
+
+def run_child(cmd, what):
+    """Run cmd, return (stdout, peak RSS in MB). Output goes to temporary files so the
+    child cannot block on a full pipe while we sit in wait4; wait4 (rather than
+    Popen.wait) is what hands back the child's own resource usage."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        except OSError as e:
+            raise ChildFailed(f"{what}: cannot start {cmd[0]}: {e}")
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except KeyboardInterrupt:
+            proc.kill()
+            proc.wait()
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)   # reaped: stop Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        how = f"exit status {proc.returncode}" if proc.returncode > 0 else f"signal {-proc.returncode}"
+        tail = "\n".join(stderr.strip().splitlines()[-30:]) or "(no stderr)"
+        raise ChildFailed(f"{what} failed ({how}): {' '.join(cmd)}\n--- stderr ---\n{tail}")
+    # ru_maxrss is in KiB on Linux. It can never be below the parent's RSS when the child was
+    # spawned (Linux carries the high-water mark across fork/exec); the parent stays small.
+    return stdout, usage.ru_maxrss / 1024
+
+
+def json_rows(stdout, what):
+    rows = []
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass
+    if not rows:
+        raise ChildFailed(f"{what}: no JSON result in its output:\n{stdout.strip() or '(empty)'}")
+    return rows
+
+
+def torch_measure(args, config, variant, mode):
+    what = f"PyTorch worker for {config} / {variant} / {mode}"
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", config, variant, mode,
+           "--steps", str(args.steps), "--batch", str(args.batch), "--threads", str(args.threads)]
+    stdout, rss = run_child(cmd, what)
+    return json_rows(stdout, what)[-1]["images_per_sec"], rss
+
+
+def spherelab_measure(args, config, variant, mode):
+    what = f"spherelab bench for {config} / {variant} / {mode}"
+    cmd = [args.binary, "bench", "--config", config, "--variant", variant, "--steps", str(args.steps),
+           "--batch", str(args.batch), "--threads", str(args.threads), "--json"]
+    if mode == "train":
+        cmd.append("--no-inference")   # so the peak memory is the training measurement's alone
+    stdout, rss = run_child(cmd, what)
+    for row in json_rows(stdout, what):
+        if row.get("mode") == mode:
+            # bench trains before it measures inference: its peak then belongs to training
+            return row["images_per_sec"], (rss if mode == "train" else None)
+    raise ChildFailed(f"{what}: no {mode} figure in its output:\n{stdout.strip()}")
+
+
+def fmt(value, width, digits=1):
+    return f"{'-':>{width}}" if value is None else f"{value:{width}.{digits}f}"
+
+
+def names(value, known, what):
+    if value == "all":
+        return list(known)
+    if value not in known:
+        sys.exit(f"unknown {what} {value!r}: use one of {', '.join(known)} or all")
+    return [value]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/spherelab", help="the spherelab executable (release build)")
-    parser.add_argument("--config", default="all", help="fmnist-w0.25, fmnist-w0.5, cifar-w1 or all")
+    parser.add_argument("--config", default="all", help="%s or all" % ", ".join(CONFIGS))
     parser.add_argument("--variant", default="all", help="one of %s or all" % ", ".join(VARIANTS))
     parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement (after 3 warm-up steps)")
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="threads for both engines (default 2)")
     parser.add_argument("--inference", action="store_true", help="also compare eval-mode forward passes")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measurements per side, alternating PyTorch and SphereLab; the best counts (default 2)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per row instead of the table (the header goes to stderr)")
+    parser.add_argument("--torch-worker", nargs=3, metavar=("CONFIG", "VARIANT", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
+    for name in ("steps", "batch", "threads", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+
+    if args.torch_worker:
+        config, variant, mode = args.torch_worker
+        names(config, CONFIGS, "config")
+        names(variant, VARIANTS, "variant")
+        names(mode, ["train", "inference"], "mode")
+        torch_worker(config, variant, mode, args)
+        return
+
+    # The parent must not import torch: every child's ru_maxrss starts at the parent's RSS.
+    if importlib.util.find_spec("torch") is None:
         sys.exit("PyTorch is not installed: pip install torch (the CPU wheel), then run this again")
-    if not os.path.exists(args.binary):
-        sys.exit(f"{args.binary} not found: build it with `swift build -c release`")
-    torch.set_num_threads(args.threads)
-    configs = list(CONFIGS) if args.config == "all" else [args.config]
-    variants = VARIANTS if args.variant == "all" else [args.variant]
-    modes = [False, True] if args.inference else [False]
-    print(f"PyTorch {torch.__version__}, {args.threads} threads, batch {args.batch}, median of {args.steps} steps")
-    print(f"{'config':14} {'variant':11} {'mode':10} {'PyTorch':>9} {'SphereLab':>10} {'ratio':>6}")
-    for config in configs:
-        for variant in variants:
-            for inference in modes:
-                pt = torch_speed(torch, config, variant, args.steps, args.batch, inference)
-                sl = spherelab_speed(args.binary, config, variant, args.steps, args.batch, inference)
-                mode = "inference" if inference else "train"
-                print(f"{config:14} {variant:11} {mode:10} {pt:9.1f} {sl:10.1f} {sl / pt:5.2f}x", flush=True)
+    if not os.path.isfile(args.binary):
+        sys.exit(f"{args.binary} not found: build it with `swift build -c release` or pass --binary")
+    if not os.access(args.binary, os.X_OK):
+        sys.exit(f"{args.binary} is not executable")
+    args.binary = os.path.abspath(args.binary)
+    configs = names(args.config, CONFIGS, "config")
+    variants = names(args.variant, VARIANTS, "variant")
+    modes = ["train", "inference"] if args.inference else ["train"]
+    try:
+        from importlib.metadata import version
+        torch_version = version("torch")
+    except Exception:
+        torch_version = "(version unknown)"
+
+    header = (f"PyTorch {torch_version} vs SphereLab, {args.threads} threads, batch {args.batch}; "
+              f"images/s = BEST of {args.rounds} alternating rounds per side, each the median of "
+              f"{args.steps} steps after {WARMUP} warm-up; peak RSS (MB) = largest max RSS of a "
+              f"side's child processes")
+    print(header, file=sys.stderr if args.json else sys.stdout, flush=True)
+    if not args.json:
+        print(f"{'config':14} {'variant':11} {'mode':10} {'PyTorch':>9} {'SphereLab':>10} {'ratio':>6}"
+              f" {'PT MB':>7} {'SL MB':>7}", flush=True)
+    try:
+        for config in configs:
+            for variant in variants:
+                for mode in modes:
+                    pt_ips, sl_ips, pt_rss, sl_rss = [], [], [], []
+                    for _ in range(args.rounds):
+                        ips, rss = torch_measure(args, config, variant, mode)
+                        pt_ips.append(ips)
+                        pt_rss.append(rss)
+                        ips, rss = spherelab_measure(args, config, variant, mode)
+                        sl_ips.append(ips)
+                        if rss is not None:
+                            sl_rss.append(rss)
+                    pt, sl = max(pt_ips), max(sl_ips)
+                    row = {"config": config, "variant": variant, "mode": mode,
+                           "pytorch_ips": round(pt, 1), "spherelab_ips": round(sl, 1),
+                           "ratio": round(sl / pt, 3),
+                           "pytorch_rss_mb": round(max(pt_rss), 1),
+                           "spherelab_rss_mb": round(max(sl_rss), 1) if sl_rss else None}
+                    if args.json:
+                        print(json.dumps(row), flush=True)
+                    else:
+                        print(f"{config:14} {variant:11} {mode:10} {pt:9.1f} {sl:10.1f} {sl / pt:5.2f}x"
+                              f" {fmt(row['pytorch_rss_mb'], 7)} {fmt(row['spherelab_rss_mb'], 7)}", flush=True)
+    except ChildFailed as e:
+        sys.exit(str(e))
+    except KeyboardInterrupt:
+        sys.exit("interrupted")
 
 
 if __name__ == "__main__":

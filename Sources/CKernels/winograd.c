@@ -76,33 +76,32 @@ void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw) {
 
 // ---- input tiles: V = Bᵀ d B ----
 
-// Row iy of a plane into dst[0 ..< pw] with dst[q] = x[iy][q − 1] (zero outside the image).
-static void sl_wino_load_row(const float *plane, int h, int w, int iy, int pw, float *dst) {
-    if (iy < 0 || iy >= h) {
-        for (int q = 0; q < pw; q++) dst[q] = 0.0f;
-        return;
-    }
-    const float *src = plane + (long)iy * w;
-    dst[0] = 0.0f;
-    for (int q = 1; q <= w; q++) dst[q] = src[q - 1];
-    for (int q = w + 1; q < pw; q++) dst[q] = 0.0f;
-}
-
 void sl_wino_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
                    int channels, float *v) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2;
     const long tiles = (long)count * th * tw, mstride = (long)channels * tiles;
-    float rows[4][pw], t[4][pw];
+    float zeros[w], t[4][pw];   // zeros: rows above and below the image (padding)
+    for (int q = 0; q < w; q++) zeros[q] = 0.0f;
+    for (int j = 0; j < 4; j++) {
+        // t[j][q] holds column q − 1 of the image; the padding columns stay 0 throughout.
+        t[j][0] = 0.0f;
+        for (int q = w + 1; q < pw; q++) t[j][q] = 0.0f;
+    }
     for (int c = c0; c < c1; c++) {
         for (int n = 0; n < count; n++) {
             const float *plane = x + ((long)c * batch + first + n) * h * w;
             for (int ty = 0; ty < th; ty++) {
-                for (int r = 0; r < 4; r++) sl_wino_load_row(plane, h, w, 2 * ty - 1 + r, pw, rows[r]);
-                for (int q = 0; q < pw; q++) {   // Bᵀ d over the four rows
-                    t[0][q] = rows[0][q] - rows[2][q];
-                    t[1][q] = rows[1][q] + rows[2][q];
-                    t[2][q] = rows[2][q] - rows[1][q];
-                    t[3][q] = rows[1][q] - rows[3][q];
+                const float *r[4];
+                for (int k = 0; k < 4; k++) {
+                    const int iy = 2 * ty - 1 + k;
+                    r[k] = (iy >= 0 && iy < h) ? plane + (long)iy * w : zeros;
+                }
+                float *t0 = t[0] + 1, *t1 = t[1] + 1, *t2 = t[2] + 1, *t3 = t[3] + 1;
+                for (int q = 0; q < w; q++) {   // Bᵀ d over the four rows
+                    t0[q] = r[0][q] - r[2][q];
+                    t1[q] = r[1][q] + r[2][q];
+                    t2[q] = r[2][q] - r[1][q];
+                    t3[q] = r[1][q] - r[3][q];
                 }
                 float *dst = v + (long)c * tiles + ((long)n * th + ty) * tw;
                 for (int j = 0; j < 4; j++) {    // (Bᵀ d) B along each row

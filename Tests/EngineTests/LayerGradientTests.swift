@@ -209,6 +209,32 @@ func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
         }
     }
 
+    /// The SIMD plane reductions against double-precision sums, including the scalar tails.
+    @Test func planeReductionsMatchDoublePrecision() {
+        var rng = TestRandom(21)
+        for n in [0, 1, 7, 8, 9, 29, 1000, 4099] {
+            let a = rng.gaussians(n).map { $0 + 0.5 }, b = rng.gaussians(n)
+            var sum = 0.0, dot = 0.0, magnitude = 0.0, dotMagnitude = 0.0
+            for i in 0..<n {
+                sum += Double(a[i]); magnitude += abs(Double(a[i]))
+                dot += Double(a[i]) * Double(b[i]); dotMagnitude += abs(Double(a[i]) * Double(b[i]))
+            }
+            let mean = n > 0 ? Float(sum / Double(n)) : 0
+            var squares = 0.0
+            for i in 0..<n { let d = Double(a[i]) - Double(mean); squares += d * d }
+            // Float sums of n terms: error ≤ n·ε·Σ|terms| (a loose bound; typical errors are far smaller).
+            let bound = { (scale: Double) in Double(max(n, 1)) * 1.2e-7 * scale + 1e-30 }
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                let (ab, bb) = (ap.baseAddress ?? UnsafePointer(bitPattern: 8)!, bp.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+                #expect(abs(Double(planeSum(ab, count: n)) - sum) <= bound(magnitude), "sum n \(n)")
+                #expect(abs(Double(planeSquaredDeviations(ab, count: n, center: mean)) - squares) <= bound(squares), "squares n \(n)")
+                let (d, s) = planeDotAndSum(ab, bb, count: n)
+                #expect(abs(Double(d) - dot) <= bound(dotMagnitude), "dot n \(n)")
+                #expect(abs(Double(s) - sum) <= bound(magnitude), "sum of a, n \(n)")
+            } }
+        }
+    }
+
     @Test func parallelSgemmMatchesTwinWhicheverWayItSplits() {
         var rng = TestRandom(10)
         // (m, n, k): split along n, along m, and too small to split.

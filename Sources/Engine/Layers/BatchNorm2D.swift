@@ -68,12 +68,8 @@ public final class BatchNorm2D: Layer {
             for c in range {
                 let xs = src + c * p
                 // Two passes: mean, then the centred variance (no cancellation).
-                var sum: Float = 0
-                for i in 0..<p { sum += xs[i] }
-                let mean = sum / Float(p)
-                var sq: Float = 0
-                for i in 0..<p { let d = xs[i] - mean; sq += d * d }
-                let variance = sq / Float(p)
+                let mean = planeSum(xs, count: p) / Float(p)
+                let variance = planeSquaredDeviations(xs, count: p, center: mean) / Float(p)
                 let istd = 1 / (variance + eps).squareRoot()
                 istdOut[c] = istd
                 let g = gamma[c], b = beta[c]
@@ -112,8 +108,7 @@ public final class BatchNorm2D: Layer {
         Parallel.forEach(channels) { range in
             for c in range {
                 let gs = g + c * p, xh = xhat + c * p
-                var dgamma: Float = 0, dbeta: Float = 0
-                for i in 0..<p { dgamma += gs[i] * xh[i]; dbeta += gs[i] }
+                let (dgamma, dbeta) = planeDotAndSum(gs, xh, count: p)
                 dgammas[c] = dgamma
                 dbetas[c] = dbeta
                 guard wantsInput else { continue }

@@ -40,8 +40,7 @@ public final class ChannelAffine: Layer {
         guard let x = input else { preconditionFailure("\(name): backward before forward") }
         let p = dy.shape.plane, g = dy.buffer.pointer, src = x.buffer.pointer
         for c in 0..<channels {
-            var dg: Float = 0, db: Float = 0
-            for i in 0..<p { dg += g[c * p + i] * src[c * p + i]; db += g[c * p + i] }
+            let (dg, db) = planeDotAndSum(g + c * p, src + c * p, count: p)
             weight.grad[c] = dg; bias.grad[c] = db
             let gamma = weight.value[c]
             for i in 0..<p { g[c * p + i] *= gamma }

@@ -1,0 +1,50 @@
+/// Float sums over long channel planes, with eight partial sums in a SIMD register. A plain
+/// `for` loop summing into one Float stays scalar (the compiler keeps the sequential rounding
+/// order), one add per four cycles; these run at memory speed. The order of additions differs
+/// from a sequential sum, so results agree to rounding, not bit for bit.
+
+/// Σ x[i], i < n.
+@inline(__always)
+func planeSum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+    let raw = UnsafeRawPointer(x)
+    var acc = SIMD8<Float>.zero, i = 0
+    while i + 8 <= n {
+        acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = acc.sum()
+    while i < n { total += x[i]; i += 1 }
+    return total
+}
+
+/// Σ (x[i] − center)², i < n.
+@inline(__always)
+func planeSquaredDeviations(_ x: UnsafePointer<Float>, count n: Int, center: Float) -> Float {
+    let raw = UnsafeRawPointer(x)
+    let c = SIMD8<Float>(repeating: center)
+    var acc = SIMD8<Float>.zero, i = 0
+    while i + 8 <= n {
+        let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - c
+        acc += d * d
+        i += 8
+    }
+    var total = acc.sum()
+    while i < n { let d = x[i] - center; total += d * d; i += 1 }
+    return total
+}
+
+/// (Σ a[i]·b[i], Σ a[i]), i < n.
+@inline(__always)
+func planeDotAndSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> (dot: Float, sum: Float) {
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    var dot = SIMD8<Float>.zero, sum = SIMD8<Float>.zero, i = 0
+    while i + 8 <= n {
+        let va = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        dot += va * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        sum += va
+        i += 8
+    }
+    var d = dot.sum(), s = sum.sum()
+    while i < n { d += a[i] * b[i]; s += a[i]; i += 1 }
+    return (d, s)
+}
