@@ -64,3 +64,31 @@ void sl_im2col(const float *x, int batch, int h, int w, int k, int stride, int p
         }
     }
 }
+
+// 2×2 max pooling, stride 2, 'same' windows (⌈h/2⌉ × ⌈w/2⌉; an edge window repeats its last
+// row/column, which cannot change the maximum) over planes [p0, p1) of (planes, h, w).
+// Branch-free selects: activations' signs are random, so compare-and-jump code mispredicts.
+// Ties keep the first tap in reading order. `argmax` (flat input index) may be NULL.
+void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int *argmax) {
+    const int oh = (h + 1) / 2, ow = (w + 1) / 2;
+    for (long p = p0; p < p1; p++) {
+        const long in_base = p * h * w, out_base = p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const int y0 = 2 * oy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+            const long r0 = in_base + (long)y0 * w, r1 = in_base + (long)y1 * w;
+            float *out = y + out_base + (long)oy * ow;
+            int *idx = argmax ? argmax + out_base + (long)oy * ow : NULL;
+            for (int ox = 0; ox < ow; ox++) {
+                const int x0 = 2 * ox, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+                const long ia = r0 + x0, ib = r0 + x1, ic = r1 + x0, id = r1 + x1;
+                const float va = x[ia], vb = x[ib], vc = x[ic], vd = x[id];
+                const int b_wins = vb > va, d_wins = vd > vc;
+                const float v1 = b_wins ? vb : va, v2 = d_wins ? vd : vc;
+                const long i1 = b_wins ? ib : ia, i2 = d_wins ? id : ic;
+                const int second = v2 > v1;
+                out[ox] = second ? v2 : v1;
+                if (idx) idx[ox] = (int)(second ? i2 : i1);
+            }
+        }
+    }
+}

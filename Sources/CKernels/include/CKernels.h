@@ -62,6 +62,11 @@ void sl_column_sumsq(const float *a, int k, int ld, int m0, int m1, float *out);
 void sl_im2col(const float *x, int batch, int h, int w, int k, int stride, int pad,
                int first, int count, int c0, int c1, float *col);
 
+/// 2×2 stride-2 max pooling with 'same' windows over planes [p0, p1) of x (planes, h, w) into
+/// y (planes, ⌈h/2⌉, ⌈w/2⌉); argmax (flat input index per output, or NULL) for backward.
+/// Ties keep the first tap in reading order (top-left, top-right, bottom-left, bottom-right).
+void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int *argmax);
+
 /// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed
 /// arrays are [16][rows][tiles]; tiles of the images [first, first + count) are numbered
 /// (n − first)·th·tw + ty·tw + tx with th = ⌈h/2⌉, tw = ⌈w/2⌉.

@@ -87,11 +87,14 @@ public final class BatchNorm2D: Layer {
             }
             if !freezesStatistics { batchesTracked.value[0] += 1 }
         } else {
-            for c in 0..<channels {
-                let istd = 1 / (runningVar.value[c] + eps).squareRoot()
-                let scale = gamma[c] * istd, shift = beta[c] - runningMean.value[c] * scale
-                let xs = src + c * p, ys = dst + c * p
-                for i in 0..<p { ys[i] = xs[i] * scale + shift }
+            let rm = runningMean.value.pointer, rv = runningVar.value.pointer
+            Parallel.forEach(channels) { range in
+                for c in range {
+                    let istd = 1 / (rv[c] + eps).squareRoot()
+                    let scale = gamma[c] * istd, shift = beta[c] - rm[c] * scale
+                    let xs = src + c * p, ys = dst + c * p
+                    for i in 0..<p { ys[i] = xs[i] * scale + shift }
+                }
             }
         }
         return Activation(output, s)

@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2×2 max pooling, stride 2, TensorFlow 'SAME' padding: output ⌈H/2⌉×⌈W/2⌉, windows that
 /// run past the edge only see the pixels that exist (28 → 14 → 7 → 4).
 public final class MaxPool2x2: Layer {
@@ -21,26 +23,12 @@ public final class MaxPool2x2: Layer {
         output.ensure(count: o.count)
         if argmax.count < o.count { argmax = [Int32](repeating: 0, count: o.count) }   // grow only
         let src = x.buffer.pointer, dst = output.pointer
+        precondition(s.count <= Int(Int32.max), "\(name): \(s.count) values exceed the pooling kernel's index range")
         argmax.withUnsafeMutableBufferPointer { argmaxBuffer in
-            let idx = argmaxBuffer.baseAddress!
+            let idx = training ? argmaxBuffer.baseAddress : nil   // inference needs no indices
+            let (h, w) = (Int32(s.height), Int32(s.width))
             Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
-            for plane in planes {
-                let inBase = plane * s.height * s.width, outBase = plane * o.height * o.width
-                for oy in 0..<o.height {
-                    let y0 = oy * 2, y1 = min(y0 + 1, s.height - 1)
-                    for ox in 0..<o.width {
-                        let x0 = ox * 2, x1 = min(x0 + 1, s.width - 1)
-                        // The window's four taps (repeated at the edge, which is harmless).
-                        var best = inBase + y0 * s.width + x0
-                        let b = inBase + y0 * s.width + x1, c = inBase + y1 * s.width + x0, d = inBase + y1 * s.width + x1
-                        if src[b] > src[best] { best = b }
-                        if src[c] > src[best] { best = c }
-                        if src[d] > src[best] { best = d }
-                        dst[outBase + oy * o.width + ox] = src[best]
-                        idx[outBase + oy * o.width + ox] = Int32(best)
-                    }
-                }
-            }
+                sl_maxpool2x2(src, h, w, planes.lowerBound, planes.upperBound, dst, idx)
             }
         }
         return Activation(output, o)
