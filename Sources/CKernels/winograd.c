@@ -191,6 +191,10 @@ void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, in
                 float *dst = dm + (long)o * tiles + ((long)n * th + ty) * tw;
                 const float *row0 = plane + (long)(2 * ty) * w;
                 const float *row1 = 2 * ty + 1 < h ? row0 + w : zeros;
+                // dm and dy never overlap (the header's contract), so the loop may be vectorised.
+#if defined(__clang__)
+#pragma clang loop vectorize(enable)
+#endif
                 for (int tx = 0; tx < full; tx++) {
                     const float a = row0[2 * tx], b = row0[2 * tx + 1], c = row1[2 * tx], d = row1[2 * tx + 1];
                     const float p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};

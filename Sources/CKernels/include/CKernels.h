@@ -69,7 +69,7 @@ void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int
 
 /// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed
 /// arrays are [16][rows][tiles]; tiles of the images [first, first + count) are numbered
-/// (n − first)·th·tw + ty·tw + tx with th = ⌈h/2⌉, tw = ⌈w/2⌉.
+/// (n − first)·th·tw + ty·tw + tx with th = ⌈h/2⌉, tw = ⌈w/2⌉. Inputs and outputs never overlap.
 /// Weights (oc, ic, 3, 3) → u [16][oc][ic] (G g Gᵀ), or with flip_transpose the kernels rotated
 /// by 180° and transposed, u [16][ic][oc] (the input-gradient convolution).
 void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *u);
