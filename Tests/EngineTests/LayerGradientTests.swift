@@ -231,6 +231,14 @@ func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
                 let (d, s) = planeDotAndSum(ab, bb, count: n)
                 #expect(abs(Double(d) - dot) <= bound(dotMagnitude), "dot n \(n)")
                 #expect(abs(Double(s) - sum) <= bound(magnitude), "sum of a, n \(n)")
+                // Σ b·(a − mean): BatchNorm's centred dot product.
+                var centred = 0.0, centredMagnitude = 0.0
+                for i in 0..<n { let t = Double(b[i]) * (Double(a[i]) - Double(mean)); centred += t; centredMagnitude += abs(t) }
+                let (cd, cs) = planeCentredDotAndSum(bb, ab, count: n, center: mean)
+                #expect(abs(Double(cd) - centred) <= bound(centredMagnitude) * 2, "centred dot n \(n)")
+                var bSum = 0.0, bMagnitude = 0.0
+                for i in 0..<n { bSum += Double(b[i]); bMagnitude += abs(Double(b[i])) }
+                #expect(abs(Double(cs) - bSum) <= bound(bMagnitude), "sum of b, n \(n)")
             } }
         }
     }

@@ -48,3 +48,22 @@ func planeDotAndSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count 
     while i < n { d += a[i] * b[i]; s += a[i]; i += 1 }
     return (d, s)
 }
+
+/// (Σ a[i]·(b[i] − center), Σ a[i]), i < n: BatchNorm's Σ dy·(x − mean) without the
+/// cancellation of Σ dy·x − mean·Σ dy.
+@inline(__always)
+func planeCentredDotAndSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int,
+                           center: Float) -> (dot: Float, sum: Float) {
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    let c = SIMD8<Float>(repeating: center)
+    var dot = SIMD8<Float>.zero, sum = SIMD8<Float>.zero, i = 0
+    while i + 8 <= n {
+        let va = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        dot += va * (rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - c)
+        sum += va
+        i += 8
+    }
+    var d = dot.sum(), s = sum.sum()
+    while i < n { d += a[i] * (b[i] - center); s += a[i]; i += 1 }
+    return (d, s)
+}

@@ -28,9 +28,11 @@ public final class BatchNorm2D: Layer {
     public let batchesTracked: StateBuffer
 
     private let output = FloatBuffer()        // (C, N, H, W)
-    private let normalized = FloatBuffer()    // (C, N, H, W) x̂, kept for backward
+    private let means = FloatBuffer()         // (C) batch mean, kept for backward
     private let inverseStd = FloatBuffer()    // (C)
-    private let inputGradient = FloatBuffer() // (C, N, H, W)
+    /// The train-mode input, from which backward recomputes x̂ = (x − mean)/σ: storing x̂
+    /// would cost one activation-sized buffer (and one write) per BatchNorm layer.
+    private var input: Activation?
 
     public init(name: String, channels: Int, statistics: BatchNormStatistics) {
         self.name = name; self.channels = channels; self.statistics = statistics
@@ -58,11 +60,12 @@ public final class BatchNorm2D: Layer {
         let src = x.buffer.pointer, dst = output.pointer
         let gamma = weight.value.pointer, beta = bias.value.pointer
         if training {
-            normalized.ensure(count: s.count)
+            input = x
+            means.ensure(count: channels)
             inverseStd.ensure(count: channels)
-            let xhat = normalized.pointer
             let momentum = statistics.update
-            let rm = runningMean.value.pointer, rv = runningVar.value.pointer, istdOut = inverseStd.pointer
+            let rm = runningMean.value.pointer, rv = runningVar.value.pointer
+            let meanOut = means.pointer, istdOut = inverseStd.pointer
             let freeze = freezesStatistics, stats = statistics
             Parallel.forEach(channels) { range in
             for c in range {
@@ -71,14 +74,11 @@ public final class BatchNorm2D: Layer {
                 let mean = planeSum(xs, count: p) / Float(p)
                 let variance = planeSquaredDeviations(xs, count: p, center: mean) / Float(p)
                 let istd = 1 / (variance + eps).squareRoot()
+                meanOut[c] = mean
                 istdOut[c] = istd
-                let g = gamma[c], b = beta[c]
-                let xh = xhat + c * p, ys = dst + c * p
-                for i in 0..<p {
-                    let v = (xs[i] - mean) * istd
-                    xh[i] = v
-                    ys[i] = g * v + b
-                }
+                let scale = gamma[c] * istd, shift = beta[c] - mean * scale
+                let ys = dst + c * p
+                for i in 0..<p { ys[i] = xs[i] * scale + shift }
                 guard !freeze else { continue }
                 let unbiased = stats == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
                 rm[c] = (1 - momentum) * rm[c] + momentum * mean
@@ -100,27 +100,29 @@ public final class BatchNorm2D: Layer {
         return Activation(output, s)
     }
 
-    /// Train-mode backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = γ/σ · (dy − dβ/P − x̂·dγ/P).
+    /// Train-mode backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = γ/σ · (dy − dβ/P − x̂·dγ/P), with
+    /// x̂ recomputed from the input. dx is written over dy (no layer reads dy afterwards; a
+    /// residual unit copies it for its shortcut first, as it must for the in-place SphereConv).
     public func backward(_ dy: Activation) -> Activation? {
+        guard let x = input else { preconditionFailure("\(name): backward before a train-mode forward") }
         let s = dy.shape, p = s.plane
-        let g = dy.buffer.pointer, xhat = normalized.pointer
-        if needsInputGradient { inputGradient.ensure(count: s.count) }
-        let dx = inputGradient.pointer
-        let (dgammas, dbetas, gammas, istd) = (weight.grad.pointer, bias.grad.pointer, weight.value.pointer, inverseStd.pointer)
+        let g = dy.buffer.pointer, xs = x.buffer.pointer
+        let (dgammas, dbetas, gammas, istd, mean) = (weight.grad.pointer, bias.grad.pointer, weight.value.pointer,
+                                                     inverseStd.pointer, means.pointer)
         let wantsInput = needsInputGradient
         Parallel.forEach(channels) { range in
             for c in range {
-                let gs = g + c * p, xh = xhat + c * p
-                let (dgamma, dbeta) = planeDotAndSum(gs, xh, count: p)
+                let gs = g + c * p, xc = xs + c * p
+                let (centredDot, dbeta) = planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
+                let dgamma = centredDot * istd[c]
                 dgammas[c] = dgamma
                 dbetas[c] = dbeta
                 guard wantsInput else { continue }
                 let k = gammas[c] * istd[c]
-                let mg = dbeta / Float(p), mgx = dgamma / Float(p)
-                let ds = dx + c * p
-                for i in 0..<p { ds[i] = k * (gs[i] - mg - xh[i] * mgx) }
+                let mg = dbeta / Float(p), mgx = dgamma / Float(p) * istd[c], m = mean[c]
+                for i in 0..<p { gs[i] = k * (gs[i] - mg - (xc[i] - m) * mgx) }
             }
         }
-        return needsInputGradient ? Activation(inputGradient, s) : nil
+        return needsInputGradient ? dy : nil
     }
 }
