@@ -26,8 +26,9 @@ struct WinogradConvolution {
         let wanted = (WinogradConvolution.tilesPerChunk + tilesPerImage - 1) / tilesPerImage
         return max(1, min(batch, wanted, limit / perImage))
     }
-    /// About 2048 tiles per chunk measured fastest on fmnist-w0.5 and cifar-w1 (1024 and 4096
-    /// were 10–20 % slower): big enough for efficient GEMMs, small enough to stay in cache.
+    /// About 2048 tiles per chunk measured fastest on fmnist-w0.5 (1024 and 4096 were 10–20 %
+    /// slower) and as fast as 1024 on fmnist-w0.25 (4096 about 20 % slower): big enough for
+    /// efficient GEMMs, small enough for the transformed arrays to stay in cache.
     static let tilesPerChunk = 2048
 
     private func forEachChunk(limit: Int, _ body: (_ first: Int, _ count: Int, _ tiles: Int) -> Void) {
