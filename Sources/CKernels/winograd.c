@@ -196,14 +196,7 @@ void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, in
 #pragma clang loop vectorize(enable)
 #endif
                 for (int tx = 0; tx < full; tx++) {
-                    const float a = row0[2 * tx], b = row0[2 * tx + 1], c = row1[2 * tx], d = row1[2 * tx + 1];
-                    const float p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};
-                    for (int r = 0; r < 4; r++) {
-                        dst[(4 * r + 0) * mstride + tx] = p[r];
-                        dst[(4 * r + 1) * mstride + tx] = p[r] + q[r];
-                        dst[(4 * r + 2) * mstride + tx] = p[r] - q[r];
-                        dst[(4 * r + 3) * mstride + tx] = -q[r];
-                    }
+                    sl_wino_grad_tile(row0[2 * tx], row0[2 * tx + 1], row1[2 * tx], row1[2 * tx + 1], dst + tx, mstride);
                 }
                 if (full < tw) sl_wino_grad_tile(row0[2 * full], 0.0f, row1[2 * full], 0.0f, dst + full, mstride);
             }

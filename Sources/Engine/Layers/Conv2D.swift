@@ -5,13 +5,13 @@ import Foundation
 /// angle between kernel and patch, spherenet.md §1). The variant can change between steps;
 /// the weights stay. Learnable-sigmoid k (one per output channel) is created on demand.
 ///
-/// Work is done per chunk of images: im2col into the shared workspace, one sgemm per chunk
-/// into the output (OC × M, M = N·OH·OW). SphereConv's patch norms come from the same patch
-/// matrix (column sums of squares), and the angle function runs as one fused pass over the
-/// GEMM output (CKernels). Backward recomputes the patches rather than keeping them.
-/// SphereConv's patch norms come from the input: per-pixel Σ_c x², then summed over each
-/// window (`windowSums`), one pass over C·N·H·W instead of over the k²-times larger patch
-/// matrix; backward takes the ‖x‖ term the same way (`windowSpread`).
+/// 3×3 stride-1 'same' convolutions with enough channels run as Winograd F(2×2, 3×3)
+/// (`WinogradConvolution`); every other shape works per chunk of images: im2col into the
+/// shared workspace, one sgemm per chunk into the output (OC × M, M = N·OH·OW), backward
+/// recomputing the patches rather than keeping them. SphereConv's patch norms come from the
+/// input either way: per-pixel Σ_c x², summed over each window (`windowSums`), one pass over
+/// C·N·H·W; backward takes the ‖x‖ term the same way (`windowSpread`). The angle function runs
+/// as one fused pass over the convolution output (CKernels).
 public final class Conv2D: Layer {
     public let name: String
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -58,9 +58,9 @@ public final class Conv2D: Layer {
     private let winogradWeights = FloatBuffer()    // [16][OC][IC] G g Gᵀ (forward), [16][IC][OC] flipped (backward)
     private let winogradWeightGradient = FloatBuffer() // [16][OC][IC]
 
-    /// Developer switch for measurements and twin tests: SPHERELAB_NO_WINOGRAD=1 in the
-    /// environment (or this flag) sends every convolution through im2col + GEMM.
-    nonisolated(unsafe) public static var winogradEnabled = ProcessInfo.processInfo.environment["SPHERELAB_NO_WINOGRAD"] == nil
+    /// Developer switch for measurements: SPHERELAB_NO_WINOGRAD=1 in the environment sends
+    /// every convolution through im2col + GEMM. Read once per process.
+    public static let winogradEnabled = ProcessInfo.processInfo.environment["SPHERELAB_NO_WINOGRAD"] == nil
     /// 3×3 stride-1 'same' convolutions run as Winograd F(2×2, 3×3) (see `WinogradConvolution`).
     private var winograd: WinogradConvolution? {
         guard Conv2D.winogradEnabled,
@@ -150,8 +150,10 @@ public final class Conv2D: Layer {
                       beta: 0, c: output.pointer + m0, ldc: m)
             }
         }
-        if sphere { patchSquaredNorms(of: x) }
-        if sphere { sphereEpilogue(columns: m) }
+        if sphere {
+            patchSquaredNorms(of: x)
+            sphereEpilogue(columns: m)
+        }
         return Activation(output, out)
     }
 
