@@ -20,23 +20,25 @@ let package = Package(
         // Vectorised element-wise maths with run-time AVX2/FMA dispatch.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
-        .target(name: "DataLoaders", dependencies: ["CZlib"]),
-        .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "DataLoaders"]),
+        // Every target names each module it imports directly. Engine knows no file formats and
+        // no datasets: it takes batches through its BatchSource protocol, which DataLoaders implements.
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "DataLoaders", dependencies: ["CZlib", "Engine"]),
         .target(name: "SessionStore", dependencies: []),
         .target(name: "TUI", dependencies: ["CNcurses"]),
         .target(name: "SphereLabApp", dependencies: ["Engine", "DataLoaders", "SessionStore", "TUI"]),
         // A child process the session-store kill test SIGKILLs in the middle of saves.
         .executableTarget(name: "snapshot-crashtest", dependencies: ["SessionStore"]),
         .executableTarget(name: "spherelab", dependencies: [
-            "SphereLabApp",
+            "SphereLabApp", "Engine", "DataLoaders", "SessionStore", "TUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
-        .testTarget(name: "DataLoadersTests", dependencies: ["DataLoaders"]),
+        .testTarget(name: "DataLoadersTests", dependencies: ["DataLoaders", "Engine", "CZlib"]),
         .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "snapshot-crashtest"]),
         .testTarget(name: "TUITests", dependencies: ["TUI"]),
-        .testTarget(name: "SphereLabAppTests", dependencies: ["SphereLabApp"]),
+        .testTarget(name: "SphereLabAppTests", dependencies: ["SphereLabApp", "Engine", "DataLoaders", "SessionStore", "TUI"]),
     ],
     swiftLanguageModes: [.v6]
 )

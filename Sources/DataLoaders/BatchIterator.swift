@@ -1,3 +1,5 @@
+import Engine
+
 /// The training data stream: examples in a fresh random order each epoch, augmented, in
 /// fixed-size batches, laid out (C, N, H, W) for the engine. Deterministic from the seed
 /// and exactly resumable from `position`.
@@ -18,22 +20,7 @@
 public struct BatchIterator: Sendable {
     /// Everything needed to continue the stream exactly: store it in a snapshot and pass
     /// it to `restore`.
-    public struct Position: Sendable, Codable, Equatable {
-        public var seed: UInt64
-        /// Epoch of the next example handed out (0-based).
-        public var epoch: Int
-        /// Place of the next example in that epoch's permutation, in `0..<set.count`.
-        public var index: Int
-        /// State words of the augmentation generator.
-        public var rng: [UInt64]
-
-        public init(seed: UInt64, epoch: Int, index: Int, rng: [UInt64]) {
-            self.seed = seed
-            self.epoch = epoch
-            self.index = index
-            self.rng = rng
-        }
-    }
+    public typealias Position = DataPosition
 
     public let set: ImageSet
     public let augmentation: Augmentation
@@ -74,7 +61,11 @@ public struct BatchIterator: Sendable {
             throw DataError(file: "data position", expected: "an index in 0..<\(set.count)",
                             found: "index \(p.index)", remedy: remedy)
         }
-        let generator = try SeededGenerator(state: p.rng)
+        let generator: SeededGenerator
+        do { generator = try SeededGenerator(state: p.rng) } catch {
+            throw DataError(file: "data position", expected: "4 generator state words, not all zero",
+                            found: "\(p.rng.count) words", remedy: remedy)
+        }
         seed = p.seed
         epoch = p.epoch
         index = p.index
@@ -91,14 +82,14 @@ public struct BatchIterator: Sendable {
     /// Fills `images` with the next `batchSize` examples, augmented and normalised to
     /// (p − 127.5)/128, in (C, N, H, W) layout with N = `batchSize` — element (c, n, y, x)
     /// at `((c*N + n)*H + y)*W + x` — and `labels[0..<batchSize]` with their class ids.
-    /// Returns `batchSize`: batches are always full (see the type's note on epoch ends).
+    /// Batches are always full (see the type's note on epoch ends).
     /// Allocates nothing.
     public mutating func next(batchSize: Int, images: UnsafeMutableBufferPointer<Float>,
-                              labels: UnsafeMutableBufferPointer<Int32>) -> Int {
+                              labels: UnsafeMutableBufferPointer<Int32>) {
         precondition(batchSize > 0, "batch size must be positive")
         precondition(images.count >= batchSize * set.imageSize && labels.count >= batchSize,
                      "buffers too small for a batch of \(batchSize) × \(set.channels)×\(set.height)×\(set.width)")
-        guard let output = images.baseAddress else { return 0 }
+        guard let output = images.baseAddress else { return }
         let geometry = BatchGeometry(set: set, slots: batchSize)
         let pad = augmentation.padCrop
         let (pixels, classes, imageSize) = (set.pixels, set.labels, set.imageSize)
@@ -126,12 +117,11 @@ public struct BatchIterator: Sendable {
                 }
             }
         }
-        return batchSize
     }
 
     /// Resets `order` to the identity, then applies epoch `epoch`'s Fisher–Yates shuffle.
     static func shuffle(_ order: inout [Int], seed: UInt64, epoch: Int) {
-        var generator = SeededGenerator(seed: mix64(seed &+ mix64(UInt64(truncatingIfNeeded: epoch) ^ orderStream)))
+        var generator = SeededGenerator(seed: SeededGenerator.mix(seed &+ SeededGenerator.mix(UInt64(truncatingIfNeeded: epoch) ^ orderStream)))
         order.withUnsafeMutableBufferPointer { slots in
             for i in slots.indices { slots[i] = i }
             var i = slots.count - 1
@@ -144,7 +134,7 @@ public struct BatchIterator: Sendable {
 
     /// Seed of the augmentation generator, kept apart from the order generators.
     static func augmentationSeed(_ seed: UInt64) -> UInt64 {
-        mix64(seed ^ augmentationStream)
+        SeededGenerator.mix(seed ^ augmentationStream)
     }
 
     // Arbitrary distinct constants that separate the order and augmentation streams.

@@ -49,6 +49,11 @@ public struct Benchmark {
     }
 
     public func makeTrainer(_ c: Configuration, variant: ConvVariant) throws -> Trainer {
+        try makeRun(c, variant: variant).trainer
+    }
+
+    /// The configuration on synthetic data, as a run a controller can drive.
+    public func makeRun(_ c: Configuration, variant: ConvVariant, totalSteps: Int? = nil) throws -> OpenedRun {
         let data = try Benchmark.syntheticData(c, count: max(batch * 2, 256))
         var hyper = Hyperparameters()
         hyper.variant = variant
@@ -57,7 +62,7 @@ public struct Benchmark {
         hyper.statsEvery = 1_000_000
         let setup = RunSetup(dataset: data.kind, model: .sphereNet9(width: c.width, channels: c.channels, size: c.size, classes: 10),
                              seed: 1, augmentation: .none)
-        return try Trainer(setup: setup, data: data, hyper: hyper)
+        return try RunFactory.open(setup: setup, data: data, hyper: hyper, runName: "bench-\(c.name)-\(variant.name)", totalSteps: totalSteps)
     }
 
     /// Median training-step time after warm-up.

@@ -29,16 +29,24 @@ public struct RunRequest: Sendable {
         return spec
     }
 
-    /// Loads the data and builds the trainer (the slow part: reading the dataset).
-    public func makeTrainer() throws -> Trainer {
+    /// Loads the data and opens the run (the slow part: reading the dataset).
+    public func open(totalSteps: Int? = nil, startPaused: Bool = false) throws -> OpenedRun {
         try hyper.validate()
         _ = try ModelSpec.parseModelName(modelName)
         let data = try DatasetLoader.load(dataset, datasetsDirectory: datasetsDirectory)
-        let spec = try modelSpec(for: data.train)
-        let setup = RunSetup(dataset: dataset, model: spec, seed: seed,
-                             augmentation: augmentation ?? Augmentation.defaults(for: dataset),
-                             evaluationLimit: evaluationLimit)
-        return try Trainer(setup: setup, data: data, hyper: hyper)
+        return try RunFactory.open(setup: try setup(for: data), data: data, hyper: hyper, runName: runName,
+                                   totalSteps: totalSteps, startPaused: startPaused)
+    }
+
+    /// The setup of a new run on `data`.
+    public func setup(for data: DatasetPair) throws -> RunSetup {
+        RunSetup(dataset: dataset, model: try modelSpec(for: data.train), seed: seed,
+                 augmentation: augmentation ?? Augmentation.defaults(for: dataset), evaluationLimit: evaluationLimit)
+    }
+
+    /// Loads the data and builds just the trainer (evaluation of bare weights, tests).
+    public func makeTrainer() throws -> Trainer {
+        try open().trainer
     }
 
     /// A short name for the run: model-variant-dataset.

@@ -34,9 +34,9 @@ public struct UIOverheadBenchmark {
 
     /// Images/second over `steps` steps after 3 warm-up steps, as the trainer reports them.
     func measure(_ c: Benchmark.Configuration, variant: ConvVariant, drawing: Bool) throws -> (Double, Int, Double) {
-        let trainer = try benchmark.makeTrainer(c, variant: variant)
         let warmup = 3
-        let controller = TrainingController(trainer: trainer, runName: "bench-ui", totalSteps: warmup + steps)
+        let run = try benchmark.makeRun(c, variant: variant, totalSteps: warmup + steps)
+        let controller = TrainingController(session: run.session)
         controller.start()
         var state = AppState(telemetry: controller.telemetry)
         var frames = 0, frameSeconds = 0.0

@@ -152,33 +152,26 @@ struct Train: ParsableCommand {
         let style: HeadlessTraining.OutputStyle = json ? .json : (isatty(STDERR_FILENO) == 1 ? .progressBar : .plain)
         do {
             let target = try save.map { try SessionArchive.target(for: $0, datasetsDirectory: options.datasetsDir) }
-            var job: HeadlessTraining
-            let trainer: Trainer
+            var job = HeadlessTraining(style: style)
+            let run: OpenedRun
             if let resume {
                 let archive = SessionArchive(datasetsDirectory: options.datasetsDir)
                 var changes: [String] = []
-                let (t, manifest) = try archive.restoreTrainer(path: resume) { h in
+                let (restored, manifest) = try archive.restore(path: resume) { h in
                     changes = try options.applyHyperparameters(to: &h)
                 }
-                trainer = t
-                var request = RunRequest()
-                request.steps = steps
-                request.dataset = manifest.setup.dataset
-                job = HeadlessTraining(request: request, style: style)
-                job.history = SessionArchive.history(manifest, path: resume)
+                run = restored
                 let note = "resumed \(resume) at step \(manifest.step)" + (changes.isEmpty ? "" : "; command line overrides the snapshot: " + changes.joined(separator: ", "))
+                run.session.note(note, marker: "resumed")
                 // Through the same unbuffered writer as the training lines, so it comes first.
                 job.write(json ? JSONLine.object([("step", .int(manifest.step)), ("resumed", .string(resume)),
                                                   ("overrides", .string(changes.joined(separator: "; ")))]) : note)
             } else {
-                let request = try options.request(steps: steps)
-                job = HeadlessTraining(request: request, style: style)
-                trainer = try request.makeTrainer()
+                run = try options.request(steps: steps).open()
             }
-            job.trainModeEvaluation = trainBNEval
             job.saveTarget = target
             job.saveEvery = saveEvery
-            try job.run(trainer: trainer)
+            try job.run(run, steps: steps, trainModeEvaluation: trainBNEval)
         } catch let e as ValidationError {
             throw e
         } catch {
@@ -213,7 +206,7 @@ struct Eval: ParsableCommand {
                 if let dataset, dataset.lowercased() != (try archive.readManifest(archive.store.load(path: session), path: session)).setup.dataset.rawValue {
                     trainer = try Eval.retarget(archive: archive, session: session, dataset: dataset, datasetsDir: datasetsDir)
                 } else {
-                    trainer = try archive.restoreTrainer(path: session).0
+                    trainer = try archive.restore(path: session).0.trainer
                 }
             } else {
                 var options = try RunOptions.parse([])
@@ -228,8 +221,7 @@ struct Eval: ParsableCommand {
             if json {
                 print(JSONLine.object([("test_accuracy", .double(e.accuracy)), ("test_loss", .double(e.loss)), ("examples", .int(e.examples))]))
             } else {
-                print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d examples of %@)", 100 * e.accuracy, e.loss, e.examples,
-                             trainer.setup.dataset.rawValue as NSString))
+                print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d examples)", 100 * e.accuracy, e.loss, e.examples))
             }
         } catch let e as ValidationError {
             throw e
@@ -248,7 +240,7 @@ struct Eval: ParsableCommand {
         let data = try DatasetLoader.load(kind, datasetsDirectory: datasetsDir)
         var setup = manifest.setup
         setup.dataset = kind
-        let trainer = try Trainer(setup: setup, data: data, hyper: manifest.hyper)
+        let trainer = try RunFactory.trainer(setup: setup, data: data, hyper: manifest.hyper)
         try SessionArchive.load(weights: contents.weights, into: trainer.network, path: session)
         for c in trainer.network.sphereCapable { if let v = manifest.layerVariants[c.name] { c.variant = v } }
         return trainer
@@ -397,22 +389,21 @@ struct Workbench: ParsableCommand {
         let request = try options.request(steps: steps)
         options.applyThreads()
         let archive = SessionArchive(root: sessionsDir, datasetsDirectory: options.datasetsDir)
-        let controller: TrainingController
+        let run: OpenedRun
         do {
             if let resume {
                 FileHandle.standardError.write(Data("opening \(resume)…\n".utf8))
-                controller = try archive.restore(path: resume)
+                run = try archive.restore(path: resume).0
             } else {
                 FileHandle.standardError.write(Data("loading \(request.dataset.rawValue)…\n".utf8))
-                let trainer = try request.makeTrainer()
-                controller = TrainingController(trainer: trainer, runName: request.runName, totalSteps: steps)
+                run = try request.open(totalSteps: steps)
             }
         } catch {
             throw failure("\(error)")
         }
         let sessions = archive.isUsable ? archive : nil
         _ = try? sessions?.store.removeStaleTemporaries(olderThan: 3600)   // leftovers of crashed saves
-        let runner = WorkbenchRunner(controller: controller, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
+        let runner = WorkbenchRunner(run: run, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
         runner.autosaveInterval = autosaveMinutes > 0 ? autosaveMinutes * 60 : nil
         runner.autosaveKeep = autosaveKeep
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DataLoaders
+import Engine
 
 @Suite struct BatchIteratorTests {
     /// 10 colour 4×4 images with varied pixels, so augmentation changes are visible.

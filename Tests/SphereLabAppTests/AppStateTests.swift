@@ -14,12 +14,12 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
     t.learningRate = 1e-3
     t.imagesPerSecond = 512
     for i in 1...max(1, steps) {
-        t.trainLoss.append(MetricPoint(step: i, value: 2.3 / Double(i).squareRoot()))
-        t.trainAccuracy.append(MetricPoint(step: i, value: min(0.95, 0.1 + Double(i) / 50)))
+        t.history.trainLoss.append(MetricPoint(step: i, value: 2.3 / Double(i).squareRoot()))
+        t.history.trainAccuracy.append(MetricPoint(step: i, value: min(0.95, 0.1 + Double(i) / 50)))
     }
-    t.testLoss = [MetricPoint(step: 20, value: 0.6), MetricPoint(step: 40, value: 0.45)]
-    t.testAccuracy = [MetricPoint(step: 20, value: 0.78), MetricPoint(step: 40, value: 0.84)]
-    t.bestTestAccuracy = 0.84
+    t.history.testLoss = MetricSeries([MetricPoint(step: 20, value: 0.6), MetricPoint(step: 40, value: 0.45)])
+    t.history.testAccuracy = MetricSeries([MetricPoint(step: 20, value: 0.78), MetricPoint(step: 40, value: 0.84)])
+    t.history.bestTestAccuracy = MetricPoint(step: 40, value: 0.84)
     for (i, name) in ["features.0", "features.3"].enumerated() {
         var h = [Int](repeating: 0, count: LayerAngles.bins)
         for b in 10..<38 { h[b] = 5 + (b % 7) * (i + 1) }
@@ -28,9 +28,9 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
         t.angles.append(a)
         var history = AngleHistory()
         for _ in 0..<5 { history.append(a) }
-        t.angleHistory[name] = history
+        t.history.angleHistory[name] = history
     }
-    t.events = [RunEvent(step: 0, text: "started"), RunEvent(step: 20, text: "step 20: test accuracy 78.00%")]
+    t.history.replaceEvents([RunEvent(step: 0, text: "started"), RunEvent(step: 20, text: "step 20: test accuracy 78.00%")])
     t.unsavedSteps = unsaved
     return t
 }
@@ -72,7 +72,7 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
         for _ in 0..<5 { _ = s.update(.key(.backspace)) }
         for c in "fast" { _ = s.update(.key(.char(c))) }
         #expect(s.update(.key(.enter)) == [])
-        #expect(s.editError?.contains("learning rate must be a number") == true)
+        #expect(s.editError?.contains("learning rate 'fast' is not a number; give a value in (0.0, 10.0]") == true)
         #expect(Control.learningRate.value(in: s) == "0.001")
         for _ in 0..<4 { _ = s.update(.key(.backspace)) }
         for c in "0.01" { _ = s.update(.key(.char(c))) }
@@ -146,7 +146,7 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
         var s = AppState(telemetry: Telemetry())
         s.smoothing = 0.6
         let full = t
-        t.trainLoss = Array(full.trainLoss.prefix(4)); t.trainAccuracy = Array(full.trainAccuracy.prefix(4))
+        t.history.trainLoss = MetricSeries(Array(full.trainLoss.prefix(4))); t.history.trainAccuracy = MetricSeries(Array(full.trainAccuracy.prefix(4)))
         _ = s.update(.telemetry(t))
         _ = s.update(.telemetry(full))
         var m = 0.0

@@ -13,13 +13,13 @@ import Engine
         var request = tinyRequest(datasets: datasets, variant: .cosine)
         request.hyper.evalEvery = 3
         request.hyper.statsEvery = 2
-        let controller = TrainingController(trainer: try request.makeTrainer(), runName: "stress")
+        let controller = TrainingController(session: try request.open().session)
         controller.start()
         let commands: [TrainerCommand] = [
             .togglePause, .scaleLearningRate(2), .setVariant(.linear), .stepOnce, .togglePause, .scaleLearningRate(0.5),
             .setVariant(.learnableSigmoid), .evaluateNow, .setOrthogonality(2e-4), .setWeightDecay(1e-4),
             .setOptimizer(.sgd(momentum: 0.8)), .setOptimizer(.adamDefault), .setBatchSize(4), .setBatchSize(8),
-            .setHead(.weightNormalized, .plain), .setHead(.linear, .authors), .setTrainModeEvaluation(true),
+            .setHead(.weightNormalized, .plain, label: "w-softmax"), .setHead(.linear, .authors, label: "softmax-authors"), .setTrainModeEvaluation(true),
             .log("hello", .info), .setVariant(.conv), .setVariant(.sigmoid(k: 0.3)), .resume,
         ]
         let deadline = Date().addingTimeInterval(4)
@@ -31,14 +31,14 @@ import Engine
             #expect(t.sequence >= lastSequence)   // telemetry only moves forward
             lastSequence = t.sequence
             reads += t.trainLoss.count >= 0 ? 1 : 0
-            controller.perform { trainer in _ = trainer.step }   // tasks interleave too
+            controller.perform { session in _ = session.step }   // tasks interleave too
             if Date().timeIntervalSince(deadline) > 60 { break }
         }
         controller.send(.resume)
         controller.send(.quit)
         #expect(controller.waitUntilStopped(timeoutSeconds: 60))
         let final = controller.telemetry
-        #expect(final.state == .stopped)
+        #expect(controller.hasStopped)
         #expect(final.step >= 3, "the trainer made no progress under the command storm")
         #expect(final.events.contains { $0.text.contains("variant → linear") })
         #expect(final.events.contains { $0.text.contains("learning rate →") })
@@ -52,7 +52,7 @@ import Engine
         request.hyper.schedule = LearningRateSchedule(base: 10)   // absurd: diverges within steps
         request.hyper.optimizer = .sgd(momentum: 0.9)
         request.hyper.weightDecay = 0
-        let controller = TrainingController(trainer: try request.makeTrainer(), runName: "boom")
+        let controller = TrainingController(session: try request.open().session)
         controller.start()
         let deadline = Date().addingTimeInterval(60)
         while controller.telemetry.state != .diverged && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }

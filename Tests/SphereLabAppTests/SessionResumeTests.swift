@@ -68,13 +68,13 @@ func allValues(_ n: Network) -> [String: [Float]] {
         let straight = try request.makeTrainer()
         for _ in 0..<10 { _ = try straight.trainStep() }
 
-        let first = try request.makeTrainer()
+        let run = try request.open()
+        let first = run.trainer
         for _ in 0..<5 { _ = try first.trainStep() }
         let archive = SessionArchive(root: sessions, datasetsDirectory: datasets)
-        var telemetry = Telemetry()
-        telemetry.runName = "tiny"
-        let path = try archive.write(archive.capture(first, telemetry: telemetry), name: "tiny-5")
-        let (resumed, manifest) = try archive.restoreTrainer(path: path)
+        let path = try archive.write(archive.capture(run.session, identity: run.identity), name: "tiny-5")
+        let (reopened, manifest) = try archive.restore(path: path)
+        let resumed = reopened.trainer
         #expect(manifest.step == 5 && resumed.step == 5)
         #expect(allValues(resumed.network) == allValues(first.network))
         for _ in 0..<5 { _ = try resumed.trainStep() }
@@ -92,10 +92,10 @@ func allValues(_ n: Network) -> [String: [Float]] {
     @Test func snapshotHoldsPyTorchNamesAndShapes() throws {
         let datasets = try makeTinyDatasets()
         defer { try? FileManager.default.removeItem(atPath: datasets) }
-        let trainer = try tinyRequest(datasets: datasets).makeTrainer()
-        _ = try trainer.trainStep()
+        let run = try tinyRequest(datasets: datasets).open()
+        _ = try run.trainer.trainStep()
         let archive = SessionArchive(root: datasets + "/Sessions", datasetsDirectory: datasets)
-        let path = try archive.write(archive.capture(trainer, telemetry: Telemetry()), name: "names")
+        let path = try archive.write(archive.capture(run.session, identity: run.identity), name: "names")
         let weights = try SafeTensors.read(path: path + "/weights.safetensors").tensors
         let byName = Dictionary(uniqueKeysWithValues: weights.map { ($0.name, $0) })
         #expect(byName["features.0.weight"]?.shape == [16, 1, 3, 3])

@@ -41,7 +41,7 @@ import TUI
     @Test func pausedAndDivergedStatesAreShown() {
         var t = sampleTelemetry()
         t.state = .diverged
-        t.events.append(RunEvent(step: 41, level: .error, text: "diverged at step 41: loss is nan"))
+        t.history.log(RunEvent(step: 41, level: .error, text: "diverged at step 41: loss is nan"))
         let grid = WorkbenchView.render(AppState(telemetry: t), width: 100, height: 30)
         #expect(grid.lines[0].hasSuffix(" DIVERGED"))
         #expect(grid.lines.joined().contains("diverged at step 41"))

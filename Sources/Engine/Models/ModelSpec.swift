@@ -69,8 +69,8 @@ public struct ModelSpec: Codable, Sendable, Equatable {
                                ("spherenet", .sphereNet), ("cnn", .sphereNet)] where t.hasPrefix(prefix) {
             guard let n = Int(t.dropFirst(prefix.count)) else { break }
             switch arch {
-            case .sphereNet where n >= 3 && n % 3 == 0 && n <= 300: return (arch, n / 3)
-            case .sphereResNet where n >= 8 && (n - 2) % 6 == 0 && n <= 302: return (arch, (n - 2) / 6)
+            case .sphereNet where n % 3 == 0 && Settings.plainDepth.contains(n): return (arch, n / 3)
+            case .sphereResNet where (n - 2) % 6 == 0 && Settings.residualDepth.contains(n): return (arch, (n - 2) / 6)
             default: break
             }
         }
@@ -80,7 +80,7 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     func scaled(_ base: Int) -> Int { max(1, Int((Double(base) * width).rounded())) }
 
     public func validate() throws {
-        guard width > 0, width <= 8 else { throw EngineError("width \(width) is out of range (0, 8]") }
+        try Settings.width.check(width)
         guard depthPerStage >= 1 else { throw EngineError("depth per stage must be at least 1") }
         guard (1...16).contains(inputChannels), inputHeight >= 8, inputWidth >= 8, inputHeight <= 512, inputWidth <= 512 else {
             throw EngineError("input \(inputChannels)×\(inputHeight)×\(inputWidth) is not supported (1–16 channels, 8–512 pixels a side)")

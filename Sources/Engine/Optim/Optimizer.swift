@@ -68,13 +68,17 @@ public final class Optimizer {
         return s
     }
 
-    /// Restores a slot read from a snapshot.
-    public func restoreSlot(name: String, first: [Float], second: [Float], step: Int) {
-        let s = OptimizerSlot(count: first.count, needsSecond: !second.isEmpty)
+    /// Restores a slot read from a snapshot; the lengths must match the parameter's.
+    public func restoreSlot(for p: Parameter, first: [Float], second: [Float], step: Int) throws {
+        let needsSecond = kind.name == "adam"
+        guard first.count == p.count, second.count == (needsSecond ? p.count : 0), step >= 0 else {
+            throw EngineError("optimizer state for \(p.name): \(first.count) and \(second.count) values at step \(step), the parameter has \(p.count)")
+        }
+        let s = OptimizerSlot(count: first.count, needsSecond: needsSecond)
         s.first.copy(from: first)
-        if !second.isEmpty { s.second.copy(from: second) }
+        if needsSecond { s.second.copy(from: second) }
         s.step = step
-        slots[name] = s
+        slots[p.name] = s
     }
 
     /// Σ ½·wd·p² over decaying parameters — the coupled L2 term of the loss.
@@ -90,35 +94,18 @@ public final class Optimizer {
         return 0.5 * Double(weightDecay) * total
     }
 
+    /// One update of every parameter by the current rule (`Adam` or `SGD`).
     public func step(_ parameters: [Parameter], learningRate lr: Float) {
         for p in parameters {
             let slot = slot(for: p)
             slot.step += 1
-            let w = p.value.pointer, g = p.grad.pointer, n = p.count
             let wd: Float = p.decays ? weightDecay : 0
             switch kind {
             case .adam(let b1, let b2, let eps):
-                let m = slot.first.pointer, v = slot.second.pointer
-                let t = Float(slot.step)
-                // Bias corrections folded into the step size, as PyTorch does.
-                let c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t)
-                let stepSize = lr / c1, c2root = c2.squareRoot()
-                for i in 0..<n {
-                    let gi = g[i] + wd * w[i]
-                    m[i] = b1 * m[i] + (1 - b1) * gi
-                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                    w[i] -= stepSize * m[i] / (v[i].squareRoot() / c2root + eps)
-                }
+                Adam(beta1: b1, beta2: b2, epsilon: eps).update(p, slot: slot, learningRate: lr, weightDecay: wd)
             case .sgd(let mu):
-                let vel = slot.first.pointer
-                for i in 0..<n {
-                    let gi = g[i] + wd * w[i]
-                    vel[i] = slot.step == 1 ? gi : mu * vel[i] + gi
-                    w[i] -= lr * vel[i]
-                }
+                SGD(momentum: mu).update(p, slot: slot, learningRate: lr, weightDecay: wd)
             }
         }
     }
 }
-
-import Foundation

@@ -1,5 +1,3 @@
-import DataLoaders
-
 /// Everything about a run that may change while it trains (the controls panel edits these;
 /// the trainer applies them between steps).
 public struct Hyperparameters: Codable, Sendable, Equatable {
@@ -20,41 +18,26 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public static let batchSizeRange = 1...1024
+    public static let batchSizeRange = Settings.batchSize.lower...Settings.batchSize.upper
 
+    /// Checks every value against its one declared range (`Settings`).
     public func validate() throws {
-        guard Hyperparameters.batchSizeRange.contains(batchSize) else {
-            throw EngineError("batch size \(batchSize) is out of range 1…1024")
-        }
-        guard schedule.base.isFinite, schedule.base > 0, schedule.base <= 10 else {
-            throw EngineError("learning rate \(schedule.base) must be in (0, 10]")
-        }
-        guard weightDecay.isFinite, weightDecay >= 0, weightDecay < 1 else { throw EngineError("weight decay \(weightDecay) must be in [0, 1)") }
-        guard orthogonality.isFinite, orthogonality >= 0, orthogonality < 10 else {
-            throw EngineError("orthogonality weight \(orthogonality) must be in [0, 10)")
-        }
-        guard evalEvery >= 0, statsEvery >= 1 else { throw EngineError("evaluation and statistics intervals must be positive") }
+        try Settings.batchSize.check(batchSize)
+        try Settings.learningRate.check(schedule.base)
+        try Settings.weightDecay.check(weightDecay)
+        try Settings.orthogonality.check(orthogonality)
+        try Settings.evalEvery.check(evalEvery)
+        try Settings.statsEvery.check(statsEvery)
         switch optimizer {
         case .adam(let b1, let b2, let eps):
-            guard (0..<1).contains(b1), (0..<1).contains(b2), eps > 0 else { throw EngineError("Adam needs 0 ≤ β1, β2 < 1 and ε > 0") }
+            try Settings.momentum.check(b1)
+            try Settings.momentum.check(b2)
+            guard eps.isFinite, eps > 0 else { throw EngineError("Adam's ε \(eps) must be a positive number") }
         case .sgd(let m):
-            guard (0..<1).contains(m) else { throw EngineError("SGD momentum \(m) must be in [0, 1)") }
+            try Settings.momentum.check(m)
         }
+        if case .generalizedAngular(let m, _) = head { try Settings.margin.check(m) }
         do { try head.validate(); try crossEntropy.validate() } catch { throw EngineError("\(error)") }
     }
 }
 
-/// What a run trains on and how it starts. Fixed for the life of a run (saved in snapshots).
-public struct RunSetup: Codable, Sendable, Equatable {
-    public var dataset: DatasetKind
-    public var model: ModelSpec
-    public var seed: UInt64
-    public var augmentation: Augmentation
-    /// Test examples per evaluation (nil: the whole test set).
-    public var evaluationLimit: Int?
-
-    public init(dataset: DatasetKind, model: ModelSpec, seed: UInt64, augmentation: Augmentation, evaluationLimit: Int? = nil) {
-        self.dataset = dataset; self.model = model; self.seed = seed
-        self.augmentation = augmentation; self.evaluationLimit = evaluationLimit
-    }
-}

@@ -1,5 +1,4 @@
 import Foundation
-import DataLoaders
 import CKernels
 
 /// One training step's figures.
@@ -29,18 +28,21 @@ public struct EvaluationResult: Sendable, Equatable {
     public var seconds: Double
 }
 
-/// Trains one network on one dataset. Owns the model, optimizer, data order and every
-/// buffer; not thread-safe by design — `TrainingController` confines it to one serial queue,
-/// and the headless command line drives it directly.
+/// Trains one network on one data stream. Owns the model, optimizer, data stream and every
+/// buffer; not thread-safe by design — a `TrainingSession` owns it, and every front end
+/// drives that session on one queue at a time.
 public final class Trainer {
-    public let setup: RunSetup
-    public let data: DatasetPair
+    public let model: ModelSpec
+    public let seed: UInt64
+    /// Test examples per evaluation (nil: the whole test set).
+    public let evaluationLimit: Int?
     public let network: Network
     public private(set) var hyper: Hyperparameters
     public let optimizer: Optimizer
     let orthogonality: OrthogonalityPenalty
     private var head: ScoreHead<Float>
-    private var iterator: BatchIterator
+    private var training: any BatchSource
+    private let test: any ExampleSource
     public private(set) var step = 0
     private let probe = AngleProbe()
 
@@ -56,31 +58,37 @@ public final class Trainer {
     private let featureGrad = FloatBuffer()     // (D, N, 1, 1) back in the channel-major layout
     private let logits = FloatBuffer()          // (N, C)
 
-    public init(setup: RunSetup, data: DatasetPair, hyper: Hyperparameters) throws {
+    /// Builds the network from `model` and `seed` and takes the data streams over.
+    public init(model: ModelSpec, seed: UInt64, hyper: Hyperparameters, training: any BatchSource,
+                test: any ExampleSource, evaluationLimit: Int? = nil) throws {
         try hyper.validate()
-        let set = data.train
-        guard set.channels == setup.model.inputChannels, set.height == setup.model.inputHeight,
-              set.width == setup.model.inputWidth, set.classes == setup.model.classes else {
-            throw EngineError("the model expects \(setup.model.inputChannels)×\(setup.model.inputHeight)×\(setup.model.inputWidth) images in \(setup.model.classes) classes; \(set.name) has \(set.channels)×\(set.height)×\(set.width) in \(set.classes)")
+        let expected = ImageFormat(channels: model.inputChannels, height: model.inputHeight, width: model.inputWidth, classes: model.classes)
+        for (role, format) in [("training", training.format), ("test", test.format)] where format != expected {
+            throw EngineError("the model expects \(expected); the \(role) data has \(format)")
         }
-        self.setup = setup
-        self.data = data
+        if let limit = evaluationLimit, limit < 1 { throw EngineError("evaluation limit \(limit) must be at least 1") }
+        self.model = model
+        self.seed = seed
+        self.evaluationLimit = evaluationLimit
+        self.training = training
+        self.test = test
         self.hyper = hyper
-        network = try Network(spec: setup.model, variant: hyper.variant, seed: setup.seed)
+        network = try Network(spec: model, variant: hyper.variant, seed: seed)
         optimizer = Optimizer(kind: hyper.optimizer, weightDecay: hyper.weightDecay)
         orthogonality = OrthogonalityPenalty(weight: hyper.orthogonality)
         do {
             head = try ScoreHead<Float>(kind: hyper.head, options: hyper.crossEntropy,
                                         maxBatch: max(Hyperparameters.batchSizeRange.upperBound, Trainer.evaluationBatch),
-                                        features: network.featureDimension, classes: setup.model.classes)
+                                        features: network.featureDimension, classes: model.classes)
         } catch { throw EngineError("score head: \(error)") }
-        iterator = BatchIterator(set: data.train, seed: setup.seed, augmentation: setup.augmentation)
     }
 
-    public var epoch: Int { iterator.epoch }
-    public var stepsPerEpoch: Int { (data.train.count + hyper.batchSize - 1) / hyper.batchSize }
+    public var epoch: Int { training.epoch }
+    public var stepsPerEpoch: Int { (training.count + hyper.batchSize - 1) / hyper.batchSize }
     public var learningRate: Float { hyper.schedule.rate(at: step) }
-    public var dataPosition: BatchIterator.Position { iterator.position }
+    public var dataPosition: DataPosition { training.position }
+    /// Examples one evaluation reads.
+    public var evaluationExamples: Int { min(test.count, evaluationLimit ?? test.count) }
 
     // MARK: the step
 
@@ -90,10 +98,10 @@ public final class Trainer {
         defer { sl_flush_to_zero_end(mode) }
         let start = DispatchTime.now().uptimeNanoseconds
         let n = hyper.batchSize
-        let shape = Shape(channels: setup.model.inputChannels, batch: n, height: setup.model.inputHeight, width: setup.model.inputWidth)
+        let shape = Shape(channels: model.inputChannels, batch: n, height: model.inputHeight, width: model.inputWidth)
         images.ensure(count: shape.count)
         if labels.count < n { labels = [Int32](repeating: 0, count: n) }   // grow only: training and evaluation alternate
-        labels.withUnsafeMutableBufferPointer { l in _ = iterator.next(batchSize: n, images: images.buffer, labels: l) }
+        labels.withUnsafeMutableBufferPointer { l in training.next(batchSize: n, images: images.buffer, labels: l) }
 
         let features = network.forwardBody(Activation(images, shape), training: true)
         let (loss, correct) = try headForward(features, batch: n, training: true)
@@ -101,7 +109,7 @@ public final class Trainer {
         // A non-finite loss or gradient leaves the weights as they were: the run is reported
         // diverged (loss NaN/Inf) and the step does not count.
         func diverged(_ value: Double) -> StepResult {
-            StepResult(step: step, epoch: iterator.epoch, loss: value, regularization: 0, accuracy: 0, learningRate: lr,
+            StepResult(step: step, epoch: training.epoch, loss: value, regularization: 0, accuracy: 0, learningRate: lr,
                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, batchSize: n)
         }
         guard loss.isFinite else { return diverged(loss) }
@@ -117,7 +125,7 @@ public final class Trainer {
         optimizer.step(parameters, learningRate: lr)
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return StepResult(step: step, epoch: iterator.epoch, loss: loss, regularization: regularization,
+        return StepResult(step: step, epoch: training.epoch, loss: loss, regularization: regularization,
                           accuracy: Double(correct) / Double(n), learningRate: lr, seconds: seconds, batchSize: n)
     }
 
@@ -135,7 +143,7 @@ public final class Trainer {
 
     /// Transposes features (D, N) into rows (N, D) and runs the score head.
     private func headForward(_ features: Activation, batch n: Int, training: Bool) throws -> (Double, Int) {
-        let d = network.featureDimension, c = setup.model.classes
+        let d = network.featureDimension, c = model.classes
         featureRows.ensure(count: n * d)
         logits.ensure(count: n * c)
         let src = features.buffer.pointer, rows = featureRows.pointer
@@ -168,18 +176,18 @@ public final class Trainer {
         let mode = sl_flush_to_zero_begin()
         defer { sl_flush_to_zero_end(mode) }
         let start = DispatchTime.now().uptimeNanoseconds
-        let test = data.test
-        let total = min(test.count, limit ?? setup.evaluationLimit ?? test.count)
+        let total = min(test.count, limit ?? evaluationLimit ?? test.count)
+        let format = test.format
         var lossSum = 0.0, correct = 0, trainModeCorrect = 0
         var first = 0
         let batchNorms = network.layers.flatMap(Trainer.batchNorms)
         while first < total {
             let n = min(Trainer.evaluationBatch, total - first)
-            let shape = Shape(channels: test.channels, batch: n, height: test.height, width: test.width)
+            let shape = Shape(channels: format.channels, batch: n, height: format.height, width: format.width)
             images.ensure(count: shape.count)
             if labels.count < n { labels = [Int32](repeating: 0, count: n) }   // grow only: training and evaluation alternate
             labels.withUnsafeMutableBufferPointer { l in
-                fillSequentialBatch(from: test, start: first, count: n, images: images.buffer, labels: l)
+                test.fill(start: first, count: n, images: images.buffer, labels: l)
             }
             let f = network.forwardBody(Activation(images, shape), training: false)
             let (loss, hits) = try headForward(f, batch: n, training: false)
@@ -219,8 +227,7 @@ public final class Trainer {
     }
 
     public func setLearningRate(_ lr: Float) throws {
-        guard lr.isFinite, lr > 0, lr <= 10 else { throw EngineError("learning rate \(lr) must be in (0, 10]") }
-        hyper.schedule.setRate(lr, at: step)
+        hyper.schedule.setRate(try Settings.learningRate.check(lr), at: step)
     }
 
     public func setOptimizer(_ kind: OptimizerKind) throws {
@@ -261,9 +268,9 @@ public final class Trainer {
     }
 
     /// Restores the position in the run (from a snapshot).
-    public func restore(step: Int, position: BatchIterator.Position) throws {
+    public func restore(step: Int, position: DataPosition) throws {
         guard step >= 0 else { throw EngineError("negative step \(step)") }
-        do { try iterator.restore(position) } catch { throw EngineError("data position: \(error)") }
+        do { try training.restore(position) } catch { throw EngineError("data position: \(error)") }
         self.step = step
     }
 }

@@ -12,7 +12,8 @@ public enum TrainerCommand: Sendable, Equatable {
     case setOptimizer(OptimizerKind)
     case setWeightDecay(Float)
     case setOrthogonality(Float)
-    case setHead(HeadKind, CrossEntropyOptions)
+    /// The loss, with the name the user chose it by (logged and drawn as a marker).
+    case setHead(HeadKind, CrossEntropyOptions, label: String)
     case setBatchSize(Int)
     case setEvalEvery(Int)
     case setStatsEvery(Int)

@@ -70,47 +70,36 @@ public enum Control: Int, CaseIterable, Sendable {
     public func parse(_ text: String, in state: AppState) throws -> [AppEffect] {
         let t = text.trimmingCharacters(in: .whitespaces)
         let h = state.telemetry.hyper
-        func float(_ range: ClosedRange<Float>, _ what: String) throws -> Float {
-            guard let v = Float(t), v.isFinite, range.contains(v) else {
-                throw EngineError("\(what) must be a number in \(Control.number(Double(range.lowerBound)))…\(Control.number(Double(range.upperBound)))")
-            }
-            return v
-        }
-        func int(_ range: ClosedRange<Int>, _ what: String) throws -> Int {
-            guard let v = Int(t), range.contains(v) else { throw EngineError("\(what) must be a whole number in \(range.lowerBound)…\(range.upperBound)") }
-            return v
-        }
         switch self {
         case .variant: return [.send(.setVariant(try ConvVariant(parsing: t)))]
         case .learningRate:
-            let v = try float(1e-7...10, "learning rate")
-            guard v > 0 else { throw EngineError("learning rate must be positive") }
-            return [.send(.setLearningRate(v))]
+            return [.send(.setLearningRate(try Settings.learningRate.parse(t)))]
         case .optimizer:
             let momentum: Float
             if case .sgd(let m) = h.optimizer { momentum = m } else { momentum = 0.9 }
             return [.send(.setOptimizer(try OptimizerKind.parse(t, momentum: momentum)))]
         case .momentum:
-            let v = try float(0...0.9999, "momentum/β1")
+            let v = try Settings.momentum.parse(t)
             switch h.optimizer {
             case .adam(_, let b2, let eps): return [.send(.setOptimizer(.adam(beta1: v, beta2: b2, epsilon: eps)))]
             case .sgd: return [.send(.setOptimizer(.sgd(momentum: v)))]
             }
-        case .weightDecay: return [.send(.setWeightDecay(try float(0...0.1, "weight decay")))]
-        case .orthogonality: return [.send(.setOrthogonality(try float(0...1, "orthogonality weight")))]
+        case .weightDecay: return [.send(.setWeightDecay(try Settings.weightDecay.parse(t)))]
+        case .orthogonality: return [.send(.setOrthogonality(try Settings.orthogonality.parse(t)))]
         case .loss:
             var margin = 1
             if case .generalizedAngular(let m, _) = h.head { margin = m }
             let choice = try LossChoice(parsing: t, margin: margin, variant: h.variant)
-            return [.send(.setHead(choice.head, choice.crossEntropy))]
+            return [.send(.setHead(choice.head, choice.crossEntropy, label: choice.name))]
         case .margin:
             guard case .generalizedAngular(_, let op) = h.head else {
                 throw EngineError("the margin applies to ga-softmax: choose that loss first")
             }
-            let m = try int(1...HeadKind.maximumMargin, "margin")
-            return [.send(.setHead(.generalizedAngular(margin: m, op: op), h.crossEntropy))]
-        case .batchSize: return [.send(.setBatchSize(try int(Hyperparameters.batchSizeRange, "batch size")))]
-        case .evalEvery: return [.send(.setEvalEvery(try int(0...1_000_000, "evaluation interval")))]
+            let m = try Settings.margin.parse(t)
+            let choice = LossChoice(head: .generalizedAngular(margin: m, op: op), crossEntropy: h.crossEntropy)
+            return [.send(.setHead(choice.head, choice.crossEntropy, label: choice.name))]
+        case .batchSize: return [.send(.setBatchSize(try Settings.batchSize.parse(t)))]
+        case .evalEvery: return [.send(.setEvalEvery(try Settings.evalEvery.parse(t)))]
         case .smoothing:
             guard let v = Double(t), v >= 0, v <= 0.999 else { throw EngineError("smoothing must be in 0…0.999") }
             return [.setSmoothing(v)]

@@ -9,6 +9,8 @@ public final class WorkbenchRunner {
     public static let frameMilliseconds: Int32 = 66
 
     private var controller: TrainingController
+    /// The open run's setup and data fingerprint (what its snapshots record beside the session).
+    private var identity: RunIdentity
     private var state: AppState
     private let sessions: SessionArchive?
     private let terminal = Terminal()
@@ -20,8 +22,11 @@ public final class WorkbenchRunner {
     /// Saves started and not yet finished (written on the utility queue).
     private let savesInFlight = Locked(0)
 
-    public init(controller: TrainingController, sessions: SessionArchive?, glyphs: GlyphSet) {
-        self.controller = controller
+    /// Takes the run over: its session is handed to a `TrainingController` and from then on
+    /// touched only on the trainer's queue.
+    public init(run: OpenedRun, sessions: SessionArchive?, glyphs: GlyphSet) {
+        controller = TrainingController(session: run.session)
+        identity = run.identity
         self.sessions = sessions
         state = AppState(telemetry: controller.telemetry)
         state.glyphs = glyphs
@@ -98,11 +103,12 @@ public final class WorkbenchRunner {
         let done = DispatchSemaphore(value: 0)
         let outcome = SaveOutcome()
         let controller = self.controller
+        let identity = self.identity
         let inFlight = savesInFlight
         inFlight.withLock { $0 += 1 }
         controller.send(.log("saving \(name)…", .info))
-        controller.perform { trainer in
-            let snapshot = sessions.capture(trainer, telemetry: controller.telemetry)
+        controller.perform { session in
+            let snapshot = sessions.capture(session, identity: identity)
             DispatchQueue.global(qos: .utility).async {
                 do {
                     let path = try sessions.write(snapshot, name: name)
@@ -130,15 +136,16 @@ public final class WorkbenchRunner {
     func open(_ path: String) {
         guard let sessions else { return }
         do {
-            let restored = try sessions.restore(path: path)
+            let (run, _) = try sessions.restore(path: path)
             controller.send(.quit)
             controller.waitUntilStopped()
-            controller = restored
+            controller = TrainingController(session: run.session)
+            identity = run.identity
             let glyphs = state.glyphs
-            state = AppState(telemetry: restored.telemetry)
+            state = AppState(telemetry: controller.telemetry)
             state.glyphs = glyphs
             state.sessionsAvailable = true
-            restored.start()
+            controller.start()
         } catch {
             _ = state.update(.status("cannot open \(path): \(error)"))
         }

@@ -8,7 +8,7 @@ import Foundation
 /// state (in particular `nextGaussian` caches nothing) so `state` is always the complete
 /// truth. Results are identical on every platform except the last bit or so of
 /// `nextGaussian`, which goes through libm's `log` and `cos`.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
+public struct SeededGenerator: RandomNumberGenerator, NormalSource, Sendable, Codable, Equatable {
     private var s0, s1, s2, s3: UInt64
 
     /// Expands `seed` with SplitMix64; every seed (0 included) gives a usable state.
@@ -27,12 +27,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
     /// (the all-zero state would emit zeros forever).
     public init(state: [UInt64]) throws {
         guard state.count == 4 else {
-            throw DataError(file: "RNG state", expected: "4 words", found: "\(state.count) words",
-                            remedy: "The saved generator state is damaged; start from a seed instead.")
+            throw EngineError("generator state: expected 4 words, found \(state.count); the saved state is damaged — start from a seed instead")
         }
         guard state.contains(where: { $0 != 0 }) else {
-            throw DataError(file: "RNG state", expected: "at least one non-zero word", found: "all zeros",
-                            remedy: "The saved generator state is damaged; start from a seed instead.")
+            throw EngineError("generator state: all four words are zero; the saved state is damaged — start from a seed instead")
         }
         (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
     }
@@ -88,6 +86,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         }
         return Int(product.high)
     }
+}
+
+extension SeededGenerator {
+    /// SplitMix64's finaliser, for deriving independent stream seeds from one run seed.
+    public static func mix(_ value: UInt64) -> UInt64 { mix64(value) }
 }
 
 /// One SplitMix64 step: advances `x` and returns a well-mixed word.

@@ -1,0 +1,96 @@
+import Foundation
+import Engine
+import DataLoaders
+import SessionStore
+
+extension SessionArchive {
+    /// Loads a snapshot and rebuilds its run exactly (weights, buffers, optimizer, step, data
+    /// order, history). `override` may change hyperparameters (the command line's options);
+    /// the session starts paused.
+    public func restore(path: String, override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> (OpenedRun, SessionManifest) {
+        let contents = try store.load(path: path)
+        let manifest = try readManifest(contents, path: path)
+        try Settings.savedStep.check(manifest.step)
+        let data = try DatasetLoader.load(manifest.setup.dataset, datasetsDirectory: datasetsDirectory)
+        guard data.train.fingerprint == manifest.datasetFingerprint else {
+            throw EngineError("\(path): the snapshot was trained on a different copy of \(manifest.setup.dataset.rawValue) (fingerprint \(manifest.datasetFingerprint), found \(data.train.fingerprint)); resuming would not be exact")
+        }
+        var hyper = manifest.hyper
+        try override?(&hyper)
+        let name = (path as NSString).lastPathComponent
+        let run = try RunFactory.open(setup: manifest.setup, data: data, hyper: hyper, runName: manifest.runName,
+                                      history: manifest.history, totalSteps: manifest.totalSteps.flatMap { $0 > manifest.step ? $0 : nil },
+                                      startPaused: true, resumedFrom: name)
+        let trainer = run.trainer
+        try SessionArchive.load(weights: contents.weights, into: trainer.network, path: path)
+        for c in trainer.network.sphereCapable {
+            if let v = manifest.layerVariants[c.name] { c.variant = v }
+        }
+        if hyper.variant != manifest.hyper.variant { trainer.setVariant(hyper.variant) }
+        if hyper.optimizer.name == manifest.hyper.optimizer.name {
+            try SessionArchive.load(optimizer: contents.optimizer, into: trainer.optimizer, network: trainer.network, path: path)
+        }
+        try trainer.restore(step: manifest.step, position: manifest.dataPosition)
+        run.session.note("opened \(path)", marker: "opened")
+        return (run, manifest)
+    }
+
+    /// Copies tensors into the network: every saved parameter and buffer must be present with
+    /// its shape, and nothing unknown may be left over.
+    public static func load(weights: [NamedTensor], into network: Network, path: String) throws {
+        var byName: [String: NamedTensor] = [:]
+        for t in weights { byName[t.name] = t }
+        // Learnable k first: it creates the parameter where the snapshot has one.
+        for c in network.convolutions {
+            if let k = byName["\(c.name).k"] { try c.restoreLearnableK(try floats(k, path: path)) }
+        }
+        var used = Set<String>()
+        for p in network.savedParameters {
+            guard let t = byName[p.name] else { throw EngineError("\(path): weights lack \(p.name) \(p.shape); the snapshot does not belong to this model") }
+            guard t.shape == p.shape else { throw EngineError("\(path): \(p.name) has shape \(t.shape), the model needs \(p.shape)") }
+            p.value.copy(from: try floats(t, path: path))
+            used.insert(p.name)
+        }
+        for b in network.stateBuffers {
+            guard let t = byName[b.name] else { throw EngineError("\(path): weights lack buffer \(b.name)") }
+            guard t.shape == b.shape else { throw EngineError("\(path): \(b.name) has shape \(t.shape), the model needs \(b.shape)") }
+            b.value.copy(from: try floats(t, path: path))
+            used.insert(b.name)
+        }
+        let unknown = Set(byName.keys).subtracting(used).sorted()
+        guard unknown.isEmpty else {
+            throw EngineError("\(path): weights hold tensors this model does not have: \(unknown.prefix(5).joined(separator: ", "))")
+        }
+    }
+
+    static func floats(_ t: NamedTensor, path: String) throws -> [Float] {
+        switch t.values {
+        case .float32(let v): return v
+        case .int64(let v): return v.map { Float($0) }
+        }
+    }
+
+    static func load(optimizer tensors: [NamedTensor], into optimizer: Optimizer, network: Network, path: String) throws {
+        var byName: [String: NamedTensor] = [:]
+        for t in tensors { byName[t.name] = t }
+        for p in network.savedParameters {
+            guard let stepTensor = byName["\(p.name).step"] else { continue }   // never stepped
+            guard let rawStep = try floats(stepTensor, path: path).first, rawStep.isFinite, rawStep >= 0, rawStep < 1e12 else {
+                throw EngineError("\(path): optimizer step count of \(p.name) is not a count")
+            }
+            let step = Int(rawStep)
+            if case .adam = optimizer.kind {
+                guard let m = byName["\(p.name).exp_avg"], let v = byName["\(p.name).exp_avg_sq"],
+                      m.shape == [p.count], v.shape == [p.count] else {
+                    throw EngineError("\(path): optimizer state for \(p.name) is missing or has the wrong size")
+                }
+                try optimizer.restoreSlot(for: p, first: try floats(m, path: path), second: try floats(v, path: path), step: step)
+            } else {
+                guard let m = byName["\(p.name).momentum_buffer"], m.shape == [p.count] else {
+                    throw EngineError("\(path): optimizer state for \(p.name) is missing or has the wrong size")
+                }
+                try optimizer.restoreSlot(for: p, first: try floats(m, path: path), second: [], step: step)
+            }
+        }
+    }
+}
