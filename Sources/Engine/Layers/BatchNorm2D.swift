@@ -13,6 +13,8 @@ public enum BatchNormStatistics: String, Sendable, Codable, CaseIterable {
 
 /// Batch normalisation per channel over (N, H, W) — one contiguous plane per channel.
 public final class BatchNorm2D: Layer {
+    /// dx is written over dy; forward writes into its own output.
+    public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true) }
     public let name: String
     public let channels: Int
     public var statistics: BatchNormStatistics

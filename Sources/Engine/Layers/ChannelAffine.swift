@@ -1,6 +1,7 @@
 /// γ·x + β per channel: with a SphereConv before it this is SphereNorm (spherenet.md §2) —
 /// the bounded g(θ) rescaled by learnable per-channel parameters (γ = 1, β = 0 at start).
 public final class ChannelAffine: Layer {
+    public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true) }
     public let name: String
     public let channels: Int
     public var needsInputGradient = true

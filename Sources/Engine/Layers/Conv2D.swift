@@ -13,6 +13,9 @@ import Foundation
 /// C·N·H·W; backward takes the ‖x‖ term the same way (`windowSpread`). The angle function runs
 /// as one fused pass over the convolution output (CKernels).
 public final class Conv2D: Layer {
+    /// dL/du is computed over dL/d(output). A sphere-capable layer may switch to cosine at any
+    /// step, and cosine keeps cos θ in its output for backward, so it declares that read.
+    public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true, readsOutputInBackward: sphereCapable) }
     public let name: String
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     /// Whether this convolution may be a SphereConv (shortcuts and score layers stay plain).

@@ -1,6 +1,7 @@
 /// max(x, 0), applied in place on the previous layer's output (which no layer reads again),
 /// so it costs no memory; backward masks dy in place.
 public final class ReLU: Layer {
+    public var bufferUse: BufferUse { BufferUse(overwritesInput: true, overwritesOutputGradient: true, readsOutputInBackward: true) }
     public let name: String
     public var needsInputGradient = true
     private var output: Activation?

@@ -1,6 +1,8 @@
 /// A basic residual unit (spherenet.md §5): conv-BN-ReLU-conv-BN on the main path, identity
 /// or 1×1 conv + BN on the shortcut, ReLU after the sum.
 public final class ResidualUnit: Layer {
+    /// The main branch works over dy after the shortcut has read it.
+    public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true) }
     public let name: String
     public var needsInputGradient = true {
         didSet { conv1.needsInputGradient = needsInputGradient; shortcutConv?.needsInputGradient = needsInputGradient }
@@ -30,6 +32,9 @@ public final class ResidualUnit: Layer {
             shortcutConv = nil; shortcutBN = nil
         }
     }
+
+    /// The main branch in forward order (for the buffer-use check).
+    var mainBranch: [Layer] { [conv1, bn1, relu1, conv2, bn2] }
 
     var children: [Layer] {
         var all: [Layer] = [conv1, bn1, conv2, bn2]

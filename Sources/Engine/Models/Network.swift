@@ -64,6 +64,8 @@ public final class Network {
             layers.append(GlobalAveragePool(name: "pool"))
             featureDimension = channels
         }
+        try BufferUse.check(layers)
+        for case let unit as ResidualUnit in layers { try BufferUse.check(unit.mainBranch) }
         self.layers = layers
         layers.first?.needsInputGradient = false
         scoreWeight = Parameter(name: "score.weight", shape: [spec.classes, featureDimension, 1, 1], decays: true)

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Engine
+import DataLoaders
+import SphereLabApp
+import TUI
+import SessionStore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure training and inference images/second (batch 128, synthetic data).")
+    @Option(help: "fmnist-w0.25, fmnist-w0.5, cifar-w1 or all.") var config = "fmnist-w0.25"
+    @Option(help: "conv, cosine, linear, sigmoid, lr-sigmoid or all.") var variant = "all"
+    @Option(help: "Timed steps (after 3 warm-up steps).") var steps = 10
+    @Option(help: "Batch size.") var batch = 128
+    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Flag(help: "Skip the inference measurement.") var noInference = false
+    @Flag(name: .customLong("with-ui"), help: "Measure what drawing the workbench (off-screen, 15 fps) costs training.") var withUI = false
+    @Flag(help: "Print one JSON object per line.") var json = false
+
+    func validate() throws {
+        guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1…10000") }
+        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be in 1…1024") }
+    }
+
+    func run() throws {
+        let configs: [Benchmark.Configuration]
+        let variants: [ConvVariant]
+        do {
+            configs = try Benchmark.Configuration.named(config)
+            variants = variant == "all" ? ConvVariant.cycle : [try ConvVariant(parsing: variant)]
+        } catch let e as EngineError { throw ValidationError(e.message) }
+        if let t = threads { BLASThreads.set(t) }
+        var bench = Benchmark()
+        bench.steps = steps
+        bench.batch = batch
+        if withUI {
+            var ui = UIOverheadBenchmark()
+            ui.steps = steps
+            ui.benchmark = bench
+            for c in configs {
+                for v in variants {
+                    let r = try ui.run(c, variant: v)
+                    if json {
+                        print(JSONLine.object([("config", .string(c.name)), ("variant", .string(v.name)), ("mode", .string("train-with-ui")),
+                                               ("images_per_sec", .double(r.withUIImagesPerSecond)), ("images_per_sec_without_ui", .double(r.plainImagesPerSecond)),
+                                               ("ui_overhead_percent", .double(r.overheadPercent)), ("frames", .int(r.framesDrawn)),
+                                               ("frame_ms", .double(r.meanFrameMilliseconds))]))
+                    } else {
+                        print(String(format: "%@ %@: %.1f img/s without UI, %.1f with the UI drawing (%d frames, %.2f ms each): overhead %.1f%%",
+                                     c.name as NSString, v.name as NSString, r.plainImagesPerSecond, r.withUIImagesPerSecond, r.framesDrawn,
+                                     r.meanFrameMilliseconds, r.overheadPercent))
+                    }
+                }
+            }
+            return
+        }
+        for c in configs {
+            for v in variants {
+                var results = [try bench.measureTraining(c, variant: v)]
+                if !noInference { results.append(try bench.measureInference(c, variant: v)) }
+                for r in results {
+                    if json {
+                        print(JSONLine.object([("config", .string(r.configuration)), ("variant", .string(r.variant)), ("mode", .string(r.mode)),
+                                               ("images_per_sec", .double(r.imagesPerSecond)), ("median_step_ms", .double(1000 * r.medianStepSeconds)),
+                                               ("batch", .int(batch)), ("threads", .int(BLASThreads.count))]))
+                    } else {
+                        let label = r.configuration.padding(toLength: 14, withPad: " ", startingAt: 0)
+                            + r.variant.padding(toLength: 12, withPad: " ", startingAt: 0) + r.mode.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        print(label + String(format: "%8.1f img/s  (median %.1f ms per batch of %d)", r.imagesPerSecond, 1000 * r.medianStepSeconds, batch))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Engine
+import DataLoaders
+import SphereLabApp
+import TUI
+import SessionStore
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Evaluate a snapshot, or a bare safetensors weights file, on a test set.")
+    @Option(help: "A snapshot folder.") var session: String?
+    @Option(help: "A safetensors file with SphereLab/PyTorch parameter names (needs --model, --width, --variant, --dataset).") var weights: String?
+    @Option(help: "Dataset (default: the snapshot's).") var dataset: String?
+    @Option(help: "Model for --weights (default spherenet9).") var model: String?
+    @Option(help: "Width for --weights (default 0.25).") var width: Double?
+    @Option(help: "Variant for --weights (default cosine).") var variant: String?
+    @Option(help: "BatchNorm statistics the weights were trained with (default pytorch).") var bnStats: String?
+    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
+    @Option(name: .customLong("eval-limit"), help: "Test examples (default: all).") var evalLimit: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (session == nil) != (weights == nil) else { throw ValidationError("give exactly one of --session PATH or --weights FILE") }
+        if let e = evalLimit, e < 1 { throw ValidationError("--eval-limit must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            let trainer: Trainer
+            if let session {
+                let archive = SessionArchive(datasetsDirectory: datasetsDir)
+                if let dataset, dataset.lowercased() != (try archive.readManifest(archive.store.load(path: session), path: session)).setup.dataset.rawValue {
+                    trainer = try Eval.retarget(archive: archive, session: session, dataset: dataset, datasetsDir: datasetsDir)
+                } else {
+                    trainer = try archive.restore(path: session).0.trainer
+                }
+            } else {
+                var options = try RunOptions.parse([])
+                options.dataset = dataset; options.model = model; options.width = width; options.variant = variant
+                options.bnStats = bnStats; options.datasetsDir = datasetsDir
+                let request = try options.request(steps: nil)
+                trainer = try request.makeTrainer()
+                let file = try SafeTensors.read(path: weights!)
+                try SessionArchive.load(weights: file.tensors, into: trainer.network, path: weights!)
+            }
+            let e = try trainer.evaluate(limit: evalLimit)
+            if json {
+                print(JSONLine.object([("test_accuracy", .double(e.accuracy)), ("test_loss", .double(e.loss)), ("examples", .int(e.examples))]))
+            } else {
+                print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d examples)", 100 * e.accuracy, e.loss, e.examples))
+            }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            throw failure("\(error)")
+        }
+    }
+
+    /// A snapshot evaluated on another dataset of the same image shape and class count.
+    static func retarget(archive: SessionArchive, session: String, dataset: String, datasetsDir: String) throws -> Trainer {
+        guard let kind = DatasetKind(rawValue: dataset.lowercased()) else {
+            throw EngineError("unknown dataset '\(dataset)': use \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let contents = try archive.store.load(path: session)
+        let manifest = try archive.readManifest(contents, path: session)
+        let data = try DatasetLoader.load(kind, datasetsDirectory: datasetsDir)
+        var setup = manifest.setup
+        setup.dataset = kind
+        let trainer = try RunFactory.trainer(setup: setup, data: data, hyper: manifest.hyper)
+        try SessionArchive.load(weights: contents.weights, into: trainer.network, path: session)
+        for c in trainer.network.sphereCapable { if let v = manifest.layerVariants[c.name] { c.variant = v } }
+        return trainer
+    }
+}

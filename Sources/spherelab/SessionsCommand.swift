@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Engine
+import DataLoaders
+import SphereLabApp
+import TUI
+import SessionStore
+
+struct Sessions: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List and inspect snapshots.", subcommands: [List.self, Show.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Snapshots in the sessions folder, newest first.")
+        @Option(name: .customLong("sessions-dir"), help: "The sessions folder.") var sessionsDir = "Sessions"
+        func run() throws {
+            do {
+                let rows = try SnapshotStore(root: sessionsDir).list()
+                guard !rows.isEmpty else { print("no snapshots in \(sessionsDir)/"); return }
+                print("name".padding(toLength: 40, withPad: " ", startingAt: 0) + "saved             step  dataset        model               variant      best")
+                for r in rows {
+                    let saved = (r.savedAt ?? "").prefix(16).replacingOccurrences(of: "T", with: " ")
+                    let best = r.bestTestAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "–"
+                    print(r.name.padding(toLength: 40, withPad: " ", startingAt: 0) + saved.padding(toLength: 17, withPad: " ", startingAt: 0)
+                          + String(r.step ?? 0).padding(toLength: 6, withPad: " ", startingAt: 0)
+                          + (r.dataset ?? "?").padding(toLength: 15, withPad: " ", startingAt: 0)
+                          + (r.model ?? "?").padding(toLength: 20, withPad: " ", startingAt: 0)
+                          + (r.variant ?? "?").padding(toLength: 13, withPad: " ", startingAt: 0) + best)
+                }
+            } catch { throw failure("\(error)") }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Everything a snapshot holds.")
+        @Argument(help: "The snapshot folder.") var path: String
+        func run() throws {
+            do {
+                let archive = SessionArchive()
+                let contents = try archive.store.load(path: path)
+                let m = try archive.readManifest(contents, path: path)
+                print("snapshot    \(path)")
+                print("run         \(m.runName), saved \(m.summary.savedAt)")
+                print("model       \(m.setup.model.displayName) (\(m.setup.model.modelName)), \(m.setup.model.inputChannels)×\(m.setup.model.inputHeight)×\(m.setup.model.inputWidth), \(m.setup.model.classes) classes, BN \(m.setup.model.batchNormStatistics.rawValue)")
+                print("dataset     \(m.setup.dataset.rawValue) (fingerprint \(m.datasetFingerprint)), seed \(m.setup.seed)")
+                print("progress    step \(m.step), epoch \(m.epoch + 1), data position \(m.dataPosition.index) in epoch \(m.dataPosition.epoch)")
+                let h = m.hyper
+                print("training    \(h.variant) · \(h.optimizer) · lr \(h.schedule.base) (drops at \(h.schedule.milestones)) · \(LossChoice(head: h.head, crossEntropy: h.crossEntropy).name) · batch \(h.batchSize) · weight decay \(h.weightDecay) · orthogonality \(h.orthogonality)")
+                if let best = m.metrics.bestTestAccuracy { print(String(format: "best test   %.2f%%", 100 * best)) }
+                if let last = m.metrics.testAccuracy.last { print(String(format: "last test   %.2f%% at step %d", 100 * last.value, last.step)) }
+                print("weights     \(contents.weights.count) tensors, \(contents.weights.reduce(0) { $0 + $1.values.count }) values")
+                for t in contents.weights.prefix(60) { print("  \(t.name) \(t.shape)") }
+                if contents.weights.count > 60 { print("  … \(contents.weights.count - 60) more") }
+                print("optimizer   \(contents.optimizer.count) tensors")
+                print("events      \(m.events.count); last: \(m.events.last.map { "[\($0.step)] \($0.text)" } ?? "–")")
+            } catch { throw failure("\(error)") }
+        }
+    }
+}
