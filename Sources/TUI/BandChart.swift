@@ -37,10 +37,18 @@ public struct BandChart: Sendable {
     public var medianRole: ColorRole
     public var glyphs: GlyphSet
     public var emptyMessage: String
+    /// The x value (step or seconds) of each sample; when given (same count as `samples`), the
+    /// bottom row becomes an x axis.
+    public var steps: [Double]
+    public var xFormat: ValueFormat
+    /// When set, the y range zooms to the samples' 10–90 range (within `yRange`, with a small
+    /// margin) and tick labels are written in this format (e.g. `.degrees`), replacing `yLabels`.
+    public var zoomFormat: ValueFormat?
 
     public init(samples: [Percentiles], yRange: ClosedRange<Double>, yLabels: [AxisLabel] = [],
                 bandRole: ColorRole = .series(0), medianRole: ColorRole = .accent, glyphs: GlyphSet = .unicode,
-                emptyMessage: String = "no data yet") {
+                emptyMessage: String = "no data yet", steps: [Double] = [], xFormat: ValueFormat = .number,
+                zoomFormat: ValueFormat? = nil) {
         self.samples = samples
         self.yRange = yRange
         self.yLabels = yLabels
@@ -48,15 +56,43 @@ public struct BandChart: Sendable {
         self.medianRole = medianRole
         self.glyphs = glyphs
         self.emptyMessage = emptyMessage
+        self.steps = steps
+        self.xFormat = xFormat
+        self.zoomFormat = zoomFormat
+    }
+
+    /// The y range and labels in effect: the fixed ones, or the data's zoomed range with ticks
+    /// at round values of the zoom format's unit (whole degrees rather than radians).
+    func axis(rows: Int) -> (range: ClosedRange<Double>, labels: [AxisLabel]) {
+        guard let zoomFormat else { return (yRange, yLabels) }
+        let finite = samples.filter(\.isFinite)
+        guard let lo = finite.map({ min($0.p10, $0.p50) }).min(), let hi = finite.map({ max($0.p90, $0.p50) }).max()
+        else { return (yRange, []) }
+        let unit = zoomFormat == .degrees ? 180 / Double.pi : zoomFormat == .percent ? 100 : 1
+        let pad = max((hi - lo) * 0.1, (yRange.upperBound - yRange.lowerBound) * 0.005)
+        let (a, b) = AxisTicks.openRange(lo: max(yRange.lowerBound, lo - pad) * unit,
+                                         hi: min(yRange.upperBound, hi + pad) * unit)
+        let scale = AxisTicks.fixed(lo: a, hi: b, maxTicks: max(2, min(5, (rows + 1) / 2)))
+        let labels = zip(scale.ticks, scale.labels).map { tick, text in
+            AxisLabel(tick / unit, text + (zoomFormat == .degrees ? ValueFormat.degreeSign(glyphs) : zoomFormat == .percent ? "%" : ""))
+        }
+        return ((a / unit)...(b / unit), labels)
     }
 
     public func render(into grid: inout CellGrid, in rect: Rect) {
         guard !rect.isEmpty else { return }
+        let hasXAxis = !steps.isEmpty && steps.count == samples.count && rect.height >= 3
+        let (yRange, yLabels) = axis(rows: rect.height - (hasXAxis ? 1 : 0))
         let labelWidth = yLabels.map(\.text.count).max() ?? 0
         let axis = labelWidth > 0 ? 1 : 0
-        let plot = rect.inset(left: labelWidth + axis)
+        let plot = rect.inset(left: labelWidth + axis, bottom: hasXAxis ? 1 : 0)
         guard plot.width >= 1 else { return }
-        if labelWidth > 0 { drawAxis(into: &grid, plot: plot, labelWidth: labelWidth) }
+        if labelWidth > 0 { drawAxis(into: &grid, plot: plot, yRange: yRange, yLabels: yLabels) }
+        if hasXAxis, let first = steps.first, let last = steps.last {
+            StepAxis.draw(into: &grid, row: plot.maxY, x: plot.x, width: plot.width,
+                          columns: min(samples.count, plot.width), first: first, last: last, format: xFormat,
+                          glyphs: glyphs)
+        }
 
         let span = yRange.upperBound - yRange.lowerBound
         guard !samples.isEmpty, span > 0, span.isFinite else {
@@ -93,7 +129,7 @@ public struct BandChart: Sendable {
         min(max(lo, hi), cellTop) - max(min(lo, hi), cellBottom) >= (cellTop - cellBottom) / 2
     }
 
-    private func drawAxis(into grid: inout CellGrid, plot: Rect, labelWidth: Int) {
+    private func drawAxis(into grid: inout CellGrid, plot: Rect, yRange: ClosedRange<Double>, yLabels: [AxisLabel]) {
         let axisX = plot.x - 1
         let line: Character = glyphs == .unicode ? "│" : "|"
         for y in plot.y..<plot.maxY { grid.set(line, x: axisX, y: y, style: Style(.axis)) }

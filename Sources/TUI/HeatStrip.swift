@@ -20,13 +20,25 @@ public struct HeatStrip: Sendable {
     public var scale: Scale
     public var glyphs: GlyphSet
     public var emptyMessage: String
+    /// The x value (step) of each frame; when given (one per frame), the bottom row is an x axis.
+    public var steps: [Double]
+    public var xFormat: ValueFormat
+    /// Labels for the bin axis on the left, e.g. (0, "0°"), (π, "180°") over `binRange`.
+    public var binLabels: [AxisLabel]
+    /// The value range the bins cover (for placing `binLabels`).
+    public var binRange: ClosedRange<Double>
 
     public init(frames: [[Double]], scale: Scale = .global, glyphs: GlyphSet = .unicode,
-                emptyMessage: String = "no data yet") {
+                emptyMessage: String = "no data yet", steps: [Double] = [], xFormat: ValueFormat = .number,
+                binLabels: [AxisLabel] = [], binRange: ClosedRange<Double> = 0...1) {
         self.frames = frames
         self.scale = scale
         self.glyphs = glyphs
         self.emptyMessage = emptyMessage
+        self.steps = steps
+        self.xFormat = xFormat
+        self.binLabels = binLabels
+        self.binRange = binRange
     }
 
     static let shades: [Character] = [" ", "░", "▒", "▓", "█"]
@@ -45,8 +57,26 @@ public struct HeatStrip: Sendable {
         }
     }
 
-    public func render(into grid: inout CellGrid, in rect: Rect) {
+    public func render(into grid: inout CellGrid, in whole: Rect) {
+        guard !whole.isEmpty else { return }
+        let hasAxis = !steps.isEmpty && steps.count == frames.count && whole.height >= 3
+        let labelWidth = binLabels.map(\.text.count).max() ?? 0
+        let rect = whole.inset(left: labelWidth > 0 ? labelWidth + 1 : 0, bottom: hasAxis ? 1 : 0)
         guard !rect.isEmpty else { return }
+        if labelWidth > 0 {
+            let span = binRange.upperBound - binRange.lowerBound
+            let line: Character = glyphs == .unicode ? "│" : "|"
+            for y in rect.y..<rect.maxY { grid.set(line, x: rect.x - 1, y: y, style: Style(.axis)) }
+            for label in binLabels where span > 0 && binRange.contains(label.value) {
+                let row = min(rect.height - 1, Int((binRange.upperBound - label.value) / span * Double(rect.height)))
+                grid.put(label.text, x: rect.x - 1 - label.text.count, y: rect.y + row, style: Style(.axis))
+            }
+        }
+        if hasAxis, let first = steps.first, let last = steps.last {
+            StepAxis.draw(into: &grid, row: rect.maxY, x: rect.x, width: rect.width,
+                          columns: min(frames.count, rect.width), first: first, last: last, format: xFormat,
+                          glyphs: glyphs)
+        }
         let columns = columns(width: rect.width, height: rect.height)
         let globalPeak = columns.lazy.flatMap { $0 }.max() ?? 0
         guard !frames.isEmpty, globalPeak > 0 else {

@@ -11,6 +11,8 @@ public enum Key: Hashable, Sendable {
     case ctrlC
     /// A control character or key code with no meaning here; the raw value is kept for logs.
     case unknown(Int32)
+    /// A mouse report (only after `Terminal.setMouseReporting(true)`); see `InputDecoder`.
+    case mouse(MouseEvent)
 
     /// What `get_wch` returned: a character, or a key code.
     public enum Input: Equatable, Sendable {
@@ -97,6 +99,7 @@ public enum Key: Hashable, Sendable {
         case .resize: return "resize"
         case .ctrlC: return "ctrl-c"
         case .unknown(let code): return "key \(code)"
+        case .mouse: return "mouse"
         }
     }
 }

@@ -82,6 +82,12 @@ public enum NumberFormat {
         return (value * scale).rounded() / scale
     }
 
+    /// 10 to a real power (for logarithmic axes), exact at whole exponents.
+    static func pow10Real(_ x: Double) -> Double {
+        let whole = x.rounded()
+        return abs(x - whole) < 1e-9 ? pow10(Int(clamping: whole, to: -400...400)) : pow(10, x)
+    }
+
     static func pow10(_ n: Int) -> Double {
         var result = 1.0
         for _ in 0..<min(abs(n), 400) { result *= 10 }

@@ -17,10 +17,25 @@ private let screenActive = Atomic<Bool>(false)
 /// Set once the signal handlers and exit hook are installed (they stay for the process).
 private let handlersInstalled = Atomic<Bool>(false)
 
+/// Whether mouse reporting is switched on, so every way out switches it off again.
+private let mouseActive = Atomic<Bool>(false)
+/// xterm private modes: 1000 button presses, 1002 drags with a button held, 1006 SGR encoding
+/// (coordinates beyond 223 columns, releases that say which button). Sent directly rather than
+/// through ncurses' mousemask, which under tmux falls back to the X10 encoding.
+private let mouseOn = "\u{1B}[?1000h\u{1B}[?1002h\u{1B}[?1006h"
+private let mouseOff = "\u{1B}[?1006l\u{1B}[?1002l\u{1B}[?1000l"
+
+/// Writes bytes straight to the terminal (write(2) is async-signal-safe, so handlers may call it).
+private func writeRaw(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+}
+
 /// Gives the terminal back to the shell if ncurses still holds it. Called from `stop()`, the
 /// exit hook and signal handlers. endwin() is not async-signal-safe, but on a fatal signal the
 /// alternative is leaving the user's terminal in raw mode with no cursor, which is worse.
 private func restoreScreen() {
+    if mouseActive.exchange(false, ordering: .acquiringAndReleasing) { writeRaw(mouseOff) }
     if screenActive.exchange(false, ordering: .acquiringAndReleasing) {
         curs_set(1)
         endwin()
@@ -57,6 +72,10 @@ public final class Terminal {
     private var previous: CellGrid?
     /// Reused buffer for one run of equally styled cells.
     private var wideRun: [wchar_t] = []
+    /// Splits mouse reports out of the key stream.
+    private var decoder = InputDecoder()
+    /// Keys decoded but not yet returned (a broken sequence gives several at once).
+    private var queued: [Key] = []
 
     public init() {}
 
@@ -113,21 +132,42 @@ public final class Terminal {
 
     /// Waits up to `timeoutMilliseconds` for a key (0: just poll; negative: wait forever).
     /// Returns nil when none arrived. After `.resize` the next `draw` repaints everything.
+    /// Mouse reports arrive as `.mouse` keys.
     public func readKey(timeoutMilliseconds: Int32) -> Key? {
         guard isStarted else { return nil }
-        spherelab_timeout(timeoutMilliseconds)
-        var value: wint_t = 0
-        let status = spherelab_get_wch(&value)
-        let key: Key
-        if status == spherelab_key_code_yes() {
-            key = Key.decode(.keyCode(Int32(bitPattern: UInt32(value))))
-        } else if status == OK {
-            key = Key.decode(.character(UInt32(value)))
-        } else {
-            return nil
+        var wait = timeoutMilliseconds
+        while queued.isEmpty {
+            spherelab_timeout(wait)
+            var value: wint_t = 0
+            let status = spherelab_get_wch(&value)
+            if status == spherelab_key_code_yes() {
+                queued += decoder.feed(.keyCode(Int32(bitPattern: UInt32(value))))
+            } else if status == OK {
+                queued += decoder.feed(.character(UInt32(value)))
+            } else if decoder.isPending {
+                queued += decoder.flush()  // a lone Esc: nothing followed it
+            } else {
+                return nil
+            }
+            // The rest of a sequence is already in ncurses' buffer: read it without waiting long.
+            if decoder.isPending { wait = 30 }
         }
+        let key = queued.removeFirst()
         if key == .resize { previous = nil }
         return key
+    }
+
+    /// Switches terminal mouse reporting on or off. Off again on `stop()` and on every exit
+    /// path. Terminals without mouse support ignore the request; keys keep working either way.
+    public func setMouseReporting(_ enabled: Bool) {
+        guard isStarted else { return }
+        _ = spherelab_refresh()
+        fflush(nil)
+        if enabled {
+            if !mouseActive.exchange(true, ordering: .acquiringAndReleasing) { writeRaw(mouseOn) }
+        } else if mouseActive.exchange(false, ordering: .acquiringAndReleasing) {
+            writeRaw(mouseOff)
+        }
     }
 
     /// Copies `grid` to the screen: cells that differ from the previous frame (all of them after

@@ -108,7 +108,7 @@ import Testing
             "  │",
             " 0┤⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉",
             "-1┤",
-            "  └0",
+            "  └0               4",
         ])
     }
 
@@ -161,7 +161,7 @@ import Testing
             " 5+         *",
             "  |         *",
             " 0+*****************",
-            "  +0",
+            "  +0             999",
         ])
     }
 
@@ -172,11 +172,11 @@ import Testing
         }
         // x = 0, 1, 2, 3 land on plot columns 0, 3, 6, 9, joined by straight lines.
         #expect(lines == [
-            "1+*     *",
+            "1+^     ^",
             " | ** ** **",
-            "0+   *     *",
-            " +0",
-        ], "values above 1 sit on the top row, values below 0 on the bottom row")
+            "0+   v     v",
+            " +0        3",
+        ], "values above 1 sit on the top row, values below 0 on the bottom row, marked with arrows")
     }
 
     @Test func tinyRectsNeverDrawOutsideOrTrap() {

@@ -50,7 +50,7 @@ import Testing
     @Test func logViewShowsTheNewestLinesAtTheBottom() {
         let log = [LogLine("one"), LogLine("two"), LogLine("three is long", role: .warn)]
         #expect(rendered(width: 12, height: 2) { LogView(lines: log).render(into: &$0, in: $0.bounds) }
-            == ["two", "three is lo…"])
+            == ["↑ 2 more", "three is lo…"], "hidden older lines are counted on the top row")
         #expect(rendered(width: 12, height: 4) { LogView(lines: log).render(into: &$0, in: $0.bounds) }
             == ["one", "two", "three is lo…", ""])
         let g = grid(width: 12, height: 2) { LogView(lines: log).render(into: &$0, in: $0.bounds) }
