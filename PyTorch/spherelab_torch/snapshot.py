@@ -93,12 +93,13 @@ def _guess(name, wanted):
     return None
 
 
-def describe_mismatch(missing, unexpected, shapes_have, shapes_want, path):
-    """One message listing EVERY missing and unexpected tensor, with rename hints."""
+def describe_mismatch(missing, unexpected, shapes_have, shapes_want, path, candidates=None):
+    """One message listing EVERY missing and unexpected tensor, with rename hints (a hint may
+    also point at an optional tensor the file lacks, e.g. num_batches_tracked)."""
     lines = [f"{path}: the weights do not fit this model"]
     hinted = set()
     for u in sorted(unexpected):
-        guess = _guess(u, set(missing))
+        guess = _guess(u, set(candidates or missing))
         if guess:
             hinted.add(guess)
             lines.append(f"  unexpected {u} {list(shapes_have[u])} — looks like {guess}: SphereLab names it {guess}")
@@ -131,7 +132,8 @@ def load_weights(model, tensors, metadata=None, path="weights"):
     missing = [k for k in want if k not in tensors and not k.endswith(".num_batches_tracked")]
     unexpected = [k for k in tensors if k not in want]
     if missing or unexpected:
-        raise SnapshotError(describe_mismatch(missing, unexpected, shapes_have, shapes_want, path))
+        absent = [k for k in want if k not in tensors]
+        raise SnapshotError(describe_mismatch(missing, unexpected, shapes_have, shapes_want, path, absent))
     wrong = [f"  {k}: file {list(shapes_have[k])}, model {list(shapes_want[k])}"
              for k in tensors if shapes_have[k] != shapes_want[k]]
     if wrong:

@@ -1,0 +1,224 @@
+"""Models against SphereLab's names and shapes, initial weights against the engine's, and the
+snapshot format both ways (files written here must be what SphereLab writes and reads)."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import unittest
+
+import torch
+
+from spherelab_torch.models import ModelSpec, build_model, parse_model_name, spherelab_gaussians
+from spherelab_torch.ops import Variant
+from spherelab_torch.snapshot import (SnapshotError, load_optimizer, load_weights, optimizer_tensors, read_safetensors,
+                                      read_snapshot, weight_tensors, weights_metadata, write_snapshot)
+
+torch.set_num_threads(1)
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+FIXTURE = os.path.join(HERE, "fixtures", "spherelab_snapshots.json")
+SPHERELAB = os.environ.get("SPHERELAB_BIN", os.path.join(REPO, ".build", "debug", "spherelab"))
+DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def fixture():
+    with open(FIXTURE) as fh:
+        return json.load(fh)
+
+
+def model_for(entry):
+    spec = ModelSpec.from_json(entry["model"])
+    return build_model(spec, Variant.from_json(entry["variant"]), seed=1)
+
+
+class NamesAndShapes(unittest.TestCase):
+    def test_state_dict_is_spherelabs_exactly(self):
+        for name, entry in fixture()["snapshots"].items():
+            model = model_for(entry)
+            mine = {k: [DTYPES[v.dtype], list(v.shape)] for k, v in weight_tensors(model).items()}
+            self.assertEqual(mine, entry["weights"], name)
+
+    def test_optimizer_names_are_spherelabs(self):
+        for name, entry in fixture()["snapshots"].items():
+            model = model_for(entry)
+            opt = torch.optim.Adam(model.trained_parameters(), lr=1e-3)
+            x = torch.randn(2, entry["model"]["inputChannels"], entry["model"]["inputHeight"], entry["model"]["inputWidth"])
+            model(x).sum().backward()
+            model.score.weight.grad = torch.ones_like(model.score.weight)
+            opt.step()
+            mine = {k: [DTYPES[v.dtype], list(v.shape)] for k, v in optimizer_tensors(model, opt, 1).items()}
+            self.assertEqual(mine, entry["optimizer"], name)
+
+    def test_initial_weights_are_the_engines_for_the_same_seed(self):
+        init = fixture()["initial_weights"]
+        model = build_model(ModelSpec(), Variant("cosine"), seed=1)
+        state = model.state_dict()
+        for name, values in init["values"].items():
+            got = state[name].reshape(-1)[:len(values)]
+            self.assertTrue(torch.allclose(got, torch.tensor(values), rtol=0, atol=init["tolerance"]), name)
+        other = build_model(ModelSpec(), Variant("cosine"), seed=2).state_dict()
+        self.assertFalse(torch.allclose(other["features.0.weight"], state["features.0.weight"]))
+
+    def test_gaussian_stream_statistics(self):
+        g = spherelab_gaussians(1, 200001)
+        self.assertEqual(len(g), 200001)
+        self.assertAlmostEqual(float(g.mean()), 0.0, delta=0.01)
+        self.assertAlmostEqual(float(g.std()), 1.0, delta=0.01)
+
+    def test_model_names_parse_like_spherelab(self):
+        self.assertEqual(parse_model_name("spherenet9"), ("spherenet", 3))
+        self.assertEqual(parse_model_name("cnn18"), ("spherenet", 6))
+        self.assertEqual(parse_model_name("sphereresnet32"), ("sphereresnet", 5))
+        for bad in ("spherenet10", "resnet30", "vgg16"):
+            with self.assertRaises(ValueError):
+                parse_model_name(bad)
+
+    def test_fc6_batchnorm_can_be_off(self):
+        model = build_model(ModelSpec(fc6BatchNorm=False), Variant("cosine"))
+        self.assertFalse(any(k.startswith("fc6.1") for k in model.state_dict()))
+        self.assertIn("fc6.0.weight", model.state_dict())
+
+
+class SwiftSnapshot(unittest.TestCase):
+    """Against a snapshot the Swift binary writes now (skipped when it is not built)."""
+
+    @unittest.skipUnless(os.path.exists(SPHERELAB), f"no SphereLab binary at {SPHERELAB} (swift build, or set SPHERELAB_BIN)")
+    def test_swift_snapshot_loads_strictly_and_predicts_the_same(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        folder = os.path.join(tmp, "s")
+        subprocess.run([SPHERELAB, "train", "--steps", "2", "--batch", "16", "--eval-limit", "50", "--variant", "lr-sigmoid",
+                        "--save", folder, "--json", "--datasets-dir", os.path.join(REPO, "Datasets")],
+                       check=True, capture_output=True, timeout=600)
+        weights, metadata, opt, manifest = read_snapshot(folder)
+        model = build_model(ModelSpec.from_json(manifest["setup"]["model"]), Variant("lr-sigmoid"))
+        model.load_state_dict(weights, strict=True)
+        load_weights(model, weights, metadata, folder)
+        adam = torch.optim.Adam(model.trained_parameters())
+        load_optimizer(model, adam, opt, folder)
+        self.assertEqual(int(adam.state[model.score.weight]["step"]), 2)
+        self.assertEqual(manifest["step"], 2)
+
+
+class SnapshotFiles(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def trained(self, variant="lr-sigmoid", optimizer="adam"):
+        model = build_model(ModelSpec(width=0.0625), Variant(variant), seed=4)
+        params = model.trained_parameters()
+        opt = torch.optim.Adam(params, lr=1e-2) if optimizer == "adam" else torch.optim.SGD(params, lr=1e-2, momentum=0.9)
+        for _ in range(2):
+            opt.zero_grad()
+            (model(torch.randn(4, 1, 28, 28)) ** 2).sum().backward()
+            opt.step()
+        return model, opt
+
+    def test_round_trip_weights_optimizer_and_manifest(self):
+        for optimizer in ("adam", "sgd"):
+            model, opt = self.trained(optimizer=optimizer)
+            folder = os.path.join(self.tmp, f"run-{optimizer}")
+            manifest = {"format": "spherelab-session", "version": 1, "step": 2}
+            write_snapshot(folder, weight_tensors(model), weights_metadata(model.spec), optimizer_tensors(model, opt, 2), manifest)
+            weights, metadata, ostate, m = read_snapshot(folder)
+            self.assertEqual(m, manifest)
+            self.assertEqual(metadata["bn_epsilon"], "1e-05")
+            self.assertEqual(metadata["fc6_batchnorm"], "true")
+            fresh = build_model(ModelSpec(width=0.0625), Variant("conv"), seed=9)
+            load_weights(fresh, weights, metadata, folder)
+            for k, v in model.state_dict().items():
+                self.assertTrue(torch.equal(v, fresh.state_dict()[k]), k)
+            fresh.set_variant(Variant("lr-sigmoid"))
+            params = fresh.trained_parameters()
+            fopt = torch.optim.Adam(params) if optimizer == "adam" else torch.optim.SGD(params, lr=1, momentum=0.9)
+            load_optimizer(fresh, fopt, ostate, folder)
+            for (n, p), (_, q) in zip(model.named_parameters(), fresh.named_parameters()):
+                for key, value in opt.state[p].items():
+                    self.assertTrue(torch.equal(torch.as_tensor(value).float(), torch.as_tensor(fopt.state[q][key]).float()), f"{n} {key}")
+
+    def test_save_replaces_atomically_and_leaves_no_temporaries(self):
+        model, opt = self.trained()
+        folder = os.path.join(self.tmp, "same")
+        for step in (1, 2):
+            write_snapshot(folder, weight_tensors(model), weights_metadata(model.spec), optimizer_tensors(model, opt, step),
+                           {"format": "spherelab-session", "version": 1, "step": step})
+        self.assertEqual(read_snapshot(folder)[3]["step"], 2)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["same"])
+        with self.assertRaises(SnapshotError):
+            write_snapshot(os.path.join(self.tmp, ".hidden"), {}, {}, {}, {})
+
+    def test_files_follow_the_safetensors_layout_spherelab_checks(self):
+        model, opt = self.trained()
+        folder = os.path.join(self.tmp, "layout")
+        write_snapshot(folder, weight_tensors(model), weights_metadata(model.spec), optimizer_tensors(model, opt, 2),
+                       {"format": "spherelab-session", "version": 1})
+        for name in ("weights.safetensors", "optimizer.safetensors"):
+            with open(os.path.join(folder, name), "rb") as fh:
+                blob = fh.read()
+            n = int.from_bytes(blob[:8], "little")
+            header = json.loads(blob[8:8 + n])
+            self.assertEqual((8 + n) % 8, 0, "data buffer 8-byte aligned")
+            spans = sorted(tuple(v["data_offsets"]) for k, v in header.items() if k != "__metadata__")
+            self.assertEqual(spans[0][0], 0)
+            for (a, b), (c, d) in zip(spans, spans[1:]):
+                self.assertEqual(b, c, "no holes or overlaps")
+            self.assertEqual(spans[-1][1], len(blob) - 8 - n, "no bytes after the last tensor")
+            self.assertTrue(all(isinstance(v, str) for v in header["__metadata__"].values()))
+
+    def test_mismatch_lists_every_tensor_with_hints(self):
+        model = build_model(ModelSpec(width=0.0625), Variant("cosine"))
+        state = weight_tensors(model)
+        foreign = {}
+        for k, v in state.items():
+            k2 = k.replace("fc6.1.", "fc6_bn.").replace("fc6.0.weight", "fc6.weight")
+            foreign["module." + k2 if k.startswith("score") else k2] = v
+        foreign["score.bias"] = torch.zeros(10)
+        with self.assertRaises(SnapshotError) as ctx:
+            load_weights(build_model(ModelSpec(width=0.0625), Variant("cosine")), foreign, {}, "x.safetensors")
+        text = str(ctx.exception)
+        for name in ("fc6.1.weight", "fc6.1.bias", "fc6.1.running_mean", "fc6.1.running_var", "fc6.0.weight", "score.weight"):
+            self.assertIn(f"missing {name}", text)
+        self.assertIn("fc6_bn.weight [16] — looks like fc6.1.weight: SphereLab names it fc6.1.weight", text)
+        self.assertIn("fc6_bn.num_batches_tracked [] — looks like fc6.1.num_batches_tracked", text)
+        self.assertIn("module.score.weight", text)
+        self.assertIn("looks like score.weight", text)
+        self.assertIn("score.bias", text)
+        self.assertIn("no bias", text)
+
+    def test_missing_num_batches_tracked_is_tolerated(self):
+        model, _ = self.trained()
+        state = {k: v for k, v in weight_tensors(model).items() if not k.endswith("num_batches_tracked")}
+        fresh = build_model(ModelSpec(width=0.0625), Variant("cosine"))
+        load_weights(fresh, state, {}, "w")
+        self.assertEqual(int(fresh.state_dict()["features.1.num_batches_tracked"]), 0)
+        self.assertTrue(torch.equal(fresh.state_dict()["features.1.running_mean"], model.state_dict()["features.1.running_mean"]))
+
+    def test_metadata_is_honoured(self):
+        model = build_model(ModelSpec(width=0.0625), Variant("cosine"))
+        state = weight_tensors(model)
+        md = weights_metadata(model.spec)
+        md["bn_epsilon"] = "0.001"
+        fresh = build_model(ModelSpec(width=0.0625), Variant("cosine"))
+        load_weights(fresh, state, md, "w")
+        self.assertTrue(all(bn.eps == 1e-3 for bn in fresh.batch_norms()))
+        for key, value in (("bn_statistics", "paper"), ("fc6_batchnorm", "false"), ("input_normalization", "x/255")):
+            bad = dict(weights_metadata(model.spec), **{key: value})
+            with self.assertRaises(SnapshotError) as ctx:
+                load_weights(build_model(ModelSpec(width=0.0625), Variant("cosine")), state, bad, "w")
+            self.assertIn("w:", str(ctx.exception))
+
+    def test_damaged_files_are_reported_by_name(self):
+        folder = os.path.join(self.tmp, "bad")
+        os.mkdir(folder)
+        with open(os.path.join(folder, "weights.safetensors"), "wb") as fh:
+            fh.write(b"\xff" * 16)
+        with self.assertRaises(SnapshotError) as ctx:
+            read_safetensors(os.path.join(folder, "weights.safetensors"))
+        self.assertIn("weights.safetensors", str(ctx.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
