@@ -24,6 +24,7 @@ import threading
 PROTOCOL_VERSION = 1
 MAX_LINE = 64 * 1024
 HELLO_TIMEOUT = 10.0
+SEND_TIMEOUT = 30.0
 MAX_ERRORS = 20
 CLIENT_QUEUE = 100_000
 HISTORY_LIMIT = 2_000_000
@@ -124,6 +125,7 @@ class Client:
             self.close()
 
     def close(self):
+        """Hard close: the connection ends now (queued messages are dropped)."""
         if self.closed.is_set():
             return
         self.closed.set()
@@ -137,6 +139,14 @@ class Client:
             pass
         self.channel._forget(self)
 
+    def finish(self):
+        """Graceful close: what is queued (e.g. the error explaining why) goes out first."""
+        self.channel._forget(self)
+        try:
+            self.outgoing.put_nowait(None)
+        except queue.Full:
+            self.close()
+
     def writer(self):
         try:
             while True:
@@ -144,7 +154,9 @@ class Client:
                 if msg is None:
                     break
                 line = msg if isinstance(msg, bytes) else encode(msg)
-                self.sock.sendall(line)
+                self.sock.sendall(line)     # bounded by the socket timeout: a stalled client is dropped
+            if not self.closed.is_set():
+                self._linger()
         except OSError:
             pass
         finally:
@@ -153,6 +165,21 @@ class Client:
                 self.sock.close()
             except OSError:
                 pass
+
+    def _linger(self):
+        """Sends FIN, then discards what the client still sends for a moment: closing with
+        unread input would reset the connection and could destroy the last error message."""
+        self.sock.shutdown(socket.SHUT_WR)
+        self.sock.settimeout(1.0)
+        discarded = 0
+        try:
+            while discarded < (1 << 20):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                discarded += len(chunk)
+        except OSError:
+            pass
 
     def error(self, code, message, cid=None):
         out = {"type": "error", "code": code, "message": message}
@@ -188,7 +215,7 @@ class Client:
         except OSError:
             pass
         finally:
-            self.close()
+            self.finish()
 
     def handle(self, line):
         """Processes one line; False closes the connection."""
@@ -241,7 +268,7 @@ class Client:
                 self.error("unauthorized", "missing or wrong token")
                 return False
         self.authenticated = True
-        self.sock.settimeout(None)
+        self.sock.settimeout(SEND_TIMEOUT)   # reads treat the timeout as "nothing yet"
         self.channel._attach(self)
         return True
 
