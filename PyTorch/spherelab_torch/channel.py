@@ -20,6 +20,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 64 * 1024
@@ -114,6 +115,7 @@ class Client:
         self.closed = threading.Event()
         self.authenticated = False
         self.errors = 0
+        self.done = threading.Event()      # the writer has finished
 
     def send(self, msg):
         """Queues one message; a client whose queue is full stopped reading and is dropped."""
@@ -165,6 +167,7 @@ class Client:
                 self.sock.close()
             except OSError:
                 pass
+            self.done.set()
 
     def _linger(self):
         """Sends FIN, then discards what the client still sends for a moment: closing with
@@ -369,7 +372,9 @@ class Channel:
         for c in clients:
             c.send(line)
 
-    def close(self):
+    def close(self, grace=3.0):
+        """Stops listening; attached clients get what is queued (the final state) within
+        `grace` seconds, then the connections end."""
         try:
             self.server.close()
         except OSError:
@@ -377,6 +382,10 @@ class Channel:
         with self.lock:
             clients = list(self.clients)
         for c in clients:
+            c.finish()
+        end = time.time() + grace
+        for c in clients:
+            c.done.wait(max(0.0, end - time.time()))
             c.close()
         if self.token:
             try:

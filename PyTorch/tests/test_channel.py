@@ -145,7 +145,9 @@ class JobKeepsRunning(unittest.TestCase):
 
     def test_job_survives_abuse_and_obeys_commands(self):
         tmp = tempfile.mkdtemp()
-        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+        # The job runs the package under test, not whatever copy pip installed.
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
+                   PYTHONPATH=os.pathsep.join([os.path.join(REPO, "PyTorch"), os.environ.get("PYTHONPATH", "")]))
         proc = subprocess.Popen([sys.executable, "-m", "spherelab_torch.train", "--steps", "4", "--batch", "32",
                                  "--eval-every", "0", "--eval-limit", "100", "--json", "--paused", "--threads", "1",
                                  "--datasets-dir", os.path.join(REPO, "Datasets"), "--save", os.path.join(tmp, "end")],
