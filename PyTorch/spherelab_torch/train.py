@@ -361,6 +361,7 @@ class Job:
         self.channel = None
         self.pending_eval = self.pending_save = None
         self.single_steps = 0
+        self.pending_step_acks = []
         if self.rank0 and not a.no_attach:
             self.channel = Channel(a.attach_host, a.attach_port, a.token_file, hello=self._hello(steps_per_epoch))
             self._replay_history()
@@ -389,6 +390,9 @@ class Job:
                 if action == IDLE:
                     continue
                 r = self.train_step()
+                if self.rank0 and self.pending_step_acks and self.state == "PAUSED":
+                    self._ack(*self.pending_step_acks.pop(0), "step", lr=r["lr"], state=self.state,
+                              variant=h.variant.cli, loss=r["loss"])
                 if not math.isfinite(r["loss"]):
                     self.event(f"diverged at step {self.step + 1}", "error")
                     raise RuntimeError(f"training diverged at step {self.step + 1} (loss or gradients not finite); "
@@ -490,7 +494,9 @@ class Job:
             except _q.Empty:
                 return
             self._command(*item)
-            if wait and self.state != "PAUSED":
+            # Commands apply in order, each at a step boundary: after one that needs the next
+            # boundary (a step, an evaluation, a save, a new operator), the rest wait for it.
+            if item[2] in ("step", "evaluate", "save", "set_variant") or (wait and self.state != "PAUSED"):
                 return
 
     def _command(self, client, cid, name, args):
@@ -506,6 +512,8 @@ class Job:
                 client.error("unavailable", "step works while paused", cid)
                 return
             self.single_steps += 1
+            self.pending_step_acks.append((client, cid))
+            return          # acknowledged after the step
         elif name in ("set_lr", "scale_lr"):
             new = args["value"] if name == "set_lr" else h.rate(self.step) * args["factor"]
             if not (0 < new <= 10):
