@@ -218,27 +218,6 @@ class ImageFolder:
         return "imagefolder-" + f"{len(self.items):x}"
 
 
-def augment(images, rng, flip, pad_crop, mirror_pad):
-    """Pad + random crop (shift −p…p, black or mirrored border), then a random left-right
-    flip, per image (Augmentation.swift's order)."""
-    if not flip and pad_crop == 0:
-        return images
-    out = np.empty_like(images)
-    n, _, h, w = images.shape
-    p = pad_crop
-    padded = images
-    if p > 0:
-        padded = np.pad(images, ((0, 0), (0, 0), (p, p), (p, p)), mode="reflect" if mirror_pad else "constant")
-    for i in range(n):
-        dy = int(rng.integers(-p, p + 1)) if p else 0
-        dx = int(rng.integers(-p, p + 1)) if p else 0
-        img = padded[i, :, p + dy:p + dy + h, p + dx:p + dx + w]
-        if flip and rng.integers(0, 2):
-            img = img[:, :, ::-1]
-        out[i] = img
-    return out
-
-
 def default_augmentation(kind):
     """(flip, pad_crop, mirror_pad) as Augmentation.defaults(for:)."""
     if kind in ("cifar-10", "cifar-100"):
@@ -246,34 +225,139 @@ def default_augmentation(kind):
     return False, 0, False
 
 
-class ShardedBatches:
-    """Each epoch a permutation of the training set drawn from (seed, epoch); every step
-    takes the next `global_batch` indices (wrapping into the next epoch's permutation, as the
-    engine's BatchIterator) and this rank keeps its slice of `global_batch / world` examples.
-    The position (epoch, index) is what a snapshot stores."""
+_M64 = (1 << 64) - 1
+_ORDER_STREAM = 0x6F726465725F7374
+_AUGMENTATION_STREAM = 0x6175676D656E7421
 
-    def __init__(self, count, global_batch, rank, world, seed, epoch=0, index=0):
+
+def mix64(z):
+    """SplitMix64's finaliser (SeededGenerator.swift)."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+class SeededGenerator:
+    """SphereLab's generator, word for word: xoshiro256** seeded by SplitMix64, Lemire's
+    unbiased `nextInt(below:)`. Its four state words are what a snapshot stores."""
+
+    def __init__(self, seed=None, state=None):
+        if state is not None:
+            if len(state) != 4 or not any(state):
+                raise ValueError("a generator state is four words, not all zero")
+            self.s = [int(w) & _M64 for w in state]
+        else:
+            x, self.s = seed & _M64, []
+            for _ in range(4):
+                x = (x + 0x9E3779B97F4A7C15) & _M64
+                self.s.append(mix64(x))
+
+    @property
+    def state(self):
+        return list(self.s)
+
+    def next(self):
+        s0, s1, s2, s3 = self.s
+        r = (((s1 * 5) & _M64) << 7 | ((s1 * 5) & _M64) >> 57) & _M64
+        result = (r * 9) & _M64
+        t = (s1 << 17) & _M64
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = ((s3 << 45) | (s3 >> 19)) & _M64
+        self.s = [s0, s1, s2, s3]
+        return result
+
+    def next_int(self, n):
+        product = self.next() * n
+        if (product & _M64) < n:
+            threshold = ((1 << 64) - n) % n
+            while (product & _M64) < threshold:
+                product = self.next() * n
+        return product >> 64
+
+
+def engine_order(count, seed, epoch):
+    """BatchIterator.shuffle: epoch `epoch`'s Fisher–Yates permutation for `seed`."""
+    g = SeededGenerator(mix64((seed + mix64((epoch & _M64) ^ _ORDER_STREAM)) & _M64))
+    order = list(range(count))
+    for i in range(count - 1, 0, -1):
+        j = g.next_int(i + 1)
+        order[i], order[j] = order[j], order[i]
+    return np.array(order, dtype=np.int64)
+
+
+class EngineBatches:
+    """The training stream of SphereLab's BatchIterator, exactly: the same permutation per
+    epoch, the same full batches across epoch ends, the same augmentation draws (row shift,
+    column shift, flip, per example, from a generator whose state a snapshot carries). Every
+    rank draws the whole global batch (cheap) and keeps its own slice, so ranks agree without
+    communicating and a snapshot's `dataPosition` means the same on both sides."""
+
+    def __init__(self, count, global_batch, rank, world, seed, augmentation, epoch=0, index=0, rng=None):
         if global_batch % world:
             raise ValueError(f"--batch {global_batch} must be a multiple of the {world} processes")
+        if not 0 <= index < count:
+            raise ValueError(f"data position index {index} is outside 0..<{count}")
         self.count, self.global_batch, self.rank, self.world, self.seed = count, global_batch, rank, world, seed
+        self.flip, self.pad, self.mirror = augmentation
         self.epoch, self.index = epoch, index
-        self._order = self._permutation(epoch)
+        self.generator = SeededGenerator(state=rng) if rng else SeededGenerator(mix64(seed ^ _AUGMENTATION_STREAM))
+        self._order = engine_order(count, seed, epoch)
 
-    def _permutation(self, epoch):
-        return np.random.default_rng([self.seed, epoch]).permutation(self.count)
+    @property
+    def position(self):
+        return {"seed": self.seed, "epoch": self.epoch, "index": self.index, "rng": self.generator.state}
 
-    def next_indices(self):
-        taken = []
-        need = self.global_batch
-        while need:
-            chunk = self._order[self.index:self.index + need]
-            taken.append(chunk)
-            need -= len(chunk)
-            self.index += len(chunk)
-            if self.index >= self.count:
+    def next_batch(self):
+        """(indices, row shifts, column shifts, flips) of this rank's slice of the next batch."""
+        n = self.global_batch
+        idx = np.empty(n, dtype=np.int64)
+        dy, dx, fl = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, bool)
+        g = self.generator
+        for i in range(n):
+            idx[i] = self._order[self.index]
+            if self.pad > 0:
+                dy[i] = g.next_int(2 * self.pad + 1) - self.pad
+                dx[i] = g.next_int(2 * self.pad + 1) - self.pad
+            if self.flip:
+                fl[i] = g.next_int(2) == 1
+            self.index += 1
+            if self.index == self.count:
                 self.epoch += 1
                 self.index = 0
-                self._order = self._permutation(self.epoch)
-        idx = np.concatenate(taken)
-        per = self.global_batch // self.world
-        return idx[self.rank * per:(self.rank + 1) * per]
+                self._order = engine_order(self.count, self.seed, self.epoch)
+        per = n // self.world
+        sl = slice(self.rank * per, (self.rank + 1) * per)
+        return idx[sl], dy[sl], dx[sl], fl[sl]
+
+
+def _reflect(i, size):
+    """Mirror an index into 0..<size without repeating the edge (BatchLayout.swift's reflect)."""
+    if size <= 1:
+        return np.zeros_like(i)
+    period = 2 * (size - 1)
+    m = np.mod(i, period)
+    return np.where(m < size, m, period - m)
+
+
+def shift_flip(images, dy, dx, flip, mirror):
+    """Output (y, x) takes source (y + dy, x′ + dx), x′ = W−1−x when flipped; outside the image
+    black (byte 0) or mirrored — BatchGeometry.write, per image."""
+    if not flip.any() and not dy.any() and not dx.any():
+        return images
+    n, c, h, w = images.shape
+    out = np.empty_like(images)
+    ys, xs = np.arange(h), np.arange(w)
+    for i in range(n):
+        sy = ys + dy[i]
+        sx = (w - 1 - xs if flip[i] else xs) + dx[i]
+        if mirror:
+            out[i] = images[i][:, _reflect(sy, h)][:, :, _reflect(sx, w)]
+        else:
+            vy, vx = (sy >= 0) & (sy < h), (sx >= 0) & (sx < w)
+            block = images[i][:, np.clip(sy, 0, h - 1)][:, :, np.clip(sx, 0, w - 1)]
+            out[i] = np.where(vy[None, :, None] & vx[None, None, :], block, 0)
+    return out

@@ -33,7 +33,7 @@ from . import data as datasets
 from .angles import AngleHistory, measure
 from .channel import Channel
 from .heads import AUTHORS, head_forward, loss_name, parse_loss
-from .manifest import History, Hyper, build_manifest, splitmix_state
+from .manifest import History, Hyper, build_manifest
 from .models import ModelSpec, build_model, parse_model_name
 from .ops import Variant
 from .regularization import apply_orthogonality, apply_weight_decay
@@ -348,8 +348,10 @@ class Job:
             if saved_kind == h.optimizer:
                 load_optimizer(self.model, self.optimizer, opt_state, f"{a.resume}/optimizer.safetensors")
         self.wrap()
-        self.sampler = datasets.ShardedBatches(len(self.train_set), h.batchSize, env.rank, env.world, self.seed,
-                                               self.epoch, self.index)
+        folder = isinstance(self.train_set, datasets.ImageFolder)   # crops and flips in its loader
+        self.sampler = datasets.EngineBatches(len(self.train_set), h.batchSize, env.rank, env.world, self.seed,
+                                              (False, 0, False) if folder else self.augmentation,
+                                              self.epoch, self.index, self.position_rng)
         self.rng = np.random.default_rng([self.seed, 7919, env.rank, self.step])
         self.amp = self._amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
@@ -555,14 +557,16 @@ class Job:
     # steps
 
     def _batch(self, indices, train):
+        """Test batches: `indices` in order. Training: the stream's next batch (indices ignored)."""
         s = self.train_set if train else self.test_set
+        if train:
+            indices, dy, dx, flips = self.sampler.next_batch()
         if isinstance(s, datasets.ImageFolder):
             images = np.stack([s.load(int(i), train, self.rng) for i in indices])
         else:
             images = s.images[indices]
             if train:
-                flip, pad, mirror = self.augmentation
-                images = datasets.augment(images, self.rng, flip, pad, mirror)
+                images = datasets.shift_flip(images, dy, dx, flips, self.augmentation[2])
         x = datasets.normalise(images, self.env.device)
         y = torch.as_tensor(s.labels[indices], device=self.env.device)
         return x, y
@@ -575,7 +579,7 @@ class Job:
             for _, conv in self.model.sphere_capable():
                 conv.capture_input = True
         self.model.train()
-        x, y = self._batch(self.sampler.next_indices(), train=True)
+        x, y = self._batch(None, train=True)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device_type=env.device.type, dtype=self.amp or torch.bfloat16, enabled=self.amp is not None):
             loss, logits = self.ddp(x, y, True)
@@ -701,12 +705,11 @@ class Job:
             if getattr(self, "fingerprint", None) is None:
                 self.fingerprint = self.train_set.fingerprint()
             layer_variants = {n: c.variant for n, c in self.model.sphere_capable()}
-            position = {"seed": self.seed, "epoch": self.sampler.epoch, "index": self.sampler.index,
-                        "rng": self.position_rng or splitmix_state(self.seed)}
+            position = self.sampler.position
             extra = {"producer": "spherelab_torch", "torch": torch.__version__, "worldSize": self.env.world,
                      "backend": self.env.backend or "single", "device": self.env.device.type,
                      "amp": str(self.amp).replace("torch.", "") if self.amp else "off",
-                     "dataOrder": "numpy permutation of (seed, epoch); SphereLab's differs"}
+                     "dataOrder": "SphereLab's BatchIterator (global batch; each rank its slice)"}
             manifest = build_manifest(name=os.path.basename(folder), run_name=self.run_name, dataset=self.dataset,
                                       spec=self.spec, seed=self.seed, augmentation=self.augmentation,
                                       evaluation_limit=self.eval_limit, hyper=self.hyper, layer_variants=layer_variants,

@@ -100,28 +100,50 @@ class Readers(unittest.TestCase):
 
 
 class Batches(unittest.TestCase):
-    def test_shards_cover_the_global_batch_and_epochs(self):
-        world = 2
-        samplers = [data.ShardedBatches(10, 4, r, world, seed=3) for r in range(world)]
-        seen = []
-        for _ in range(5):      # 20 examples = 2 epochs
-            seen.append(np.concatenate([s.next_indices() for s in samplers]))
-        first_epoch = np.concatenate(seen)[:10]
-        self.assertEqual(sorted(first_epoch.tolist()), list(range(10)))
-        self.assertEqual(samplers[0].epoch, 2)
-        resumed = data.ShardedBatches(10, 4, 0, world, seed=3, epoch=1, index=2)
-        self.assertEqual(resumed.next_indices().tolist(), seen[3][:2].tolist())
+    def test_generator_is_spherelabs(self):
+        # A SphereLab snapshot of seed 1 without augmentation stores the untouched augmentation
+        # generator: mix64(1 ^ stream) expanded by SplitMix64.
+        g = data.SeededGenerator(data.mix64(1 ^ data._AUGMENTATION_STREAM))
+        self.assertEqual(g.state, [11105479874173677569, 15574692833535882802, 4972197746909147001, 6439330795622286402])
+        values = [g.next_int(10) for _ in range(2000)]
+        self.assertEqual(set(values), set(range(10)))
         with self.assertRaises(ValueError):
-            data.ShardedBatches(10, 5, 0, 2, seed=1)
+            data.SeededGenerator(state=[0, 0, 0, 0])
 
-    def test_augmentation_shifts_and_flips(self):
-        rng = np.random.default_rng(1)
+    def test_order_is_a_fresh_permutation_each_epoch(self):
+        a, b = data.engine_order(1000, 1, 0), data.engine_order(1000, 1, 1)
+        self.assertEqual(sorted(a.tolist()), list(range(1000)))
+        self.assertFalse(np.array_equal(a, b))
+        self.assertTrue(np.array_equal(a, data.engine_order(1000, 1, 0)))
+
+    def test_ranks_split_the_global_batch_and_resume_exactly(self):
+        aug = (True, 2, False)
+        whole = data.EngineBatches(10, 4, 0, 1, 3, aug)
+        ranks = [data.EngineBatches(10, 4, r, 2, 3, aug) for r in range(2)]
+        for _ in range(5):   # 20 examples: two epochs, batches crossing the epoch end
+            full = whole.next_batch()
+            parts = [r.next_batch() for r in ranks]
+            for k in range(4):
+                self.assertEqual(np.concatenate([p[k] for p in parts]).tolist(), full[k].tolist())
+        self.assertEqual(whole.epoch, 2)
+        pos = whole.position
+        again = data.EngineBatches(10, 4, 0, 1, 3, aug, pos["epoch"], pos["index"], pos["rng"])
+        nxt = whole.next_batch()
+        self.assertTrue(all(np.array_equal(x, y) for x, y in zip(again.next_batch(), nxt)))
+        with self.assertRaises(ValueError):
+            data.EngineBatches(10, 5, 0, 2, 1, aug)
+
+    def test_shift_and_flip_follow_batch_geometry(self):
         img = np.arange(16, dtype=np.uint8).reshape(1, 1, 4, 4)
-        self.assertIs(data.augment(img, rng, False, 0, False), img)
-        flips = {data.augment(img, rng, True, 0, False).tobytes() for _ in range(20)}
-        self.assertEqual(flips, {img.tobytes(), img[:, :, :, ::-1].copy().tobytes()})
-        shifted = data.augment(np.full((3, 1, 4, 4), 9, np.uint8), rng, False, 2, False)
-        self.assertTrue(set(np.unique(shifted).tolist()) <= {0, 9})
+        z = np.zeros(1, np.int64)
+        flipped = data.shift_flip(img, z, z, np.array([True]), False)
+        self.assertEqual(flipped[0, 0, 0].tolist(), [3, 2, 1, 0])
+        down = data.shift_flip(img, np.array([1]), z, np.array([False]), False)
+        self.assertEqual(down[0, 0, :, 0].tolist(), [4, 8, 12, 0])       # black below
+        mirrored = data.shift_flip(img, np.array([-2]), z, np.array([False]), True)
+        self.assertEqual(mirrored[0, 0, :, 0].tolist(), [8, 4, 0, 4])    # reflect without the edge
+        shifted = data.shift_flip(img, z, np.array([1]), np.array([True]), False)
+        self.assertEqual(shifted[0, 0, 0].tolist(), [0, 3, 2, 1])        # flip, then shift
 
 
 @unittest.skipUnless(HAVE_PIL, "Pillow is not installed (pip install pillow): image folders not tested")

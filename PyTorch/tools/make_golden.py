@@ -42,6 +42,12 @@ CONV_CASES = [
     # A strided case and an fc6-like 'valid' case, so padding and stride of ‖x‖ are covered.
     ("conv_linear_stride2", "linear", dict(batch=2, in_channels=2, out_channels=3, height=7, width=6, kernel=3, stride=2, padding=1)),
     ("conv_sigmoid_fc6", "sigmoid:0.3", dict(batch=3, in_channels=2, out_channels=5, height=4, width=4, kernel=4, stride=1, padding=0)),
+    # ≥ 8 channels, 3×3 stride 1 'same': the shapes SphereLab runs as Winograd F(2×2, 3×3);
+    # even and odd sides, so edge tiles are covered.
+    ("conv_plain_winograd", "conv", dict(batch=2, in_channels=8, out_channels=9, height=6, width=6, kernel=3, stride=1, padding=1)),
+    ("conv_cosine_winograd", "cosine", dict(batch=2, in_channels=8, out_channels=9, height=6, width=6, kernel=3, stride=1, padding=1)),
+    ("conv_linear_winograd", "linear", dict(batch=2, in_channels=9, out_channels=8, height=5, width=6, kernel=3, stride=1, padding=1)),
+    ("conv_lr-sigmoid_winograd", "lr-sigmoid", dict(batch=2, in_channels=8, out_channels=8, height=6, width=5, kernel=3, stride=1, padding=1)),
 ]
 
 HEAD_CASES = [
