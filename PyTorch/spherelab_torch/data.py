@@ -61,7 +61,8 @@ class ImageSet:
 
 def normalise(images_uint8, device=None, dtype=torch.float32):
     """(x − 127.5)/128 on a uint8 batch (N, C, H, W) → float tensor."""
-    t = torch.as_tensor(images_uint8, device=device)
+    a = np.asarray(images_uint8)
+    t = torch.from_numpy(a if a.flags.writeable else a.copy()).to(device)
     return (t.to(dtype) - 127.5) * 0.0078125
 
 

@@ -268,3 +268,43 @@ class SnapshotFiles(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AnglesAsSpherelab(unittest.TestCase):
+    """Kernel-angle statistics against those SphereLab saves. SphereLab measures them at save
+    time from each conv's last forward pass, which after the final evaluation is the last
+    evaluation batch (eval-mode BatchNorm): here the same weights see the same batch."""
+
+    @unittest.skipUnless(os.path.exists(SPHERELAB), f"no SphereLab binary at {SPHERELAB} (swift build, or set SPHERELAB_BIN)")
+    def test_angle_statistics_match(self):
+        from spherelab_torch import angles, data
+        try:
+            _, test = data.load("fashion-mnist", os.path.join(REPO, "Datasets"))
+        except data.DataError as e:
+            self.skipTest(str(e))
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        folder = os.path.join(tmp, "angles")
+        subprocess.run([SPHERELAB, "train", "--steps", "2", "--batch", "32", "--eval-limit", "200", "--variant", "sigmoid",
+                        "--threads", "1", "--save", folder, "--json", "--datasets-dir", os.path.join(REPO, "Datasets")],
+                       check=True, capture_output=True, timeout=600)
+        weights, metadata, _, manifest = read_snapshot(folder)
+        model = build_model(ModelSpec.from_json(manifest["setup"]["model"]), Variant("sigmoid"))
+        load_weights(model, weights, metadata, folder)
+        model.eval()
+        for _, conv in model.sphere_capable():
+            conv.capture_input = True
+        with torch.no_grad():
+            model(data.normalise(test.images[:200]))
+        for name, conv in model.sphere_capable():
+            mine = angles.measure(name, conv, manifest["step"])
+            theirs = manifest["angleHistory"][name]["entries"][-1]
+            self.assertEqual(mine["variant"], theirs["variant"])
+            self.assertEqual(sum(mine["patchAngles"]), sum(theirs["patchAngles"]), name)
+            # Counts may move between neighbouring bins where an angle sits on a bin edge.
+            moved = sum(abs(a - b) for a, b in zip(mine["patchAngles"], theirs["patchAngles"]))
+            self.assertLessEqual(moved, 2, f"{name}: {moved} patch-angle counts differ")
+            moved = sum(abs(a - b) for a, b in zip(mine["kernelAngles"], theirs["kernelAngles"]))
+            self.assertLessEqual(moved, 2, f"{name}: {moved} kernel-angle counts differ")
+            for a, b in zip(mine["percentiles"], theirs["percentiles"]):
+                self.assertAlmostEqual(a, b, delta=1e-4, msg=name)
