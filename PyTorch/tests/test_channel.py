@@ -170,9 +170,9 @@ class JobKeepsRunning(unittest.TestCase):
         _, replay = c.hello()
         self.assertTrue(any(m["type"] == "state" and m["state"] == "PAUSED" for m in replay))
         c.send({"type": "command", "id": 1, "command": "step"})
-        ack, _ = c.wait_for(lambda m: m["type"] == "ack" and m.get("id") == 1)
-        step, _ = c.wait_for(lambda m: m["type"] == "step")
-        self.assertEqual(step["step"], 1)
+        ack, seen = c.wait_for(lambda m: m["type"] == "ack" and m.get("id") == 1)   # after the step
+        self.assertEqual(ack["step"], 1)
+        self.assertEqual([m["step"] for m in seen if m["type"] == "step"], [1])
         c.send({"type": "command", "id": 2, "command": "scale_lr", "factor": 2})
         ack, _ = c.wait_for(lambda m: m.get("id") == 2)
         self.assertAlmostEqual(ack["lr"], 2e-3)
