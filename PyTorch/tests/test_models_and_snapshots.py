@@ -5,6 +5,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -308,3 +309,37 @@ class AnglesAsSpherelab(unittest.TestCase):
             self.assertLessEqual(moved, 2, f"{name}: {moved} kernel-angle counts differ")
             for a, b in zip(mine["percentiles"], theirs["percentiles"]):
                 self.assertAlmostEqual(a, b, delta=1e-4, msg=name)
+
+
+class ResumeAcross(unittest.TestCase):
+    """A run moves both ways exactly: after a resume on the other side, the next step sees the
+    same weights and the same batch, so its loss (measured before the update) equals the loss
+    of the uninterrupted run on the first side."""
+
+    def losses(self, out):
+        return {l["step"]: l["loss"] for l in map(json.loads, filter(str.strip, out.splitlines())) if "loss" in l}
+
+    @unittest.skipUnless(os.path.exists(SPHERELAB), f"no SphereLab binary at {SPHERELAB} (swift build, or set SPHERELAB_BIN)")
+    def test_swift_to_torch_and_back(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        common = ["--batch", "32", "--eval-limit", "20", "--json", "--threads", "1",
+                  "--datasets-dir", os.path.join(REPO, "Datasets")]
+        env = dict(os.environ, OMP_NUM_THREADS="1",
+                   PYTHONPATH=os.pathsep.join([os.path.join(REPO, "PyTorch"), os.environ.get("PYTHONPATH", "")]))
+        torch_cmd = [sys.executable, "-m", "spherelab_torch.train", "--no-attach"]
+
+        def run(cmd):
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            return self.losses(r.stdout)
+
+        straight_swift = run([SPHERELAB, "train", "--steps", "3", "--variant", "lr-sigmoid"] + common)
+        run([SPHERELAB, "train", "--steps", "2", "--variant", "lr-sigmoid", "--save", os.path.join(tmp, "s2")] + common)
+        torch_after_swift = run(torch_cmd + ["--resume", os.path.join(tmp, "s2"), "--steps", "1"] + common[2:])
+        self.assertAlmostEqual(torch_after_swift[3], straight_swift[3], delta=2e-5 * straight_swift[3])
+
+        straight_torch = run(torch_cmd + ["--steps", "3", "--variant", "lr-sigmoid"] + common)
+        run(torch_cmd + ["--steps", "2", "--variant", "lr-sigmoid", "--save", os.path.join(tmp, "t2")] + common)
+        swift_after_torch = run([SPHERELAB, "train", "--resume", os.path.join(tmp, "t2"), "--steps", "1"] + common[2:])
+        self.assertAlmostEqual(swift_after_torch[3], straight_torch[3], delta=2e-5 * straight_torch[3])
