@@ -120,20 +120,6 @@ class History:
         return h
 
 
-def splitmix_state(seed):
-    """SeededGenerator(seed:)'s four words (SplitMix64 expansion): a valid augmentation state
-    for SphereLab when the run did not come from it."""
-    mask = (1 << 64) - 1
-    s, out = seed & mask, []
-    for _ in range(4):
-        s = (s + 0x9E3779B97F4A7C15) & mask
-        z = s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        out.append(z ^ (z >> 31))
-    return out
-
-
 def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

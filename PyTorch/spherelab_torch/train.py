@@ -20,7 +20,6 @@ import datetime
 import json
 import math
 import os
-import socket
 import sys
 import time
 
@@ -32,7 +31,7 @@ import torch.nn as nn
 from . import data as datasets
 from .angles import AngleHistory, measure
 from .channel import Channel
-from .heads import AUTHORS, head_forward, loss_name, parse_loss
+from .heads import head_forward, loss_name, parse_loss
 from .manifest import History, Hyper, build_manifest
 from .models import ModelSpec, build_model, parse_model_name
 from .ops import Variant
@@ -392,7 +391,7 @@ class Job:
                 if action == IDLE:
                     continue
                 r = self.train_step()
-                if self.rank0 and self.pending_step_acks and self.state == "PAUSED":
+                if self.rank0 and self.pending_step_acks:
                     self._ack(*self.pending_step_acks.pop(0), "step", lr=r["lr"], state=self.state,
                               variant=h.variant.cli, loss=r["loss"])
                 if not math.isfinite(r["loss"]):

@@ -5,7 +5,7 @@ import unittest
 import torch
 import torch.nn as nn
 
-from spherelab_torch.heads import (AUTHORS, PLAIN, CrossEntropyOptions, HeadKind, angular_response, cross_entropy,
+from spherelab_torch.heads import (AUTHORS, PLAIN, HeadKind, angular_response, cross_entropy,
                                    head_forward, parse_loss)
 from spherelab_torch.layers import BatchNorm2d, SphereNorm
 from spherelab_torch.models import ModelSpec, build_model

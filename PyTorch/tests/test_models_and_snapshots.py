@@ -3,7 +3,6 @@ snapshot format both ways (files written here must be what SphereLab writes and 
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
