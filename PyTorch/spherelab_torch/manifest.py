@@ -13,6 +13,9 @@ from .heads import CrossEntropyOptions, HeadKind
 from .ops import Variant
 
 
+SPHERELAB_MAX_BATCH = 1024     # Hyperparameters.batchSizeRange's upper end
+
+
 @dataclass
 class Hyper:
     """Hyperparameters.swift."""
@@ -68,7 +71,10 @@ class Hyper:
                 "head": self.head.to_json(),
                 "crossEntropy": {"labelSmoothing": self.crossEntropy.labelSmoothing,
                                  "probabilityFloor": self.crossEntropy.probabilityFloor},
-                "batchSize": self.batchSize, "evalEvery": self.evalEvery, "statsEvery": self.statsEvery}
+                # SphereLab refuses batches above its maximum when it opens a session; the job's
+                # own (global) batch then travels in the `pytorch` object (see build_manifest).
+                "batchSize": min(self.batchSize, SPHERELAB_MAX_BATCH),
+                "evalEvery": self.evalEvery, "statsEvery": self.statsEvery}
 
     @classmethod
     def from_json(cls, o):
@@ -140,7 +146,7 @@ def build_manifest(*, name, run_name, dataset, spec, seed, augmentation, evaluat
          "step": step, "epoch": epoch, "dataPosition": position, "datasetFingerprint": fingerprint,
          "metrics": history.metrics_json(), "events": history.events,
          "angleHistory": {k: v.to_json() for k, v in history.angleHistory.items()},
-         "pytorch": extra}
+         "pytorch": dict(extra, batchSize=hyper.batchSize)}
     if total_steps is not None:
         m["totalSteps"] = total_steps
     return m

@@ -252,6 +252,10 @@ class Job:
         try:
             self.spec = ModelSpec.from_json(m["setup"]["model"])
             self.hyper = Hyper.from_json(m["hyper"])
+            # A batch above SphereLab's maximum is recorded apart (manifest.py); ours wins.
+            own = m.get("pytorch", {}).get("batchSize")
+            if isinstance(own, int) and own >= 1:
+                self.hyper.batchSize = own
             self.dataset = m["setup"]["dataset"]
             self.seed = int(m["setup"]["seed"])
             aug = m["setup"]["augmentation"]

@@ -342,3 +342,31 @@ class ResumeAcross(unittest.TestCase):
         run(torch_cmd + ["--steps", "2", "--variant", "lr-sigmoid", "--save", os.path.join(tmp, "t2")] + common)
         swift_after_torch = run([SPHERELAB, "train", "--resume", os.path.join(tmp, "t2"), "--steps", "1"] + common[2:])
         self.assertAlmostEqual(swift_after_torch[3], straight_torch[3], delta=2e-5 * straight_torch[3])
+
+
+class ManifestSchema(unittest.TestCase):
+    def test_batch_above_spherelabs_maximum_travels_apart(self):
+        from spherelab_torch.manifest import History, Hyper, build_manifest
+        h = Hyper()
+        h.batchSize = 4096
+        m = build_manifest(name="n", run_name="r", dataset="cifar-10", spec=ModelSpec(), seed=1,
+                           augmentation=(True, 4, False), evaluation_limit=None, hyper=h, layer_variants={},
+                           step=3, epoch=0, position={"seed": 1, "epoch": 0, "index": 0, "rng": [1, 2, 3, 4]},
+                           fingerprint="0", total_steps=None, history=History(), extra={})
+        self.assertEqual(m["hyper"]["batchSize"], 1024)      # SphereLab opens it
+        self.assertEqual(m["pytorch"]["batchSize"], 4096)    # this package resumes with its own
+        self.assertNotIn("evaluationLimit", m["setup"])      # optionals absent, as Swift encodes them
+        self.assertEqual(Hyper.from_json(m["hyper"]).to_json(), m["hyper"])
+
+    def test_hyper_reads_what_spherelab_writes(self):
+        from spherelab_torch.heads import HeadKind
+        from spherelab_torch.manifest import Hyper
+        h = Hyper.from_json({"batchSize": 128, "crossEntropy": {"labelSmoothing": 0.01, "probabilityFloor": 0.0001},
+                             "evalEvery": 500, "head": {"generalizedAngular": {"margin": 2, "op": {"sigmoid": {"k": 0.3}}}},
+                             "optimizer": {"sgd": {"momentum": 0.8}}, "orthogonality": 0.0001,
+                             "schedule": {"base": 0.001, "factor": 0.1, "milestones": [34000, 54000]}, "statsEvery": 25,
+                             "variant": {"learnableSigmoid": {}}, "weightDecay": 0.0005})
+        self.assertEqual((h.optimizer, h.momentum, h.variant.name), ("sgd", 0.8, "lr-sigmoid"))
+        self.assertEqual(h.head, HeadKind("generalizedAngular", 2, "sigmoid", 0.3))
+        self.assertAlmostEqual(h.rate(34000), 1e-4)
+        self.assertAlmostEqual(h.rate(33999), 1e-3)
