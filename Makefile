@@ -1,7 +1,7 @@
 # SphereLab — the two commands a new user needs:
 #   make run    install what is missing, build (release), open the workbench
 #   make test   install what is missing, build, run every test
-.PHONY: run test deps build release bench train clean compare
+.PHONY: run test deps build release bench train clean compare test-torch
 
 APT_PACKAGES := libopenblas-dev zlib1g-dev libncurses-dev dataset-fashion-mnist tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -42,3 +42,13 @@ clean:
 # Developers' yardstick: SphereLab vs PyTorch (needs `pip install torch`; not part of the tests).
 compare: release
 	python3 Benchmarks/compare_pytorch.py --inference
+
+# The PyTorch twin (PyTorch/, issue 14): CPU torch from pip's find-links (/opt/wheels) — always
+# pinned, an unpinned torch pulls gigabytes of CUDA — then the package and its unittest suite.
+# Builds SphereLab first so the cross-checks against the Swift binary run instead of skipping.
+TORCH_PIN := torch==2.13.0+cpu
+PYTHON := python3
+test-torch: build
+	$(PYTHON) -m pip install -q $(TORCH_PIN)
+	$(PYTHON) -m pip install -q ./PyTorch
+	cd PyTorch && OMP_NUM_THREADS=1 SPHERELAB_BIN=$(CURDIR)/.build/debug/spherelab $(PYTHON) -m unittest discover -s tests -t . -v
