@@ -27,6 +27,12 @@ extension SafeTensors {
     /// from making the reader allocate or read gigabytes.
     public static let maximumHeaderLength = 100_000_000
 
+    /// Largest number of JSON values (every number, string, array and object) in a header. A
+    /// tensor's entry takes about ten, so this allows some 100 000 tensors — far beyond any real
+    /// model — while keeping the parsed header's memory bounded (tens of MB) however the header
+    /// is built.
+    public static let maximumHeaderValues = 1_000_000
+
     /// Checks the 8-byte length prefix against the file size and the cap, before anything is
     /// allocated for the header. Returns N.
     static func checkFraming(lengthField: UInt64, fileSize: Int, path: String) throws -> Int {
@@ -72,7 +78,7 @@ extension SafeTensors {
         }
         let json: JSONValue
         do {
-            json = try StrictJSON.parse(header)
+            json = try StrictJSON.parse(header, maximumValues: maximumHeaderValues)
         } catch {
             throw SessionStoreError(.headerNotJSON, "header is not valid JSON: \(error.message)", path: path,
                                     offset: 8 + error.offset, hint: SessionStoreError.damagedFileHint)

@@ -7,6 +7,9 @@ enum SessionDocument {
     /// session.json files larger than this are refused before reading (metrics histories are
     /// megabytes at most).
     static let maximumLength = 256 << 20
+    /// Values (numbers, strings, arrays, objects) allowed in one session.json: room for millions
+    /// of metric points, while the parsed tree stays well under a gigabyte whatever the file holds.
+    static let maximumValues = 16_000_000
     /// Format versions above this are not "newer" but damage: versions grow by one per format
     /// change, so a version in the millions is a corrupt number, not a future SphereLab.
     static let maximumPlausibleVersion: Int64 = 1_000_000
@@ -20,7 +23,7 @@ enum SessionDocument {
         }
         let json: JSONValue
         do {
-            json = try StrictJSON.parse(bytes)
+            json = try StrictJSON.parse(bytes, maximumValues: maximumValues)
         } catch {
             throw SessionStoreError(.sessionJSONInvalid, "session.json is not valid JSON: \(error.message)", path: path,
                                     offset: error.offset, hint: "The file is damaged; restore the snapshot from a copy.")

@@ -23,6 +23,28 @@ struct HardeningTests {
         #expect(unknown?.tensor == longName, "the error value keeps the whole name")
     }
 
+    // MARK: memory of parsed JSON is capped
+
+    @Test("a header of more than a million JSON values is refused while parsing (the tree would take ~28 bytes per file byte)")
+    func headerValueCap() throws {
+        // A valid-looking entry whose shape holds 1 000 000 ones: before the cap it loaded.
+        let ones = Array(repeating: "1", count: SafeTensors.maximumHeaderValues).joined(separator: ",")
+        let file = handMadeFile(header: #"{"t":{"dtype":"F32","shape":[\#(ones)],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0])
+        let error = expectStoreError(.headerNotJSON) { try SafeTensors.decode(file) }
+        #expect(error?.message.contains("more than 1000000 values") == true, "\(error?.message ?? "")")
+        // Just under the cap still loads.
+        let fewer = Array(repeating: "1", count: 1_000).joined(separator: ",")
+        let small = handMadeFile(header: #"{"t":{"dtype":"F32","shape":[\#(fewer)],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0])
+        #expect(try SafeTensors.decode(small).tensors.first?.shape.count == 1_000)
+    }
+
+    @Test("StrictJSON counts every value against its cap")
+    func valueCap() throws {
+        let text = Array("[1,[2,{\"a\":3}],\"s\"]".utf8)  // 7 values
+        #expect(throws: Never.self) { try StrictJSON.parse(text, maximumValues: 7) }
+        #expect(throws: JSONSyntaxError.self) { try StrictJSON.parse(text, maximumValues: 6) }
+    }
+
     // MARK: session.json: duplicate keys, absurd numbers
 
     @Test("duplicate keys anywhere in session.json are refused with the key's path and offset", arguments: [
