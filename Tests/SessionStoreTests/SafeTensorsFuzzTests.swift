@@ -159,7 +159,7 @@ struct SafeTensorsFuzzTests {
 
     @Test("mutated files end in a named error or a consistent load; header check agrees with load")
     func fuzz() throws {
-        let scratch = try ScratchFolder()
+        let scratch = try ScratchFolder(inMemory: true)
         defer { scratch.cleanUp() }
         let filePath = scratch.path + "/fuzz.safetensors"
         let store = SnapshotStore(root: scratch.path + "/Sessions")

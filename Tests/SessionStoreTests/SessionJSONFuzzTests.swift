@@ -68,7 +68,7 @@ struct SessionJSONFuzzTests {
 
     @Test("mutated documents end in a named error or a valid document with plausible summary; listing agrees with loading")
     func fuzz() throws {
-        let scratch = try ScratchFolder()
+        let scratch = try ScratchFolder(inMemory: true)
         defer { scratch.cleanUp() }
         let store = SnapshotStore(root: scratch.path + "/Sessions")
         try store.save(sampleContents(), name: "s")
