@@ -283,6 +283,47 @@ struct HardeningTests {
         #expect(input.weights.entries.first(where: { $0.name == "features.1.num_batches_tracked" })?.dtype == "I64")
     }
 
+    // MARK: no hangs on special files
+
+    @Test("a named pipe in place of a snapshot file is refused at once, not waited on", arguments: [
+        SnapshotStore.sessionFileName, SnapshotStore.weightsFileName,
+    ])
+    func fifoInSnapshot(_ file: String) throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let store = SnapshotStore(root: scratch.path)
+        try store.save(sampleContents(), name: "piped")
+        let path = scratch.path + "/piped/" + file
+        try FileManager.default.removeItem(atPath: path)
+        try #require(mkfifo(path, 0o644) == 0)
+        // Before the fix the open blocked for ever; run it on a thread and give it 10 seconds.
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = LockedBox<String>("")
+        let thread = Thread {
+            let listing = store.listChecked2()
+            let load: String
+            do {
+                _ = try store.load(name: "piped")
+                load = "loaded"
+            } catch let error as SessionStoreError {
+                load = error.kind.rawValue
+            } catch {
+                load = "\(error)"
+            }
+            outcome.set("\(listing)|\(load)")
+            finished.signal()
+        }
+        thread.start()
+        guard finished.wait(timeout: .now() + 10) == .success else {
+            Issue.record("listing or loading a snapshot with a FIFO \(file) hangs")
+            // Unblock the reader so the process can end: open the pipe for writing once.
+            let writer = open(path, O_WRONLY | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
+            return
+        }
+        #expect(outcome.get() == "damaged|ioFailed")
+    }
+
     // MARK: stale folders
 
     /// A process id that is not running: a child that has exited and been reaped.
@@ -375,6 +416,14 @@ struct HardeningTests {
     func validNames(_ name: String) {
         #expect(SnapshotStore.nameProblem(name) == nil)
         #expect(SnapshotStore.isValidName(name))
+    }
+}
+
+extension SnapshotStore {
+    /// "ok" or "damaged" for the first listed folder (for tests that run the listing on a thread).
+    func listChecked2() -> String {
+        guard let first = try? listChecked().first else { return "none" }
+        return first.health.isOK ? "ok" : "damaged"
     }
 }
 
