@@ -147,12 +147,28 @@ extension SnapshotStore {
                 ?? SnapshotSummary(name: name, path: path, modified: date)
             return SnapshotListing(summary: summary, health: .damaged(reason: reason))
         }
-        if let problem = Self.nameProblem(name) {
-            return damaged(problem)
+        // The same refusal as load(path:); listChecked only ever passes valid names.
+        if let error = Self.hiddenFolderError(path: path) {
+            return damaged(error.description)
         }
-        let folder: OpenFolder
-        do { folder = try OpenFolder(path: path) } catch { return damaged(Self.reason(error)) }
-        defer { folder.close() }
+        // Like load(path:): a save that swaps in a new folder while this reads can make a file
+        // vanish; then the check starts over on the new folder.
+        var attemptsLeft = 5
+        while true {
+            let folder: OpenFolder
+            do { folder = try OpenFolder(path: path) } catch { return damaged(Self.reason(error)) }
+            defer { folder.close() }
+            let listing = check(folder, path: path, name: name, folderTime: folderTime, modelCheck: modelCheck, markDamaged: damaged)
+            if listing.health.isOK || attemptsLeft == 0 || !folder.wasReplaced() { return listing }
+            attemptsLeft -= 1
+        }
+    }
+
+    private func check(_ folder: OpenFolder, path: String, name: String, folderTime: Double, modelCheck: SnapshotModelCheck?,
+                       markDamaged: (String, JSONValue?, Double) -> SnapshotListing) -> SnapshotListing {
+        func damaged(_ reason: String, json: JSONValue? = nil, modified: Double = folderTime) -> SnapshotListing {
+            markDamaged(reason, json, modified)
+        }
         // The same order as load(path:): open all three files, then session.json, then the headers.
         let files: SnapshotFiles
         do {

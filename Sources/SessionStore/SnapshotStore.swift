@@ -210,11 +210,7 @@ public struct SnapshotStore: Sendable {
     /// are opened through one folder descriptor, so a save replacing the folder meanwhile cannot
     /// mix two snapshots. The store's hidden folders are refused.
     public func load(path: String) throws -> SnapshotContents {
-        let folderName = path.split(separator: "/").last.map(String.init) ?? path
-        if HiddenKind.allCases.contains(where: { folderName.hasPrefix($0.rawValue) }) {
-            throw SessionStoreError(.invalidSnapshotName, "\"\(folderName)\" is a hidden working folder of the store, not a snapshot",
-                                    path: path, hint: "Load a listed snapshot; removeStaleTemporaries cleans such folders up.")
-        }
+        if let error = Self.hiddenFolderError(path: path) { throw error }
         // A save that swaps in a new folder and deletes the old one while this load reads can
         // make a file vanish under it: then the load starts over on the new folder.
         var attemptsLeft = 5
@@ -227,6 +223,14 @@ public struct SnapshotStore: Sendable {
                 attemptsLeft -= 1
             }
         }
+    }
+
+    /// The store's hidden working folders are never loaded (nor marked ok by a check).
+    static func hiddenFolderError(path: String) -> SessionStoreError? {
+        let folderName = path.split(separator: "/").last.map(String.init) ?? path
+        guard HiddenKind.allCases.contains(where: { folderName.hasPrefix($0.rawValue) }) else { return nil }
+        return SessionStoreError(.invalidSnapshotName, "\"\(folderName)\" is a hidden working folder of the store, not a snapshot",
+                                 path: path, hint: "Load a listed snapshot; cleanUpStaleFolders() cleans such folders up.")
     }
 
     private static func load(_ folder: OpenFolder) throws -> SnapshotContents {

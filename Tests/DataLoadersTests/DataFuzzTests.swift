@@ -10,7 +10,8 @@ import Testing
 //
 // SPHERELAB_FUZZ_CASES (default 2 000 per format), SPHERELAB_FUZZ_SEED and SPHERELAB_FUZZ_CASE
 // (replay one case) work as in the SessionStore fuzz tests; SPHERELAB_FUZZ_TRACE=1 writes the
-// running case to $TMPDIR/spherelab-fuzz-current-<format>.txt. (The small generator and byte
+// running case to $SPHERELAB_FUZZ_TRACE_DIR/spherelab-fuzz-current-<format>.txt (default
+// /dev/shm, else the temporary folder). (The small generator and byte
 // mutator are repeated here because test targets cannot share code without a library target.)
 
 private enum Config {
@@ -26,6 +27,11 @@ private enum Config {
         return Array(0..<cases)
     }
     static var traces: Bool { environment["SPHERELAB_FUZZ_TRACE"] == "1" }
+}
+
+private var traceFolder: String {
+    if let folder = ProcessInfo.processInfo.environment["SPHERELAB_FUZZ_TRACE_DIR"], !folder.isEmpty { return folder }
+    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : String(NSTemporaryDirectory().dropLast(NSTemporaryDirectory().hasSuffix("/") ? 1 : 0))
 }
 
 private struct Rand {
@@ -150,7 +156,7 @@ private func runCases(format: String, _ body: (inout Rand, Int) throws -> Result
     let seed = Config.seed
     for index in Config.caseIndices {
         if Config.traces {
-            try? "seed \(seed) case \(index)\n".write(toFile: NSTemporaryDirectory() + "spherelab-fuzz-current-\(format).txt",
+            try? "seed \(seed) case \(index)\n".write(toFile: traceFolder + "/spherelab-fuzz-current-\(format).txt",
                                                       atomically: false, encoding: .utf8)
         }
         var rng = Rand(seed: seed, index: index)

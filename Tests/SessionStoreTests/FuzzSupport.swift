@@ -9,7 +9,8 @@ import Testing
 //
 // SPHERELAB_FUZZ_CASES sets the number of cases per format (default 2 000; scripts/fuzz.sh runs
 // 100 000). SPHERELAB_FUZZ_TRACE=1 writes the case about to run to
-// $TMPDIR/spherelab-fuzz-current-<format>.txt, so a trap that kills the process names its case.
+// $SPHERELAB_FUZZ_TRACE_DIR/spherelab-fuzz-current-<format>.txt (default /dev/shm, else the
+// temporary folder), so a trap that kills the process names its case.
 // Failing inputs are kept in $TMPDIR/spherelab-fuzz-failures/.
 
 enum FuzzConfig {
@@ -33,6 +34,12 @@ enum FuzzConfig {
 
     /// A case slower than this is reported as a possible hang (debug builds, shared machine).
     static let slowCaseSeconds = 2.0
+}
+
+/// Where SPHERELAB_FUZZ_TRACE=1 writes the running case: memory when possible (one write per case).
+var traceFolder: String {
+    if let folder = ProcessInfo.processInfo.environment["SPHERELAB_FUZZ_TRACE_DIR"], !folder.isEmpty { return folder }
+    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : String(NSTemporaryDirectory().dropLast(NSTemporaryDirectory().hasSuffix("/") ? 1 : 0))
 }
 
 /// SplitMix64: tiny, seedable, good enough to pick mutations.
@@ -303,7 +310,7 @@ struct FuzzRun {
         let seed = FuzzConfig.seed
         for index in FuzzConfig.caseIndices {
             if FuzzConfig.traces {
-                try? "seed \(seed) case \(index)\n".write(toFile: NSTemporaryDirectory() + "spherelab-fuzz-current-\(format).txt",
+                try? "seed \(seed) case \(index)\n".write(toFile: traceFolder + "/spherelab-fuzz-current-\(format).txt",
                                                           atomically: false, encoding: .utf8)
             }
             var rng = FuzzRNG(seed: seed, index: index)
