@@ -323,6 +323,24 @@ struct DataFuzzTests {
         #expect(record.count == 0)
     }
 
+    @Test("a gzip bomb behind an honest-looking header is refused after inflating one byte past the header's size")
+    func gzipBomb() throws {
+        let folder = try FuzzFolder()
+        let path = folder.path + "/train-labels-idx1-ubyte.gz"
+        // 10 labels claimed; the stream inflates to 64 MiB (a ~64 KB file).
+        var content = idxLabels(cyclicLabels(10))
+        content += [UInt8](repeating: 0, count: 64 << 20)
+        let bomb = gzipBytes(content, level: 9)
+        try #require(bomb.count < 128 << 10)
+        try overwrite(bomb, at: path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = expectDataError { _ = try IDXFile.readLabels(path: path, classes: 10, remedy: Self.remedy) }
+        #expect(clock.now - start < .seconds(2), "the rest of the stream must not be inflated")
+        #expect(error?.offset == 18)
+        #expect(error?.found.contains("more bytes") == true)
+    }
+
     @Test("CIFAR-10 and CIFAR-100 binary files: named error or exact load")
     func cifar() throws {
         let folder = try FuzzFolder()

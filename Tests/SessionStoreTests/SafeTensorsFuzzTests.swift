@@ -154,7 +154,24 @@ struct SafeTensorsFuzzTests {
             }
         }
         guard allocated <= 2 * fileSize else { return "decoded \(allocated) bytes of values from a \(fileSize)-byte file" }
+        // What was read writes back and reads again bit for bit (F16/BF16/F64/I32 come back as F32/I64).
+        do {
+            let again = try SafeTensors.decode(try SafeTensors.encode(decoded.tensors, metadata: decoded.metadata))
+            guard again.metadata == decoded.metadata, again.tensors.count == decoded.tensors.count else { return "re-encoding changed the file" }
+            for (a, b) in zip(again.tensors, decoded.tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
+                guard a.name == b.name, a.shape == b.shape, bits(a.values) == bits(b.values) else { return "re-encoding changed \(b.name)" }
+            }
+        } catch {
+            return "a decoded file does not re-encode: \(error)"
+        }
         return nil
+    }
+
+    static func bits(_ values: TensorValues) -> [UInt64] {
+        switch values {
+        case .float32(let floats): return floats.map { UInt64($0.bitPattern) }
+        case .int64(let integers): return integers.map { UInt64(bitPattern: $0) }
+        }
     }
 
     @Test("mutated files end in a named error or a consistent load; header check agrees with load")
