@@ -1,7 +1,7 @@
 # SphereLab — the two commands a new user needs:
 #   make run    install what is missing, build (release), open the workbench
 #   make test   install what is missing, build, run every test
-.PHONY: run test deps build release bench train clean compare test-torch
+.PHONY: run test deps build release bench train clean compare test-torch fuzz
 
 APT_PACKAGES := libopenblas-dev zlib1g-dev libncurses-dev dataset-fashion-mnist tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,6 +35,10 @@ test: deps
 	swift test --skip-build
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ControllerStressTests
+
+# Long fuzz run of the snapshot and dataset readers: 100 000 cases per format (Tests/FUZZ.md).
+fuzz: deps
+	scripts/fuzz.sh
 
 clean:
 	rm -rf .build

@@ -17,7 +17,10 @@ struct ReadableFile {
     /// Opens `name` inside an already open folder, so that several files are read from the same
     /// folder even if it is renamed or replaced meanwhile. `displayPath` is used in errors.
     init(opening name: String, relativeTo directory: Int32, displayPath path: String) throws {
-        let fd = openat(directory, name, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (named pipe) for reading otherwise waits for a writer forever,
+        // so a pipe named session.json would hang every listing. It changes nothing for regular
+        // files, and anything else is refused just below.
+        let fd = openat(directory, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT {

@@ -101,19 +101,19 @@ extension SafeTensors {
             var count = 1
             for dimension in tensor.shape {
                 guard dimension >= 0 else {
-                    throw SessionStoreError(.invalidShape, "shape \(tensor.shape) has a negative dimension", tensor: tensor.name,
+                    throw SessionStoreError(.invalidShape, "shape \(shapeText(tensor.shape)) has a negative dimension", tensor: tensor.name,
                                             hint: "Dimensions must be zero or positive.")
                 }
                 let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
                 guard !overflow else {
-                    throw SessionStoreError(.elementCountOverflow, "shape \(tensor.shape) overflows a 64-bit count",
+                    throw SessionStoreError(.elementCountOverflow, "shape \(shapeText(tensor.shape)) overflows a 64-bit count",
                                             tensor: tensor.name, hint: "Check the shape.")
                 }
                 count = product
             }
             guard count == tensor.values.count else {
                 throw SessionStoreError(.shapeMismatch,
-                                        "shape \(tensor.shape) holds \(count) elements but \(tensor.values.count) values were given",
+                                        "shape \(shapeText(tensor.shape)) holds \(count) elements but \(tensor.values.count) values were given",
                                         tensor: tensor.name, hint: "Make the shape match the values (a scalar has shape [] and one value).")
             }
         }

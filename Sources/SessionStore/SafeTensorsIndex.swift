@@ -27,6 +27,12 @@ extension SafeTensors {
     /// from making the reader allocate or read gigabytes.
     public static let maximumHeaderLength = 100_000_000
 
+    /// Largest number of JSON values (every number, string, array and object) in a header. A
+    /// tensor's entry takes about ten, so this allows some 100 000 tensors — far beyond any real
+    /// model — while keeping the parsed header's memory bounded (tens of MB) however the header
+    /// is built.
+    public static let maximumHeaderValues = 1_000_000
+
     /// Checks the 8-byte length prefix against the file size and the cap, before anything is
     /// allocated for the header. Returns N.
     static func checkFraming(lengthField: UInt64, fileSize: Int, path: String) throws -> Int {
@@ -72,7 +78,7 @@ extension SafeTensors {
         }
         let json: JSONValue
         do {
-            json = try StrictJSON.parse(header)
+            json = try StrictJSON.parse(header, maximumValues: maximumHeaderValues)
         } catch {
             throw SessionStoreError(.headerNotJSON, "header is not valid JSON: \(error.message)", path: path,
                                     offset: 8 + error.offset, hint: SessionStoreError.damagedFileHint)
@@ -104,7 +110,7 @@ extension SafeTensors {
             let begin = entry.dataOffsets.lowerBound
             if begin < covered {
                 throw SessionStoreError(.overlappingTensors,
-                                        "data_offsets \(begin)..<\(entry.dataOffsets.upperBound) overlap tensor \"\(previousName ?? "?")\" which ends at \(covered)",
+                                        "data_offsets \(begin)..<\(entry.dataOffsets.upperBound) overlap tensor \"\(abbreviated(previousName ?? "?", limit: 100))\" which ends at \(covered)",
                                         path: path, tensor: entry.name, offset: dataStart + begin,
                                         hint: SessionStoreError.damagedFileHint)
             }
@@ -178,11 +184,11 @@ private struct HeaderEntryParser {
         var result: [String: String] = [:]
         for field in fields {
             guard case .string(let text) = field.value else {
-                throw error(.invalidMetadata, "__metadata__ value for \"\(field.key)\" is \(field.value.kindName), not a string",
+                throw error(.invalidMetadata, "__metadata__ value for \"\(abbreviated(field.key))\" is \(field.value.kindName), not a string",
                             tensor: nil, headerOffset: field.offset)
             }
             guard result.updateValue(text, forKey: field.key) == nil else {
-                throw error(.invalidMetadata, "__metadata__ key \"\(field.key)\" appears twice", tensor: nil, headerOffset: field.offset)
+                throw error(.invalidMetadata, "__metadata__ key \"\(abbreviated(field.key))\" appears twice", tensor: nil, headerOffset: field.offset)
             }
         }
         return result
@@ -200,9 +206,9 @@ private struct HeaderEntryParser {
             case "shape" where shapeValue == nil: shapeValue = field.value
             case "data_offsets" where offsetsValue == nil: offsetsValue = field.value
             case "dtype", "shape", "data_offsets":
-                throw error(.malformedEntry, "field \"\(field.key)\" appears twice", tensor: name, headerOffset: field.offset)
+                throw error(.malformedEntry, "field \"\(abbreviated(field.key))\" appears twice", tensor: name, headerOffset: field.offset)
             default:
-                throw error(.malformedEntry, "unexpected field \"\(field.key)\" (allowed: dtype, shape, data_offsets)",
+                throw error(.malformedEntry, "unexpected field \"\(abbreviated(field.key))\" (allowed: dtype, shape, data_offsets)",
                             tensor: name, headerOffset: field.offset)
             }
         }
@@ -224,7 +230,7 @@ private struct HeaderEntryParser {
         for dimension in shape {
             let (product, overflow) = byteCount.multipliedReportingOverflow(by: dimension)
             guard !overflow else {
-                throw error(.elementCountOverflow, "shape \(shape) × \(elementSize) bytes overflows a 64-bit size",
+                throw error(.elementCountOverflow, "shape \(shapeText(shape)) × \(elementSize) bytes overflows a 64-bit size",
                             tensor: name, headerOffset: member.offset)
             }
             byteCount = product
@@ -236,7 +242,7 @@ private struct HeaderEntryParser {
         }
         guard offsets.count == byteCount else {
             throw error(.byteLengthMismatch,
-                        "data_offsets [\(offsets.lowerBound), \(offsets.upperBound)] span \(offsets.count) bytes but shape \(shape) of \(dtype.rawValue) needs \(byteCount)",
+                        "data_offsets [\(offsets.lowerBound), \(offsets.upperBound)] span \(offsets.count) bytes but shape \(shapeText(shape)) of \(dtype.rawValue) needs \(byteCount)",
                         tensor: name, headerOffset: member.offset)
         }
         return SafeTensorsEntry(name: name, dtype: dtype.rawValue, shape: shape, dataOffsets: offsets)
@@ -247,7 +253,7 @@ private struct HeaderEntryParser {
             throw error(.malformedEntry, "dtype is \(value.kindName), not a string", tensor: name, headerOffset: offset)
         }
         guard let dtype = SafeTensorsDType(rawValue: text) else {
-            throw error(.unknownDtype, "unknown dtype \"\(text)\"", tensor: name, headerOffset: offset)
+            throw error(.unknownDtype, "unknown dtype \"\(abbreviated(text))\"", tensor: name, headerOffset: offset)
         }
         return dtype
     }
@@ -261,13 +267,13 @@ private struct HeaderEntryParser {
                 throw error(.invalidShape, "shape holds \(item.kindName), not an integer", tensor: name, headerOffset: offset)
             }
             guard number.isIntegerLiteral else {
-                throw error(.invalidShape, "shape value \(number.text) is not an integer", tensor: name, headerOffset: offset)
+                throw error(.invalidShape, "shape value \(abbreviated(number.text)) is not an integer", tensor: name, headerOffset: offset)
             }
             guard !number.isNegative else {
-                throw error(.invalidShape, "shape value \(number.text) is negative", tensor: name, headerOffset: offset)
+                throw error(.invalidShape, "shape value \(abbreviated(number.text)) is negative", tensor: name, headerOffset: offset)
             }
             guard let dimension = number.uint64.flatMap({ Int(exactly: $0) }) else {
-                throw error(.elementCountOverflow, "shape value \(number.text) does not fit in 64 bits", tensor: name, headerOffset: offset)
+                throw error(.elementCountOverflow, "shape value \(abbreviated(number.text)) does not fit in 64 bits", tensor: name, headerOffset: offset)
             }
             return dimension
         }
@@ -283,7 +289,7 @@ private struct HeaderEntryParser {
                 throw error(.invalidOffsets, "data_offsets must hold non-negative integers", tensor: name, headerOffset: offset)
             }
             guard let bound = number.uint64.flatMap({ Int(exactly: $0) }) else {
-                throw SessionStoreError(.offsetsBeyondData, "data_offsets value \(number.text) is beyond any data buffer",
+                throw SessionStoreError(.offsetsBeyondData, "data_offsets value \(abbreviated(number.text)) is beyond any data buffer",
                                         path: path, tensor: name, offset: 8 + offset, hint: SessionStoreError.damagedFileHint)
             }
             bounds.append(bound)

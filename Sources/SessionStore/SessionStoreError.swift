@@ -40,9 +40,15 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable, Equat
         case snapshotNotFound
         case missingFile
         case sessionJSONInvalid
+        /// A JSON object in session.json names the same key twice (the error's message holds the
+        /// key's path, e.g. `summary.step`, and `offset` its byte offset).
+        case duplicateKey
         case foreignSession
         case newerVersion
         case invalidArgument
+        /// The app's model-level check (see `SnapshotStore.listChecked(modelCheck:)`) refused the
+        /// snapshot; the message is the check's reason.
+        case modelMismatch
         // the operating system said no
         case diskFull
         case ioFailed
@@ -73,7 +79,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable, Equat
     public var description: String {
         var whereParts: [String] = []
         if let path { whereParts.append(path) }
-        if let tensor { whereParts.append("tensor \"\(tensor)\"") }
+        if let tensor { whereParts.append("tensor \"\(abbreviated(tensor, limit: 200))\"") }
         if let offset { whereParts.append("byte \(offset)") }
         let location = whereParts.isEmpty ? "" : " [\(whereParts.joined(separator: ", "))]"
         return "\(message)\(location). \(hint)"
@@ -99,4 +105,23 @@ extension SessionStoreError {
                                      hint: "Check that the path exists, is writable and is on a working file system.")
         }
     }
+}
+
+/// Text from a file cut to `limit` characters for a message (a hostile file can hold a key, a
+/// dtype or a number of megabytes, and a message must stay a sentence).
+func abbreviated(_ text: String, limit: Int = 40) -> String {
+    var count = 0
+    var end = text.startIndex
+    while end < text.endIndex {
+        if count == limit { return String(text[..<end]) + "…" }
+        count += 1
+        end = text.index(after: end)
+    }
+    return text
+}
+
+/// A shape for a message: all dimensions when there are few, else the first ones and the count.
+func shapeText(_ shape: [Int]) -> String {
+    guard shape.count > 8 else { return "\(shape)" }
+    return "[" + shape.prefix(6).map(String.init).joined(separator: ", ") + ", … (\(shape.count) dimensions)]"
 }

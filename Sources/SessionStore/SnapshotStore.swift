@@ -51,20 +51,71 @@ public struct SnapshotStore: Sendable {
         self.root = trimmed.isEmpty ? "." : trimmed
     }
 
-    /// 1…100 characters from [A-Za-z0-9._-], not starting with "." (hidden names are reserved
-    /// for the store's temporary folders).
-    public static func isValidName(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
-        guard (1...100).contains(bytes.count), bytes[0] != UInt8(ascii: ".") else { return false }
-        return bytes.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                return true
-            default:
-                return false
+    /// The naming rule in words, for messages and dialogs.
+    public static let nameRule =
+        "Use 1–100 characters from A–Z, a–z, 0–9, '.', '_' and '-', not starting with '.'."
+
+    /// True when `s` is a snapshot name: 1…100 characters from [A-Za-z0-9._-], not starting
+    /// with "." (hidden names are reserved for the store's temporary folders). This is the one
+    /// rule: `save`, `load(name:)` and listings apply it, and front ends should too
+    /// (`nameProblem` gives the message to show).
+    public static func isValidName(_ s: String) -> Bool { nameProblem(s) == nil }
+
+    /// Why `name` cannot name a snapshot, as a sentence a save dialog or command line can show
+    /// verbatim (what is wrong, then the rule); nil when the name is fine. Refuses the empty
+    /// name, ".", "..", anything starting with ".", '/', spaces, control characters, non-ASCII
+    /// letters and names over 100 bytes.
+    public static func nameProblem(_ name: String) -> String? {
+        let bytes = Array(name.utf8)
+        let shown = displayName(name)
+        if bytes.isEmpty { return "The snapshot name is empty. " + nameRule }
+        if name == "." || name == ".." {
+            return "\"\(name)\" names a folder, not a snapshot. " + nameRule
+        }
+        if bytes[0] == UInt8(ascii: ".") {
+            return "\(shown) starts with '.', which is reserved for the store's working folders. " + nameRule
+        }
+        if bytes.count > 100 {
+            return "\(shown) is \(bytes.count) bytes long; at most 100 are allowed. " + nameRule
+        }
+        for scalar in name.unicodeScalars where !isAllowedNameScalar(scalar) {
+            let what: String
+            switch scalar {
+            case "/": what = "'/' (a snapshot name cannot contain a folder)"
+            case " ": what = "a space"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: what = "a control character (U+\(hex4(scalar.value)))"
+            case _ where !scalar.isASCII: what = "'\(scalar)' (U+\(hex4(scalar.value)), not an ASCII letter or digit)"
+            default: what = "'\(scalar)'"
+            }
+            return "\(shown) contains \(what). " + nameRule
+        }
+        return nil
+    }
+
+    private static func isAllowedNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": return true
+        default: return false
+        }
+    }
+
+    private static func hex4(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// A name quoted for messages: control characters escaped, long names cut.
+    static func displayName(_ name: String) -> String {
+        var out = ""
+        for scalar in name.unicodeScalars.prefix(60) {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
+        if name.unicodeScalars.count > 60 { out += "…" }
+        return "\"" + out + "\""
     }
 
     /// The folder a snapshot of this name lives in.
@@ -159,11 +210,7 @@ public struct SnapshotStore: Sendable {
     /// are opened through one folder descriptor, so a save replacing the folder meanwhile cannot
     /// mix two snapshots. The store's hidden folders are refused.
     public func load(path: String) throws -> SnapshotContents {
-        let folderName = path.split(separator: "/").last.map(String.init) ?? path
-        if HiddenKind.allCases.contains(where: { folderName.hasPrefix($0.rawValue) }) {
-            throw SessionStoreError(.invalidSnapshotName, "\"\(folderName)\" is a hidden working folder of the store, not a snapshot",
-                                    path: path, hint: "Load a listed snapshot; removeStaleTemporaries cleans such folders up.")
-        }
+        if let error = Self.hiddenFolderError(path: path) { throw error }
         // A save that swaps in a new folder and deletes the old one while this load reads can
         // make a file vanish under it: then the load starts over on the new folder.
         var attemptsLeft = 5
@@ -176,6 +223,14 @@ public struct SnapshotStore: Sendable {
                 attemptsLeft -= 1
             }
         }
+    }
+
+    /// The store's hidden working folders are never loaded (nor marked ok by a check).
+    static func hiddenFolderError(path: String) -> SessionStoreError? {
+        let folderName = path.split(separator: "/").last.map(String.init) ?? path
+        guard HiddenKind.allCases.contains(where: { folderName.hasPrefix($0.rawValue) }) else { return nil }
+        return SessionStoreError(.invalidSnapshotName, "\"\(folderName)\" is a hidden working folder of the store, not a snapshot",
+                                 path: path, hint: "Load a listed snapshot; cleanUpStaleFolders() cleans such folders up.")
     }
 
     private static func load(_ folder: OpenFolder) throws -> SnapshotContents {
@@ -240,8 +295,11 @@ public struct SnapshotStore: Sendable {
     }
 
     static func invalidNameError(_ name: String) -> SessionStoreError {
-        SessionStoreError(.invalidSnapshotName, "\"\(name)\" is not a valid snapshot name",
-                          hint: "Use 1–100 characters from A–Z, a–z, 0–9, '.', '_' and '-', not starting with '.'.")
+        let problem = nameProblem(name) ?? "\(displayName(name)) is not a valid snapshot name. " + nameRule
+        // The problem sentence ends with the rule; the error keeps them apart (message, hint).
+        let message = problem.hasSuffix(" " + nameRule) ? String(problem.dropLast(nameRule.count + 1)) : problem
+        return SessionStoreError(.invalidSnapshotName, message.hasSuffix(".") ? String(message.dropLast()) : message,
+                                 hint: nameRule)
     }
 
     // MARK: Hidden folders

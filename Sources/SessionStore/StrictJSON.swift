@@ -5,7 +5,11 @@
 /// into a floating-point `NSNumber` (so `3` and `3.0` could not be told apart for shapes and
 /// offsets). Objects here keep their members in file order, duplicates included, and numbers keep
 /// their text.
-indirect enum JSONValue: Sendable {
+///
+/// Not `indirect`: arrays and objects already hold their elements out of line, and boxing every
+/// scalar would cost a heap allocation per number (a hostile header of "0,0,0,…" would then take
+/// some 28 bytes of memory per byte of file).
+enum JSONValue: Sendable {
     case object([JSONMember])
     case array([JSONValue])
     case string(String)
@@ -64,10 +68,16 @@ enum StrictJSON {
     /// Nesting deeper than this is refused so that a hostile file cannot exhaust the stack.
     static let maximumDepth = 128
 
+    /// Default cap on the number of values (scalars, arrays and objects) in one document. The
+    /// parsed tree takes a few dozen bytes per value, so the cap bounds its memory however the
+    /// file is built; callers pass a tighter one where they know the document's size.
+    static let defaultMaximumValues = 16_000_000
+
     /// Parses one JSON value that must fill `bytes` (surrounding whitespace allowed). The caller
-    /// checks UTF-8 validity first; strings are decoded from the bytes as UTF-8.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        var reader = JSONReader(bytes: bytes)
+    /// checks UTF-8 validity first; strings are decoded from the bytes as UTF-8. More than
+    /// `maximumValues` values, or nesting deeper than `maximumDepth`, is a syntax error.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maximumValues: Int = defaultMaximumValues) throws(JSONSyntaxError) -> JSONValue {
+        var reader = JSONReader(bytes: bytes, valuesLeft: maximumValues)
         reader.skipWhitespace()
         let value = try reader.parseValue(depth: 0)
         reader.skipWhitespace()
@@ -77,9 +87,9 @@ enum StrictJSON {
         return value
     }
 
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    static func parse(_ bytes: [UInt8], maximumValues: Int = defaultMaximumValues) throws(JSONSyntaxError) -> JSONValue {
         let result: Result<JSONValue, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
-            do throws(JSONSyntaxError) { return .success(try parse(buffer)) } catch { return .failure(error) }
+            do throws(JSONSyntaxError) { return .success(try parse(buffer, maximumValues: maximumValues)) } catch { return .failure(error) }
         }
         return try result.get()
     }
@@ -88,8 +98,14 @@ enum StrictJSON {
 private struct JSONReader {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
+    let maximumValues: Int
+    var valuesLeft: Int
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, valuesLeft: Int) {
+        self.bytes = bytes
+        self.maximumValues = valuesLeft
+        self.valuesLeft = valuesLeft
+    }
 
     var atEnd: Bool { position >= bytes.count }
 
@@ -109,6 +125,8 @@ private struct JSONReader {
     mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         guard depth < StrictJSON.maximumDepth else { throw fail("nesting deeper than \(StrictJSON.maximumDepth) levels") }
         guard !atEnd else { throw fail("unexpected end of JSON") }
+        guard valuesLeft > 0 else { throw fail("more than \(maximumValues) values in one document") }
+        valuesLeft -= 1
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)

@@ -23,8 +23,11 @@ func expectStoreError<T>(_ kind: SessionStoreError.Kind, sourceLocation: SourceL
 struct ScratchFolder {
     let path: String
 
-    init() throws {
-        var template = Array(URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sessionstore-test-XXXXXX").path.utf8CString)
+    /// `inMemory` puts the folder in /dev/shm when there is one (the fuzz tests rewrite files
+    /// thousands of times, which a disk mounted with `discard` makes slow).
+    init(inMemory: Bool = false) throws {
+        let base = inMemory && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+        var template = Array(URL(fileURLWithPath: base).appendingPathComponent("sessionstore-test-XXXXXX").path.utf8CString)
         let created = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap(mkdtemp) != nil }
         guard created else {
             throw SessionStoreError(.ioFailed, "mkdtemp failed", hint: "check the temporary folder")
