@@ -66,9 +66,9 @@ void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw) {
             float *g = dw + ((long)o * ic + c) * 9;
             for (int r = 0; r < 3; r++) {
                 const float u0 = t[r][0], u1 = t[r][1], u2 = t[r][2], u3 = t[r][3];
-                g[3 * r + 0] = u0 + 0.5f * (u1 + u2);
-                g[3 * r + 1] = 0.5f * (u1 - u2);
-                g[3 * r + 2] = 0.5f * (u1 + u2) + u3;
+                g[3 * r + 0] += u0 + 0.5f * (u1 + u2);
+                g[3 * r + 1] += 0.5f * (u1 - u2);
+                g[3 * r + 2] += 0.5f * (u1 + u2) + u3;
             }
         }
     }

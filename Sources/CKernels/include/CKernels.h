@@ -73,7 +73,7 @@ void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int
 /// Weights (oc, ic, 3, 3) → u [16][oc][ic] (G g Gᵀ), or with flip_transpose the kernels rotated
 /// by 180° and transposed, u [16][ic][oc] (the input-gradient convolution).
 void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *u);
-/// Gradient of the weight transform: du [16][oc][ic] → dw (oc, ic, 3, 3) = Gᵀ du G (overwritten).
+/// Gradient of the weight transform: du [16][oc][ic] → dw (oc, ic, 3, 3) += Gᵀ du G (added in).
 void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw);
 /// Input tiles Bᵀ d B of channels [c0, c1) of x (channels, batch, h, w) into v [16][channels][tiles].
 void sl_wino_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,

@@ -117,8 +117,8 @@ public final class BatchNorm2D: Layer {
                 let gs = g + c * p, xc = xs + c * p
                 let (centredDot, dbeta) = planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
                 let dgamma = centredDot * istd[c]
-                dgammas[c] = dgamma
-                dbetas[c] = dbeta
+                dgammas[c] += dgamma
+                dbetas[c] += dbeta
                 guard wantsInput else { continue }
                 let k = gammas[c] * istd[c]
                 let mg = dbeta / Float(p), mgx = dgamma / Float(p) * istd[c], m = mean[c]

@@ -42,7 +42,7 @@ public final class ChannelAffine: Layer {
         let p = dy.shape.plane, g = dy.buffer.pointer, src = x.buffer.pointer
         for c in 0..<channels {
             let (dg, db) = planeDotAndSum(g + c * p, src + c * p, count: p)
-            weight.grad[c] = dg; bias.grad[c] = db
+            weight.grad[c] += dg; bias.grad[c] += db
             let gamma = weight.value[c]
             for i in 0..<p { g[c * p + i] *= gamma }
         }

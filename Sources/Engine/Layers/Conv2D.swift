@@ -315,7 +315,7 @@ public final class Conv2D: Layer {
             if variant == .learnableSigmoid, let kr = kRaw {
                 for r in 0..<oc {
                     let sign: Float = kr.value[r] >= 0 ? 1 : -1
-                    kr.grad[r] = kGradient[r] * sign
+                    kr.grad[r] += kGradient[r] * sign
                 }
             }
         }
@@ -326,10 +326,10 @@ public final class Conv2D: Layer {
     private func im2colBackward(x: Activation, du: UnsafeMutablePointer<Float>) {
         let s = x.shape, m = s.batch * geometry.outHeight * geometry.outWidth, k = patchSize, oc = outChannels
         forEachChunk(of: x) { first, count, m0, mc, cols, ld in
-            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
+            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K), into the zeroed gradient
             parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
                   a: du + m0, lda: m, b: cols, ldb: ld,
-                  beta: m0 == 0 ? 0 : 1, c: weight.grad.pointer, ldc: k)
+                  beta: 1, c: weight.grad.pointer, ldc: k)
             if needsInputGradient {
                 let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
                 if geometry.isPointwise {

@@ -9,7 +9,8 @@ public protocol Layer: AnyObject {
     func forward(_ x: Activation, training: Bool) -> Activation
     /// Takes dL/d(output) — the layer may overwrite that buffer — and returns dL/d(input),
     /// or nil when `needsInputGradient` is false (the first layer of a network). Parameter
-    /// gradients are overwritten, not accumulated.
+    /// gradients are accumulated: one rule everywhere, the score head and the orthogonality
+    /// penalty included — the trainer zeroes every trained gradient before backward.
     func backward(_ dy: Activation) -> Activation?
     var needsInputGradient: Bool { get set }
     /// Parameters trained at the current configuration.

@@ -113,13 +113,15 @@ public final class Trainer {
                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, batchSize: n)
         }
         guard loss.isFinite else { return diverged(loss) }
-        network.scoreWeight.grad.zero()
+        // One gradient rule: zeroed here, then every contribution (score head, layers,
+        // orthogonality) is added in.
+        let parameters = trainable ?? network.parameters
+        trainable = parameters
+        for p in parameters { p.grad.zero() }
         try headBackward(batch: n)
         network.backwardBody(Activation(featureGrad, features.shape))
 
         var regularization = orthogonality.apply(to: network.sphereCapable)
-        let parameters = trainable ?? network.parameters
-        trainable = parameters
         guard Trainer.gradientsAreFinite(parameters) else { return diverged(.infinity) }
         regularization += optimizer.decayLoss(parameters)
         optimizer.step(parameters, learningRate: lr)
