@@ -16,13 +16,35 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the inference measurement.") var noInference = false
     @Flag(name: .customLong("with-ui"), help: "Measure what drawing the workbench (off-screen, 15 fps) costs training.") var withUI = false
     @Flag(help: "Print one JSON object per line.") var json = false
+    @Option(name: .customLong("long-run"), help: "Instead: train a tiny model this many steps and report memory, publish time, session.json size and exact resume.") var longRun: Int?
 
     func validate() throws {
+        if let n = longRun { guard n >= 1000, n <= 10_000_000 else { throw ValidationError("--long-run must be in 1000…10000000 steps") } }
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1…10000") }
         guard (1...1024).contains(batch) else { throw ValidationError("--batch must be in 1…1024") }
     }
 
     func run() throws {
+        if let n = longRun {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spherelab-long-run-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            do {
+                let r = try LongRunBenchmark(steps: n).run(sessionsFolder: folder)
+                if json {
+                    print(JSONLine.object([("steps", .int(r.steps)), ("steps_per_sec", .double(r.stepsPerSecond)),
+                                           ("rss_mb_after_1000", .double(r.residentMBAfter1000)), ("rss_mb_end", .double(r.residentMBAtEnd)),
+                                           ("publish_us_first_tenth", .double(r.publishMicroseconds.first ?? 0)),
+                                           ("publish_us_last_tenth", .double(r.publishMicroseconds.last ?? 0)),
+                                           ("session_json_bytes", .int(r.sessionJSONBytes)), ("resumes_exactly", .bool(r.resumesExactly))]))
+                } else {
+                    print(String(format: "%d steps at %.0f steps/s; resident memory %.1f MB after 1000 steps, %.1f MB at the end (+%.1f MB)",
+                                 r.steps, r.stepsPerSecond, r.residentMBAfter1000, r.residentMBAtEnd, r.residentMBAtEnd - r.residentMBAfter1000))
+                    print("publish time per tenth of the run (µs): " + r.publishMicroseconds.map { String(format: "%.1f", $0) }.joined(separator: " "))
+                    print("session.json \(r.sessionJSONBytes) bytes; resumes exactly: \(r.resumesExactly ? "yes" : "NO")")
+                }
+            } catch { throw failure("\(error)") }
+            return
+        }
         let configs: [Benchmark.Configuration]
         let variants: [ConvVariant]
         do {
