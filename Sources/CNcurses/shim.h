@@ -17,7 +17,6 @@
 #include <wchar.h>
 #include <ncurses.h>
 
-static inline WINDOW *spherelab_stdscr(void) { return stdscr; }
 // newterm() needs the C streams; Swift 6 rejects the stdin/stdout globals as shared state.
 static inline FILE *spherelab_stdin(void) { return stdin; }
 static inline FILE *spherelab_stdout(void) { return stdout; }

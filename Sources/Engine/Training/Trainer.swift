@@ -264,11 +264,6 @@ public final class Trainer {
         hyper = h
     }
 
-    public func setStatsEvery(_ n: Int) throws {
-        var h = hyper; h.statsEvery = n; try h.validate()
-        hyper = h
-    }
-
     /// Restores the position in the run (from a snapshot).
     public func restore(step: Int, position: DataPosition) throws {
         guard step >= 0 else { throw EngineError("negative step \(step)") }

@@ -16,7 +16,6 @@ public enum TrainerCommand: Sendable, Equatable {
     case setHead(HeadKind, CrossEntropyOptions, label: String)
     case setBatchSize(Int)
     case setEvalEvery(Int)
-    case setStatsEvery(Int)
     /// Measure train-mode-BN accuracy at evaluations too.
     case setTrainModeEvaluation(Bool)
     /// Adds a line to the event log (e.g. "saved snapshot …").
