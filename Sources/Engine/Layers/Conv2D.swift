@@ -5,10 +5,11 @@ import Foundation
 /// angle between kernel and patch, spherenet.md §1). The variant can change between steps;
 /// the weights stay. Learnable-sigmoid k (one per output channel) is created on demand.
 ///
-/// 3×3 stride-1 'same' convolutions with enough channels run as Winograd F(2×2, 3×3)
-/// (`WinogradConvolution`); every other shape works per chunk of images: im2col into the
-/// shared workspace, one sgemm per chunk into the output (OC × M, M = N·OH·OW), backward
-/// recomputing the patches rather than keeping them. SphereConv's patch norms come from the
+/// The inner products go through one `ConvolutionBackend` (ConvolutionBackends.swift): 3×3
+/// stride-1 'same' convolutions with enough channels run as Winograd F(2×2, 3×3)
+/// (`WinogradBackend`); every other shape works per chunk of images (`Im2colBackend`): im2col
+/// into the shared workspace, one sgemm per chunk into the output (OC × M, M = N·OH·OW),
+/// backward recomputing the patches rather than keeping them. SphereConv's patch norms come from the
 /// input either way: per-pixel Σ_c x², summed over each window (`windowSums`), one pass over
 /// C·N·H·W; backward takes the ‖x‖ term the same way (`windowSpread`). The angle function runs
 /// as one fused pass over the convolution output (CKernels).
@@ -58,20 +59,18 @@ public final class Conv2D: Layer {
     private let columnAccumulator = FloatBuffer()  // (M) Σ_oc dc·c
     private let kGradient = FloatBuffer()          // (OC) ∂L/∂k
     private let inputGradient = FloatBuffer()      // (C, N, H, W)
-    private let winogradWeights = FloatBuffer()    // [16][OC][IC] G g Gᵀ (forward), [16][IC][OC] flipped (backward)
-    private let winogradWeightGradient = FloatBuffer() // [16][OC][IC]
 
     /// Developer switch for measurements: SPHERELAB_NO_WINOGRAD=1 in the environment sends
     /// every convolution through im2col + GEMM. Read once per process.
     public static let winogradEnabled = ProcessInfo.processInfo.environment["SPHERELAB_NO_WINOGRAD"] == nil
-    /// 3×3 stride-1 'same' convolutions run as Winograd F(2×2, 3×3) (see `WinogradConvolution`).
-    private var winograd: WinogradConvolution? {
-        guard Conv2D.winogradEnabled,
-              WinogradConvolution.applies(kernel: kernel, stride: stride, padding: padding,
-                                          inChannels: inChannels, outChannels: outChannels),
-              let x = input else { return nil }
-        return WinogradConvolution(inChannels: inChannels, outChannels: outChannels, batch: x.shape.batch,
-                                   height: x.shape.height, width: x.shape.width)
+    /// The two ways to compute u = W ⊛ x and its gradients, made once per layer (no allocation
+    /// per step): Winograd for 3×3 stride-1 'same' layers with enough channels, im2col + GEMM
+    /// for every other shape.
+    private let im2colBackend: Im2colBackend
+    private let winogradBackend: WinogradBackend?
+    private var backend: any ConvolutionBackend {
+        if Conv2D.winogradEnabled, let w = winogradBackend { return w }
+        return im2colBackend
     }
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int,
@@ -82,6 +81,9 @@ public final class Conv2D: Layer {
         self.kernel = kernel; self.stride = stride; self.padding = padding
         self.sphereCapable = sphereCapable
         self.workspace = workspace
+        im2colBackend = Im2colBackend(workspace: workspace, outChannels: outChannels)
+        winogradBackend = WinogradConvolution.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels, outChannels: outChannels)
+            ? WinogradBackend(workspace: workspace, inChannels: inChannels, outChannels: outChannels) : nil
         weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], decays: !variant.isSphere)
         self.variant = variant
         configureForVariant()
@@ -124,11 +126,6 @@ public final class Conv2D: Layer {
         return Shape(channels: outChannels, batch: s.batch, height: g.outHeight, width: g.outWidth)
     }
 
-    /// Images per patch-matrix chunk so that one chunk stays under the workspace bound.
-    private func imagesPerChunk(batch: Int) -> Int {
-        let perImage = patchSize * geometry.outHeight * geometry.outWidth
-        return max(1, min(batch, workspace.chunkElements / max(1, perImage)))
-    }
 
     // MARK: forward
 
@@ -136,23 +133,13 @@ public final class Conv2D: Layer {
         let s = x.shape
         geometry = ConvGeometry(inChannels: inChannels, inHeight: s.height, inWidth: s.width, kernel: kernel, stride: stride, padding: padding)
         let out = Shape(channels: outChannels, batch: s.batch, height: geometry.outHeight, width: geometry.outWidth)
-        let m = out.plane, k = patchSize, oc = outChannels
+        let m = out.plane
         input = x
         output.ensure(count: out.count)
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
 
-        if let plan = winograd {
-            winogradWeights.ensure(count: 16 * oc * inChannels)
-            sl_wino_weights(weight.value.pointer, Int32(oc), Int32(inChannels), 0, winogradWeights.pointer)
-            plan.convolve(x.buffer.pointer, transformedWeights: winogradWeights.pointer, into: output.pointer, workspace: workspace)
-        } else {
-            forEachChunk(of: x) { _, _, m0, mc, cols, ld in
-                parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
-                      a: weight.value.pointer, lda: k, b: cols, ldb: ld,
-                      beta: 0, c: output.pointer + m0, ldc: m)
-            }
-        }
+        backend.forward(x, geometry: geometry, weight: weight, into: output.pointer)
         if sphere {
             patchSquaredNorms(of: x)
             sphereEpilogue(columns: m)
@@ -160,35 +147,6 @@ public final class Conv2D: Layer {
         return Activation(output, out)
     }
 
-    /// Runs `body` for each chunk of images with its patch matrix: (first image, image count,
-    /// first output column m0, columns mc, patches, their leading dimension).
-    private func forEachChunk(of x: Activation,
-                              _ body: (Int, Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void) {
-        let batch = x.shape.batch
-        let chunk = imagesPerChunk(batch: batch)
-        let columnsPerImage = geometry.outHeight * geometry.outWidth
-        var first = 0
-        while first < batch {
-            let count = min(chunk, batch - first)
-            let (cols, ld) = patches(of: x, first: first, count: count)
-            body(first, count, first * columnsPerImage, count * columnsPerImage, cols, ld)
-            first += count
-        }
-    }
-
-    /// The patch matrix for images first..<first+count: the input itself for a pointwise
-    /// convolution (already (C, N·H·W)), otherwise im2col into the workspace.
-    private func patches(of x: Activation, first: Int, count: Int) -> (UnsafeMutablePointer<Float>, Int) {
-        if geometry.isPointwise {
-            let plane = x.shape.plane
-            return (x.buffer.pointer + first * geometry.inHeight * geometry.inWidth, plane)
-        }
-        let mc = count * geometry.outHeight * geometry.outWidth
-        workspace.columns.ensure(count: patchSize * mc)
-        im2col(x.buffer.pointer, batch: x.shape.batch, geometry: geometry, firstImage: first, count: count,
-               col: workspace.columns.pointer)
-        return (workspace.columns.pointer, mc)
-    }
 
     /// inverseInputNorm[m] = ‖x_patch(m)‖² for every output position (the square root and
     /// inverse follow in `sphereEpilogue`).
@@ -274,23 +232,7 @@ public final class Conv2D: Layer {
             }
         }
         if needsInputGradient { inputGradient.ensure(count: s.count) }
-        if let plan = winograd {
-            let ic = inChannels
-            winogradWeightGradient.ensure(count: 16 * oc * ic)
-            plan.transformedWeightGradient(input: x.buffer.pointer, outputGradient: du,
-                                           into: winogradWeightGradient.pointer, workspace: workspace)
-            sl_wino_weight_grad(winogradWeightGradient.pointer, Int32(oc), Int32(ic), weight.grad.pointer)
-            if needsInputGradient {
-                // dx = du ⋆ (kernels rotated 180°, channels swapped), itself a 3×3 'same' convolution.
-                winogradWeights.ensure(count: 16 * oc * ic)
-                sl_wino_weights(weight.value.pointer, Int32(oc), Int32(ic), 1, winogradWeights.pointer)
-                let transposed = WinogradConvolution(inChannels: oc, outChannels: ic, batch: s.batch, height: s.height, width: s.width)
-                transposed.convolve(du, transformedWeights: winogradWeights.pointer, into: inputGradient.pointer, workspace: workspace)
-            }
-        } else {
-            if needsInputGradient && !geometry.isPointwise { inputGradient.zero() }
-            im2colBackward(x: x, du: du)
-        }
+        backend.backward(x, geometry: geometry, du: du, weight: weight, dx: needsInputGradient ? inputGradient.pointer : nil)
         if sphere && needsInputGradient {
             // ‖x‖ term: dpatch −= patch · colAcc per position; through col2im that is
             // dx[c, pixel] −= x[c, pixel] · (colAcc summed over every window holding the pixel).
@@ -322,30 +264,4 @@ public final class Conv2D: Layer {
         return needsInputGradient ? Activation(inputGradient, s) : nil
     }
 
-    /// Weight and input gradients through the patch matrix (every shape Winograd does not take).
-    private func im2colBackward(x: Activation, du: UnsafeMutablePointer<Float>) {
-        let s = x.shape, m = s.batch * geometry.outHeight * geometry.outWidth, k = patchSize, oc = outChannels
-        forEachChunk(of: x) { first, count, m0, mc, cols, ld in
-            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K), into the zeroed gradient
-            parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
-                  a: du + m0, lda: m, b: cols, ldb: ld,
-                  beta: 1, c: weight.grad.pointer, ldc: k)
-            if needsInputGradient {
-                let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
-                if geometry.isPointwise {
-                    (dcols, dld) = (inputGradient.pointer + first * geometry.inHeight * geometry.inWidth, m)
-                } else {
-                    workspace.columnGradients.ensure(count: k * mc)
-                    (dcols, dld) = (workspace.columnGradients.pointer, mc)
-                }
-                // dcols (K × mc) = Wᵀ (K × OC) · du_chunk (OC × mc)
-                parallelSgemm(transA: true, transB: false, m: k, n: mc, k: oc,
-                      a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
-                      beta: 0, c: dcols, ldc: dld)
-                if !geometry.isPointwise {
-                    col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: inputGradient.pointer)
-                }
-            }
-        }
-    }
 }

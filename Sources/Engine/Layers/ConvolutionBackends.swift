@@ -1,0 +1,128 @@
+import CKernels
+
+/// How a convolution computes the inner products u = W ⊛ x and their gradients. Conv2D keeps
+/// everything around them (SphereConv norms, the angle function and its backward); a backend
+/// only does the linear part, in one of two ways chosen per layer shape.
+protocol ConvolutionBackend: AnyObject {
+    /// u (OC, N·OH·OW) = W ⊛ x, written (not added).
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>)
+    /// weight.grad += du ⊛ x (the trainer zeroed it); when `dx` is given, dx (C, N, H, W) =
+    /// the input gradient, written (not added).
+    func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
+                  dx: UnsafeMutablePointer<Float>?)
+}
+
+/// im2col + GEMM, in chunks of images so the patch matrix stays under the workspace bound;
+/// a 1×1 stride-1 convolution reads its input as the patch matrix directly.
+final class Im2colBackend: ConvolutionBackend {
+    private let workspace: Workspace
+    private let outChannels: Int
+
+    init(workspace: Workspace, outChannels: Int) {
+        self.workspace = workspace; self.outChannels = outChannels
+    }
+
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>) {
+        let k = geometry.patchSize, oc = outChannels
+        let m = x.shape.batch * geometry.outHeight * geometry.outWidth
+        forEachChunk(of: x, geometry: geometry) { _, _, m0, mc, cols, ld in
+            parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
+                          a: weight.value.pointer, lda: k, b: cols, ldb: ld,
+                          beta: 0, c: u + m0, ldc: m)
+        }
+    }
+
+    func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
+                  dx: UnsafeMutablePointer<Float>?) {
+        let s = x.shape, m = s.batch * geometry.outHeight * geometry.outWidth, k = geometry.patchSize, oc = outChannels
+        if let dx, !geometry.isPointwise { dx.update(repeating: 0, count: s.count) }   // col2im adds into it
+        forEachChunk(of: x, geometry: geometry) { first, count, m0, mc, cols, ld in
+            // dW (OC × K) += du_chunk (OC × mc) · colsᵀ (mc × K)
+            parallelSgemm(transA: false, transB: true, m: oc, n: k, k: mc,
+                          a: du + m0, lda: m, b: cols, ldb: ld,
+                          beta: 1, c: weight.grad.pointer, ldc: k)
+            guard let dx else { return }
+            let (dcols, dld): (UnsafeMutablePointer<Float>, Int)
+            if geometry.isPointwise {
+                (dcols, dld) = (dx + first * geometry.inHeight * geometry.inWidth, m)
+            } else {
+                workspace.columnGradients.ensure(count: k * mc)
+                (dcols, dld) = (workspace.columnGradients.pointer, mc)
+            }
+            // dcols (K × mc) = Wᵀ (K × OC) · du_chunk (OC × mc)
+            parallelSgemm(transA: true, transB: false, m: k, n: mc, k: oc,
+                          a: weight.value.pointer, lda: k, b: du + m0, ldb: m,
+                          beta: 0, c: dcols, ldc: dld)
+            if !geometry.isPointwise {
+                col2im(dcols, batch: s.batch, geometry: geometry, firstImage: first, count: count, dx: dx)
+            }
+        }
+    }
+
+    /// Runs `body` for each chunk of images with its patch matrix: (first image, image count,
+    /// first output column m0, columns mc, patches, their leading dimension).
+    private func forEachChunk(of x: Activation, geometry: ConvGeometry,
+                              _ body: (Int, Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void) {
+        let batch = x.shape.batch
+        let columnsPerImage = geometry.outHeight * geometry.outWidth
+        let chunk = max(1, min(batch, workspace.chunkElements / max(1, geometry.patchSize * columnsPerImage)))
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            let (cols, ld) = patches(of: x, geometry: geometry, first: first, count: count)
+            body(first, count, first * columnsPerImage, count * columnsPerImage, cols, ld)
+            first += count
+        }
+    }
+
+    /// The patch matrix for images first..<first+count: the input itself for a pointwise
+    /// convolution (already (C, N·H·W)), otherwise im2col into the workspace.
+    private func patches(of x: Activation, geometry: ConvGeometry, first: Int, count: Int) -> (UnsafeMutablePointer<Float>, Int) {
+        if geometry.isPointwise {
+            return (x.buffer.pointer + first * geometry.inHeight * geometry.inWidth, x.shape.plane)
+        }
+        let mc = count * geometry.outHeight * geometry.outWidth
+        workspace.columns.ensure(count: geometry.patchSize * mc)
+        im2col(x.buffer.pointer, batch: x.shape.batch, geometry: geometry, firstImage: first, count: count,
+               col: workspace.columns.pointer)
+        return (workspace.columns.pointer, mc)
+    }
+}
+
+/// Winograd F(2×2, 3×3) for 3×3 stride-1 'same' layers (see `WinogradConvolution`): the
+/// forward in the transformed domain, the weight gradient through the transposed transforms,
+/// the input gradient as the 180°-rotated, channel-swapped convolution.
+final class WinogradBackend: ConvolutionBackend {
+    private let workspace: Workspace
+    private let inChannels: Int, outChannels: Int
+    private let transformedWeights = FloatBuffer()          // [16][OC][IC] G g Gᵀ (forward), [16][IC][OC] flipped (backward)
+    private let transformedWeightGradient = FloatBuffer()   // [16][OC][IC]
+
+    init(workspace: Workspace, inChannels: Int, outChannels: Int) {
+        self.workspace = workspace; self.inChannels = inChannels; self.outChannels = outChannels
+    }
+
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>) {
+        let (ic, oc, s) = (inChannels, outChannels, x.shape)
+        transformedWeights.ensure(count: 16 * oc * ic)
+        sl_wino_weights(weight.value.pointer, Int32(oc), Int32(ic), 0, transformedWeights.pointer)
+        WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width)
+            .convolve(x.buffer.pointer, transformedWeights: transformedWeights.pointer, into: u, workspace: workspace)
+    }
+
+    func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
+                  dx: UnsafeMutablePointer<Float>?) {
+        let (ic, oc, s) = (inChannels, outChannels, x.shape)
+        let plan = WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width)
+        transformedWeightGradient.ensure(count: 16 * oc * ic)
+        plan.transformedWeightGradient(input: x.buffer.pointer, outputGradient: du,
+                                       into: transformedWeightGradient.pointer, workspace: workspace)
+        sl_wino_weight_grad(transformedWeightGradient.pointer, Int32(oc), Int32(ic), weight.grad.pointer)
+        guard let dx else { return }
+        // dx = du ⋆ (kernels rotated 180°, channels swapped), itself a 3×3 'same' convolution.
+        transformedWeights.ensure(count: 16 * oc * ic)
+        sl_wino_weights(weight.value.pointer, Int32(oc), Int32(ic), 1, transformedWeights.pointer)
+        WinogradConvolution(inChannels: oc, outChannels: ic, batch: s.batch, height: s.height, width: s.width)
+            .convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
+    }
+}
