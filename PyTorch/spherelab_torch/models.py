@@ -15,6 +15,7 @@ import torch.nn as nn
 
 from .layers import BatchNorm2d, MaxPoolSame, Score, SphereConv2d, SphereNorm
 from .ops import Variant
+from .data import SeededGenerator, mix64, _M64
 
 NORMALIZATIONS = ("bn", "spherenorm", "spherenorm+bn")
 
@@ -225,31 +226,20 @@ class SphereNetwork(nn.Module):
 
 # --- SphereLab's initial weights ---------------------------------------------------------
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _splitmix_outputs(seed, count):
-    """The first `count` outputs of Network.swift's GaussianStream SplitMix64 for `seed`."""
-    with np.errstate(over="ignore"):
-        calls = np.arange(1, count + 1, dtype=np.uint64)
-        z = np.uint64(seed) + _GOLDEN + _GOLDEN * calls
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+# Network.swift draws initial weights from SphereLab's one generator (xoshiro256**, the same
+# type that orders the data) seeded on a stream of their own.
+_WEIGHT_STREAM = 0x7765696768747321
 
 
 def spherelab_gaussians(seed, count):
-    """The engine's Box–Muller normal stream (float32), so that the same seed gives the same
-    initial weights here and in SphereLab."""
-    pairs = (count + 1) // 2
-    raw = _splitmix_outputs(seed, 2 * pairs).reshape(pairs, 2) >> np.uint64(11)
-    u1 = (raw[:, 0].astype(np.float64) + 0.5) / float(1 << 53)
-    u2 = raw[:, 1].astype(np.float64) / float(1 << 53)
-    r = np.sqrt(-2.0 * np.log(u1))
-    out = np.empty((pairs, 2), dtype=np.float32)
-    out[:, 0] = (r * np.cos(2 * np.pi * u2)).astype(np.float32)
-    out[:, 1] = (r * np.sin(2 * np.pi * u2)).astype(np.float32)
-    return out.reshape(-1)[:count]
+    """The engine's normal stream for initial weights (float32): SeededGenerator.nextGaussian,
+    two 53-bit uniforms per sample and the cosine half of Box–Muller, so that the same seed
+    gives the same initial weights here and in SphereLab."""
+    g = SeededGenerator(mix64((int(seed) ^ _WEIGHT_STREAM) & _M64))
+    raw = np.fromiter((g.next() >> 11 for _ in range(2 * count)), dtype=np.uint64, count=2 * count).reshape(count, 2)
+    u1 = (raw[:, 0].astype(np.float64) + 1.0) * 2.0 ** -53
+    u2 = raw[:, 1].astype(np.float64) * 2.0 ** -53
+    return (np.sqrt(-2.0 * np.log(u1)) * np.cos(2 * np.pi * u2)).astype(np.float32)
 
 
 @torch.no_grad()

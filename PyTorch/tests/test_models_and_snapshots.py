@@ -277,37 +277,47 @@ class AnglesAsSpherelab(unittest.TestCase):
 
     @unittest.skipUnless(os.path.exists(SPHERELAB), f"no SphereLab binary at {SPHERELAB} (swift build, or set SPHERELAB_BIN)")
     def test_angle_statistics_match(self):
+        """The engine measures a layer's angles right after a training step: the patches are
+        the inputs that step's forward pass (train-mode BatchNorm, weights before the update)
+        gave the layer, the kernels are the updated weights. The same here, from the same seed
+        and the same first batch, must give the same histograms."""
         from spherelab_torch import angles, data
         try:
-            _, test = data.load("fashion-mnist", os.path.join(REPO, "Datasets"))
+            train, _ = data.load("fashion-mnist", os.path.join(REPO, "Datasets"))
         except data.DataError as e:
             self.skipTest(str(e))
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
         folder = os.path.join(tmp, "angles")
-        subprocess.run([SPHERELAB, "train", "--steps", "2", "--batch", "32", "--eval-limit", "200", "--variant", "sigmoid",
+        batch = 32
+        subprocess.run([SPHERELAB, "train", "--steps", "1", "--batch", str(batch), "--eval-limit", "200", "--variant", "sigmoid",
                         "--threads", "1", "--save", folder, "--json", "--datasets-dir", os.path.join(REPO, "Datasets")],
                        check=True, capture_output=True, timeout=600)
         weights, metadata, _, manifest = read_snapshot(folder)
-        model = build_model(ModelSpec.from_json(manifest["setup"]["model"]), Variant("sigmoid"))
-        load_weights(model, weights, metadata, folder)
-        model.eval()
-        for _, conv in model.sphere_capable():
+        spec, seed = ModelSpec.from_json(manifest["setup"]["model"]), manifest["setup"]["seed"]
+        before = build_model(spec, Variant("sigmoid"), seed=seed)
+        before.train()
+        for _, conv in before.sphere_capable():
             conv.capture_input = True
+        first = data.engine_order(len(train.images), seed, 0)[:batch]
         with torch.no_grad():
-            model(data.normalise(test.images[:200]))
-        for name, conv in model.sphere_capable():
+            before(data.normalise(train.images[first]))
+        after = build_model(spec, Variant("sigmoid"))
+        load_weights(after, weights, metadata, folder)
+        for (name, seen), (_, conv) in zip(before.sphere_capable(), after.sphere_capable()):
+            conv.last_input = seen.last_input
             mine = angles.measure(name, conv, manifest["step"])
             theirs = manifest["angleHistory"][name]["entries"][-1]
+            self.assertEqual(theirs["step"], 1)
             self.assertEqual(mine["variant"], theirs["variant"])
             self.assertEqual(sum(mine["patchAngles"]), sum(theirs["patchAngles"]), name)
             # Counts may move between neighbouring bins where an angle sits on a bin edge.
             moved = sum(abs(a - b) for a, b in zip(mine["patchAngles"], theirs["patchAngles"]))
-            self.assertLessEqual(moved, 2, f"{name}: {moved} patch-angle counts differ")
+            self.assertLessEqual(moved, 4, f"{name}: {moved} patch-angle counts differ")
             moved = sum(abs(a - b) for a, b in zip(mine["kernelAngles"], theirs["kernelAngles"]))
             self.assertLessEqual(moved, 2, f"{name}: {moved} kernel-angle counts differ")
             for a, b in zip(mine["percentiles"], theirs["percentiles"]):
-                self.assertAlmostEqual(a, b, delta=1e-4, msg=name)
+                self.assertAlmostEqual(a, b, delta=1e-3, msg=name)
 
 
 class ResumeAcross(unittest.TestCase):

@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if let n = longRun { guard n >= 1000, n <= 10_000_000 else { throw ValidationError("--long-run must be in 1000…10000000 steps") } }
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1…10000") }
-        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be in 1…1024") }
+        do { try Settings.batchSize.check(batch) } catch let e as EngineError { throw ValidationError(e.message) }
     }
 
     func run() throws {
@@ -51,7 +51,10 @@ struct Bench: ParsableCommand {
             configs = try Benchmark.Configuration.named(config)
             variants = variant == "all" ? ConvVariant.cycle : [try ConvVariant(parsing: variant)]
         } catch let e as EngineError { throw ValidationError(e.message) }
-        if let t = threads { BLASThreads.set(t) }
+        if let t = threads {
+            do { try Settings.threads.check(t) } catch let e as EngineError { throw ValidationError(e.message) }
+            BLASThreads.set(t)
+        }
         var bench = Benchmark()
         bench.steps = steps
         bench.batch = batch

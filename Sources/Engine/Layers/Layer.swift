@@ -59,7 +59,7 @@ extension Layer {
     public var stateBuffers: [StateBuffer] { [] }
 }
 
-/// A source of standard normal samples (the seeded generator in DataLoaders is one).
+/// A source of standard normal samples (`SeededGenerator` is the one the project uses).
 public protocol NormalSource {
     mutating func nextGaussian() -> Float
 }

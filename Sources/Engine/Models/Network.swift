@@ -81,7 +81,9 @@ public final class Network {
         guard shape.height == 1, shape.width == 1, shape.channels == featureDimension else {
             throw EngineError("the network ends in \(shape), expected \(featureDimension) features of 1×1")
         }
-        var rng = GaussianStream(seed: seed)
+        // Weights come from the project's one generator, on a stream of their own (the data
+        // order and augmentation draw from others), so they depend on the seed alone.
+        var rng = SeededGenerator(seed: SeededGenerator.mix(seed ^ Network.weightStream))
         for conv in convolutions { conv.initialize(using: &rng) }
         let std = (2.0 / Float(featureDimension)).squareRoot()
         for i in 0..<scoreWeight.count { scoreWeight.value[i] = rng.nextGaussian() * std }
@@ -104,6 +106,9 @@ public final class Network {
         for _ in 0..<times { s = (s + 1) / 2 }
         return s
     }
+
+    /// Separates the weight stream from the data streams of the same seed (an arbitrary constant).
+    static let weightStream: UInt64 = 0x7765_6967_6874_7321
 
     /// Convolutions that can be SphereConv (all but residual shortcuts).
     public let sphereCapable: [Conv2D]
@@ -137,28 +142,5 @@ public final class Network {
             guard let d = g else { break }
             g = layer.backward(d)
         }
-    }
-}
-
-/// Box–Muller normal samples from SplitMix64 — used only for initialisation, so a model's
-/// initial weights depend on the seed alone.
-struct GaussianStream: NormalSource {
-    private var state: UInt64
-    private var spare: Float?
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func nextUInt64() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextGaussian() -> Float {
-        if let s = spare { spare = nil; return s }
-        let u1 = (Double(nextUInt64() >> 11) + 0.5) / Double(1 << 53)
-        let u2 = Double(nextUInt64() >> 11) / Double(1 << 53)
-        let r = (-2 * log(u1)).squareRoot()
-        spare = Float(r * sin(2 * .pi * u2))
-        return Float(r * cos(2 * .pi * u2))
     }
 }
