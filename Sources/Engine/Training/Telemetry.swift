@@ -156,6 +156,11 @@ public struct Telemetry: Sendable {
     /// Examples per evaluation and the measured evaluation speed, for the ETA.
     public var evaluationExamples = 0
     public var evaluationSecondsEach: Double?
+    /// The dataset's class names in label order (may be empty: number the classes then).
+    public var classNames: [String] = []
+    /// Per-class counts of the latest evaluation and its step.
+    public var confusion: ConfusionCounts?
+    public var confusionStep: Int?
 
     public init() {}
 
