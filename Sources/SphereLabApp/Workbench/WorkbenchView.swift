@@ -119,16 +119,13 @@ public enum WorkbenchView {
         let badgeX = rect.maxX - badge.count
         _ = grid.put(badge, x: badgeX, y: rect.y, style: Style(stateRole(shown), bold: true, reverse: true))
         var progress = "step \(t.step)"
+        if t.isEvaluating { progress += "  evaluating \(t.evaluationExamples) test images…" }
         if t.stepsPerEpoch > 0 {
             let pct = Int(100 * Double(t.step % t.stepsPerEpoch) / Double(t.stepsPerEpoch))
             progress += "  epoch \(t.epoch + 1) (\(pct)%)"
         }
         if let total = t.totalSteps { progress += " of \(total) steps" }
-        if t.isEvaluating {
-            progress += "  evaluating \(t.evaluationExamples) test images…"
-        } else {
-            progress += String(format: "  %.0f img/s", t.imagesPerSecond)
-        }
+        if !t.isEvaluating { progress += String(format: "  %.0f img/s", t.imagesPerSecond) }
         if let eta = t.secondsToRunEnd ?? t.secondsToEpochEnd, t.state == .running {
             progress += "  ETA " + ProgressBar.duration(eta) + (t.totalSteps == nil ? " (epoch)" : "")
         }
@@ -230,8 +227,10 @@ public enum WorkbenchView {
                                   readout: latest.map { Readout(latest: $0, smoothed: smoothed, glyphs: s.glyphs) })]
         series.append(ChartSeries(label: "test", role: .series(1), points: points(t.testLoss, s), style: .markers,
                                   readout: t.history.testLoss.last.map { Readout(latest: $0.value, glyphs: s.glyphs) }))
-        if s.smoothing > 0 {
-            series.append(ChartSeries(label: "avg", role: .series(0), points: points(s.smoothedLoss, s)))
+        if s.smoothing > 0 {   // named by the train entry's ≈ value
+            var avg = ChartSeries(label: "smoothed", role: .series(0), points: points(s.smoothedLoss, s))
+            avg.inLegend = false
+            series.append(avg)
         }
         LineChart(series: series, xRange: xRange(s), glyphs: s.glyphs, emptyMessage: "waiting for the first step…",
                   markers: markers(s), yFit: .robust(trim: 0.02), logY: s.logScaleLoss,
@@ -298,14 +297,14 @@ public enum WorkbenchView {
         }
         let layer = layers[index]
         let (top, rest) = inner.splitTop(1)
-        label("\(layer.layer) · \(layer.variant) · median θ \(degrees(median(layer), s.glyphs))", top, .accent)
+        label("\(layer.layer) · \(layer.variant)", top, .accent)
         let parts = Layout.rows(rest, [LayoutSlot(minimum: 4, weight: 3, priority: 9), LayoutSlot(minimum: 4, weight: 2, priority: 5),
                                        LayoutSlot(minimum: 5, weight: 3, priority: 7), LayoutSlot(minimum: count + 4, weight: 2, priority: 3)])
         let full = 0...Double.pi
         if let r = parts[0] {
             let (head, body) = r.splitTop(1)
             let counts = layer.patchAngles.map(Double.init)
-            label("θ(w, x) kernel↔patch", head)
+            label("θ(w, x) median \(degrees(median(layer), s.glyphs)) · kernel↔patch", head)
             Histogram(counts: counts, range: full, marker: Double.pi / 2, role: .series(0), glyphs: s.glyphs,
                       view: Histogram.occupiedRange(counts: counts, range: full), axisFormat: .degrees).render(into: &grid, in: body)
         }
