@@ -137,7 +137,7 @@ public final class TrainingSession {
             events.append(.diverged(step: result.step + 1, message: message))
             return events
         }
-        history.record(result)
+        history.record(result, variant: trainer.hyper.variant.name)
         unsavedSteps += 1
         imagesPerSecond = imagesPerSecond == 0 ? result.imagesPerSecond : 0.9 * imagesPerSecond + 0.1 * result.imagesPerSecond
         events.append(.stepFinished(result))

@@ -408,11 +408,14 @@ public struct AppState: Sendable {
     public var displayRunName: String { AppState.runName(telemetry.runName, variant: currentVariant) }
 
     public static func runName(_ name: String, variant: ConvVariant) -> String {
-        let names = Set(ConvVariant.cycle.map(\.name))
-        var parts = name.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        guard let i = parts.firstIndex(where: { names.contains($0) }) else { return name }
-        parts[i] = variant.name
-        return parts.joined(separator: "-")
+        // Longest first: `lr-sigmoid` before `sigmoid`.
+        for known in ConvVariant.cycle.map(\.name).sorted(by: { $0.count > $1.count }) {
+            if let r = name.range(of: "-\(known)-") {
+                return name.replacingCharacters(in: r, with: "-\(variant.name)-")
+            }
+            if name.hasSuffix("-\(known)") { return String(name.dropLast(known.count)) + variant.name }
+        }
+        return name
     }
 
     // MARK: smoothing
