@@ -184,3 +184,30 @@ import TUI
         #expect(lines.contains { $0.contains("ETA 5:56 to step 2000") })
     }
 }
+
+@Suite struct MarkerMergeTests {
+    @Test func twoVariantSwitchesAtOneStepShowTheLastOne() {
+        var t = richTelemetry()
+        t.history.log(RunEvent(step: 400, text: "variant → linear (weights kept)", marker: "→linear"))
+        t.history.log(RunEvent(step: 400, text: "variant → sigmoid (weights kept)", marker: "→sigmoid"))
+        t.history.log(RunEvent(step: 400, text: "learning rate → 0.004", marker: "lr×2"))
+        let labels = WorkbenchView.markers(AppState(telemetry: t)).map(\.label)
+        #expect(labels == ["lr×2", "→linear", "→sigmoid", "lr×2"])
+    }
+}
+
+@Suite struct HelpFitsTests {
+    /// `?` lists every key of the one table, at 80×24 too (in two columns there).
+    @Test(arguments: [(80, 24), (120, 36)])
+    func helpListsEveryKey(_ size: (Int, Int)) {
+        var s = AppState(telemetry: richTelemetry())
+        s.overlay = .help
+        let text = WorkbenchView.render(s, width: size.0, height: size.1).lines.joined(separator: "\n")
+        for b in KeyMap.bindings {
+            #expect(text.contains(b.label + " "), "\(size): key \(b.label) missing from the help")
+        }
+        for needle in ["loss axis: linear", "charts: whole run", "per-class accuracy", "quit (asks"] {
+            #expect(text.contains(needle), "\(size): \(needle) missing")
+        }
+    }
+}

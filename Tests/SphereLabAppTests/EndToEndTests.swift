@@ -119,7 +119,7 @@ import Foundation
         let right = try #require(lines[top].firstIndex(of: "┐"))
         let lossArea = lines[top..<bottom].map { String($0[..<min(right, $0.endIndex)]) }.joined(separator: "\n")
         #expect(lossArea.contains("lr×2"), "no learning-rate marker on the loss chart:\n\(lossArea)")
-        #expect(lossArea.contains("→sigmoid") || lossArea.contains("→linear"), "no variant marker on the loss chart:\n\(lossArea)")
+        #expect(lossArea.contains("→sigmoid"), "no marker of the variant in use on the loss chart:\n\(lossArea)")
 
         // q: asks to save unsaved progress; n quits with status 0 and the terminal restored.
         pane.send("q")

@@ -200,13 +200,27 @@ public enum WorkbenchView {
     /// The run's changes as chart markers at their steps (or compute times).
     static func markers(_ s: AppState) -> [ChartMarker] {
         let t = s.telemetry
-        return t.events.compactMap { e in
-            guard let label = e.marker else { return nil }
+        // Of several changes of one kind at one step (v pressed twice), the last one holds.
+        var last: [String: Int] = [:]
+        for (i, e) in t.events.enumerated() {
+            if let label = e.marker { last["\(e.step) \(markerKind(label))"] = i }
+        }
+        return t.events.enumerated().compactMap { i, e in
+            guard let label = e.marker, last["\(e.step) \(markerKind(label))"] == i else { return nil }
             let x = s.timeAxis ? seconds(atStep: e.step, in: t) : Double(e.step)
             guard let x else { return nil }
             let role: ColorRole = e.level == .error ? .error : (label == "resumed" || label == "opened" ? .accent : .warn)
             return ChartMarker(x: x, label: markerLabel(label, glyphs: s.glyphs), role: role)
         }
+    }
+
+    /// What a marker changes: the variant, the learning rate, the loss, … (its label otherwise).
+    static func markerKind(_ label: String) -> String {
+        if label.hasPrefix("→") { return "variant" }
+        if label.hasPrefix("lr") { return "lr" }
+        if label.contains("softmax") { return "loss" }
+        if label == "sgd" || label == "adam" { return "optimizer" }
+        return label.split(separator: " ").first.map(String.init) ?? label
     }
 
     /// What the chart panels' titles add: the window and the x axis when not the defaults.
@@ -421,13 +435,31 @@ public enum WorkbenchView {
         LogView(lines: lines, glyphs: s.glyphs, scroll: s.logScroll).render(into: &grid, in: inner)
     }
 
+    /// Every key from the one table: one per row when they fit the height, else in two columns.
+    static func helpDialog(_ s: AppState, width: Int, height: Int) -> Dialog {
+        let hints = KeyMap.bindings.map { KeyHint($0.label, $0.help) }
+        if hints.count + 8 <= height {
+            return Dialog(title: "Keys", content: .keyTable(hints), footer: "any key closes", glyphs: s.glyphs)
+        }
+        let keyWidth = (hints.map(\.key.count).max() ?? 0) + 1
+        let column = (min(width - 6, 116) - 2) / 2
+        func cell(_ i: Int) -> String {
+            guard i < hints.count else { return "" }
+            let h = hints[i]
+            let text = h.key.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + h.label
+            return TextFit.truncate(text, to: column, glyphs: s.glyphs).padding(toLength: column, withPad: " ", startingAt: 0)
+        }
+        let rows = (hints.count + 1) / 2
+        let lines = (0..<rows).map { cell($0) + "  " + cell($0 + rows) }
+        return Dialog(title: "Keys", content: .text(lines), footer: "any key closes", maxContentWidth: 2 * column + 2, glyphs: s.glyphs)
+    }
+
     static func overlay(_ s: AppState, into grid: inout CellGrid) {
         let dialog: Dialog
         switch s.overlay {
         case .none: return
         case .help:
-            dialog = Dialog(title: "Keys", content: .keyTable(KeyMap.bindings.map { KeyHint($0.label, $0.help) }),
-                            footer: "any key closes", glyphs: s.glyphs)
+            dialog = helpDialog(s, width: grid.width, height: grid.height)
         case .confirmQuit:
             dialog = Dialog(title: "Quit", content: .text(["\(s.telemetry.unsavedSteps) steps are not saved.",
                                                            "Save a snapshot before quitting?"]),
