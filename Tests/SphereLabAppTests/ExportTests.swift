@@ -25,6 +25,16 @@ import Engine
         let archive = SessionArchive(root: datasets + "/Sessions", datasetsDirectory: datasets)
         let path = try archive.write(archive.capture(session, identity: run.identity), name: "export-200")
 
+        // Reopened, the snapshot shows its changes on the charts and its angle history at once.
+        let (reopened, _) = try archive.restore(path: path)
+        let t = reopened.session.telemetry()
+        #expect(t.angles.isEmpty && !t.angleHistory.isEmpty)
+        let labels = WorkbenchView.markers(AppState(telemetry: t)).map(\.label)
+        #expect(labels == ["lr×2", "→linear", "opened"])
+        let screen = WorkbenchView.render(AppState(telemetry: t), width: 120, height: 36).lines.joined(separator: "\n")
+        #expect(screen.contains("Angles [1/") && !screen.contains("no SphereConv-capable layer measured yet"))
+        #expect(screen.contains("lr×2") && screen.contains("→linear"))
+
         let csv: String
         if let bin = EndToEndTests.binary {
             let out = datasets + "/run.csv"
