@@ -50,10 +50,12 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
         t.sequence = 12; t.hyper.variant = .learnableSigmoid
         _ = s.update(.telemetry(t))
         #expect(s.pendingVariant == nil)
-        // A refused value is dropped once enough telemetry went by.
+        // A refused value is dropped once enough telemetry went by after the first one read
+        // after sending (even when that one was far ahead of the state's when the key came).
         _ = s.update(.key(.char("v")))
-        t.sequence = 13; _ = s.update(.telemetry(t)); #expect(s.pendingVariant != nil)
-        t.sequence = 40; _ = s.update(.telemetry(t)); #expect(s.pendingVariant == nil)
+        t.sequence = 40; _ = s.update(.telemetry(t)); #expect(s.pendingVariant != nil)
+        t.sequence = 42; _ = s.update(.telemetry(t)); #expect(s.pendingVariant != nil)
+        t.sequence = 43; _ = s.update(.telemetry(t)); #expect(s.pendingVariant == nil)
     }
 
     @Test func lossArrowsAdvanceFromThePendingChoiceAndUseTheUsersNames() {

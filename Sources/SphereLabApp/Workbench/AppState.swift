@@ -40,11 +40,22 @@ public enum ChartWindow: Int, CaseIterable, Sendable {
 /// telemetry reports it (or enough telemetry went by that it must have been applied or refused).
 public struct Pending<Value: Equatable & Sendable>: Equatable, Sendable {
     public var value: Value
-    /// The telemetry sequence when the value was sent.
-    public var sentAt: Int
-    /// Telemetry sequences after which a value the trainer did not confirm is dropped (the
-    /// trainer publishes after every command it applies, so a few sequences suffice).
-    static var patience: Int { 4 }
+    /// The sequence of the first telemetry read after the value was sent (nil: none yet).
+    public var firstSeen: Int?
+    /// The trainer's loop takes commands, applies them, advances and publishes; a telemetry
+    /// published this many sequences after the first one read after sending has seen the
+    /// command applied (or refused), whether that first one was published before or after it.
+    static var patience: Int { 3 }
+
+    public init(value: Value) { self.value = value }
+
+    /// Whether telemetry `sequence` (which shows the value when `confirmed`) settles the choice;
+    /// remembers the first sequence seen.
+    mutating func settles(sequence: Int, confirmed: Bool) -> Bool {
+        if confirmed { return true }
+        guard let first = firstSeen else { firstSeen = sequence; return false }
+        return sequence >= first + Pending.patience
+    }
 }
 
 /// A snapshot as the open dialog lists it.
@@ -252,8 +263,8 @@ public struct AppState: Sendable {
     mutating func notePending(_ effects: [AppEffect]) {
         for case .send(let c) in effects {
             switch c {
-            case .setVariant(let v): pendingVariant = Pending(value: v, sentAt: telemetry.sequence)
-            case .setHead(let h, let ce, _): pendingLoss = Pending(value: LossChoice(head: h, crossEntropy: ce), sentAt: telemetry.sequence)
+            case .setVariant(let v): pendingVariant = Pending(value: v)
+            case .setHead(let h, let ce, _): pendingLoss = Pending(value: LossChoice(head: h, crossEntropy: ce))
             default: break
             }
         }
@@ -262,12 +273,12 @@ public struct AppState: Sendable {
     /// Drops pending choices the telemetry has caught up with.
     mutating func settlePending() {
         let seq = telemetry.sequence
-        if let p = pendingVariant, p.value == telemetry.hyper.variant || seq > p.sentAt + Pending<ConvVariant>.patience {
-            pendingVariant = nil
+        if var p = pendingVariant {
+            pendingVariant = p.settles(sequence: seq, confirmed: p.value == telemetry.hyper.variant) ? nil : p
         }
         let loss = LossChoice(head: telemetry.hyper.head, crossEntropy: telemetry.hyper.crossEntropy)
-        if let p = pendingLoss, p.value == loss || seq > p.sentAt + Pending<LossChoice>.patience {
-            pendingLoss = nil
+        if var p = pendingLoss {
+            pendingLoss = p.settles(sequence: seq, confirmed: p.value == loss) ? nil : p
         }
     }
 
