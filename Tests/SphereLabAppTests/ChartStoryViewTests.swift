@@ -206,6 +206,8 @@ import TUI
         for b in KeyMap.bindings {
             #expect(text.contains(b.label + " "), "\(size): key \(b.label) missing from the help")
         }
+        // Keys in a column of their own: the text after each starts at the same place.
+        #expect(text.contains("?/F1  this help") && text.contains("space  pause") && text.contains("PgUp  event log"))
         for needle in ["loss axis: linear", "charts: whole run", "per-class accuracy", "quit (asks"] {
             #expect(text.contains(needle), "\(size): \(needle) missing")
         }

@@ -84,6 +84,9 @@ import TUI
             s.showClasses = true
             try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/classes-\(w)x\(h).txt", atomically: true, encoding: .utf8)
             s.showClasses = false
+            s.overlay = .help
+            try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/help-\(w)x\(h).txt", atomically: true, encoding: .utf8)
+            s.overlay = .none
             s.allLayersView = true
             s.glyphs = .ascii
             try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/ascii-\(w)x\(h).txt", atomically: true, encoding: .utf8)

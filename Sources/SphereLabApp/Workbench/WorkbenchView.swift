@@ -441,17 +441,23 @@ public enum WorkbenchView {
         if hints.count + 8 <= height {
             return Dialog(title: "Keys", content: .keyTable(hints), footer: "any key closes", glyphs: s.glyphs)
         }
+        // Two columns as one key table: the left key in the key column, the rest in the text.
         let keyWidth = (hints.map(\.key.count).max() ?? 0) + 1
         let column = (min(width - 6, 116) - 2) / 2
-        func cell(_ i: Int) -> String {
-            guard i < hints.count else { return "" }
-            let h = hints[i]
-            let text = h.key.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + h.label
-            return TextFit.truncate(text, to: column, glyphs: s.glyphs).padding(toLength: column, withPad: " ", startingAt: 0)
+        func fit(_ text: String, _ n: Int) -> String {
+            TextFit.truncate(text, to: n, glyphs: s.glyphs).padding(toLength: n, withPad: " ", startingAt: 0)
         }
         let rows = (hints.count + 1) / 2
-        let lines = (0..<rows).map { cell($0) + "  " + cell($0 + rows) }
-        return Dialog(title: "Keys", content: .text(lines), footer: "any key closes", maxContentWidth: 2 * column + 2, glyphs: s.glyphs)
+        let table = (0..<rows).map { i -> KeyHint in
+            let left = hints[i]
+            var text = fit(left.label, column - keyWidth - 1)
+            if i + rows < hints.count {
+                let right = hints[i + rows]
+                text += "  " + right.key.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + fit(right.label, column - keyWidth)
+            }
+            return KeyHint(left.key, text)
+        }
+        return Dialog(title: "Keys", content: .keyTable(table), footer: "any key closes", maxContentWidth: 2 * column + 2, glyphs: s.glyphs)
     }
 
     static func overlay(_ s: AppState, into grid: inout CellGrid) {
