@@ -207,7 +207,15 @@ import TUI
             #expect(text.contains(b.label + " "), "\(size): key \(b.label) missing from the help")
         }
         // Keys in a column of their own: the text after each starts at the same place.
-        #expect(text.contains("?/F1  this help") && text.contains("space  pause") && text.contains("PgUp  event log"))
+        func gap(_ key: String, _ help: String) -> Int? {
+            for line in text.components(separatedBy: "\n") {
+                guard let k = line.range(of: key + " "), let h = line.range(of: help), k.upperBound <= h.lowerBound else { continue }
+                return line.distance(from: k.lowerBound, to: h.lowerBound)
+            }
+            return nil
+        }
+        let g = gap("space", "pause / resume")
+        #expect(g != nil && gap("?/F1", "this help") == g && gap("PgUp", "event log: older") == g)
         for needle in ["loss axis: linear", "charts: whole run", "per-class accuracy", "quit (asks"] {
             #expect(text.contains(needle), "\(size): \(needle) missing")
         }
