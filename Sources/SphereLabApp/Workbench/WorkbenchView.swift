@@ -442,7 +442,7 @@ public enum WorkbenchView {
             return Dialog(title: "Keys", content: .keyTable(hints), footer: "any key closes", glyphs: s.glyphs)
         }
         // Two columns as one key table: the left key in the key column, the rest in the text.
-        let keyWidth = (hints.map(\.key.count).max() ?? 0) + 1
+        let keyWidth = (hints.map(\.key.count).max() ?? 0) + 2   // as the key table's own key column
         let column = (min(width - 6, 116) - 2) / 2
         func fit(_ text: String, _ n: Int) -> String {
             TextFit.truncate(text, to: n, glyphs: s.glyphs).padding(toLength: n, withPad: " ", startingAt: 0)
@@ -450,7 +450,7 @@ public enum WorkbenchView {
         let rows = (hints.count + 1) / 2
         let table = (0..<rows).map { i -> KeyHint in
             let left = hints[i]
-            var text = fit(left.label, column - keyWidth - 1)
+            var text = fit(left.label, column - keyWidth)
             if i + rows < hints.count {
                 let right = hints[i + rows]
                 text += "  " + right.key.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + fit(right.label, column - keyWidth)
