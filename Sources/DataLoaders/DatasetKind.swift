@@ -30,6 +30,17 @@ public enum DatasetKind: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// Class names in label order: Fashion-MNIST's garments, MNIST's digits, CIFAR-10's names,
+    /// CIFAR-100's label indices (its fine names are not in the binary files' header).
+    public var classNames: [String] {
+        switch self {
+        case .mnist: (0..<10).map(String.init)
+        case .fashionMNIST: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+        case .cifar10: ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+        case .cifar100: (0..<100).map(String.init)
+        }
+    }
+
     /// Number of examples in the standard training and test splits.
     public var trainCount: Int {
         switch self {

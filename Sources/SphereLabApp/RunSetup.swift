@@ -48,7 +48,8 @@ public enum RunFactory {
     public static func open(setup: RunSetup, data: DatasetPair, hyper: Hyperparameters, runName: String, history: RunHistory = RunHistory(),
                             totalSteps: Int? = nil, startPaused: Bool = false, resumedFrom: String? = nil) throws -> OpenedRun {
         let trainer = try trainer(setup: setup, data: data, hyper: hyper)
-        let labels = RunLabels(runName: runName, dataset: setup.dataset.rawValue, model: setup.model.displayName)
+        let labels = RunLabels(runName: runName, dataset: setup.dataset.rawValue, model: setup.model.displayName,
+                               classNames: setup.dataset.classNames)
         let session = try TrainingSession(trainer: trainer, labels: labels, history: history, totalSteps: totalSteps,
                                           startPaused: startPaused, resumedFrom: resumedFrom)
         return OpenedRun(session: session, identity: RunIdentity(setup: setup, datasetFingerprint: data.train.fingerprint))

@@ -27,12 +27,17 @@ public struct SessionManifest: Codable, Sendable {
         public var bestTestStep: Int?
         /// Training and evaluation seconds of the run so far.
         public var elapsedSeconds: Double?
+        /// Learning rate per step and the variant changes (absent in snapshots written before them).
+        public var learningRate: MetricSeries?
+        public var variants: [StepLabel]?
 
         public init(_ h: RunHistory) {
             trainLoss = h.trainLoss; trainAccuracy = h.trainAccuracy; testLoss = h.testLoss; testAccuracy = h.testAccuracy
             testAccuracyTrainModeBN = h.testAccuracyTrainModeBN
             bestTestAccuracy = h.bestTestAccuracy?.value; bestTestStep = h.bestTestAccuracy?.step
             elapsedSeconds = h.elapsedSeconds
+            learningRate = h.learningRate
+            variants = h.variants
         }
     }
 
@@ -67,6 +72,8 @@ public struct SessionManifest: Codable, Sendable {
         h.replaceEvents(events)
         h.angleHistory = angleHistory
         h.elapsedSeconds = metrics.elapsedSeconds ?? 0
+        h.learningRate = metrics.learningRate ?? MetricSeries()
+        h.variants = metrics.variants ?? []
         return h
     }
 

@@ -29,13 +29,17 @@ struct ChartLegend {
     }
 
     /// The entries as they will be drawn in `width` cells.
-    func fitted(width: Int) -> [Entry] { fitted(width: width, count: series.count) }
+    func fitted(width: Int) -> [Entry] { fitted(width: width, count: listed.count) }
 
-    /// The first `count` series fitted; when even two-character names do not fit, one series fewer.
+    /// Indices of the series that have a legend entry.
+    var listed: [Int] { series.indices.filter { series[$0].inLegend } }
+
+    /// The first `count` listed series fitted; when even two-character names do not fit, one series fewer.
     private func fitted(width: Int, count: Int) -> [Entry] {
         guard count > 0 else { return [] }
-        let series = Array(self.series.prefix(count))
-        var entries = series.enumerated().map { i, s in
+        let indices = Array(listed.prefix(count))
+        let series = indices.map { self.series[$0] }
+        var entries = zip(indices, series).map { i, s in
             Entry(sample: ChartLegend.sample(for: s, index: i, glyphs: glyphs), label: s.label,
                   latest: s.readout?.latest, smoothed: s.readout?.smoothed)
         }
@@ -58,7 +62,7 @@ struct ChartLegend {
         var x = row.x
         let entries = fitted(width: row.width)
         let approx = glyphs == .unicode ? "≈" : "~"
-        for (i, e) in entries.enumerated() {
+        for (i, e) in zip(listed, entries) {
             let role = series[i].role
             x = grid.put(e.sample, x: x, y: row.y, style: Style(role, bold: true), clip: row)
             x = grid.put(" " + e.label, x: x, y: row.y, style: Style(.label), clip: row)

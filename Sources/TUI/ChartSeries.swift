@@ -53,6 +53,8 @@ public struct ChartSeries: Equatable, Sendable {
     public var style: SeriesStyle
     /// Numbers for the legend; nil shows the name only.
     public var readout: Readout?
+    /// Whether the series has a legend entry (a smoothed twin of a series already named may not need one).
+    public var inLegend = true
 
     public init(label: String, role: ColorRole, points: [ChartPoint], style: SeriesStyle = .line,
                 readout: Readout? = nil) {

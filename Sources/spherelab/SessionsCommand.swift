@@ -16,11 +16,13 @@ struct Sessions: ParsableCommand {
             do {
                 let rows = try SnapshotStore(root: sessionsDir).list()
                 guard !rows.isEmpty else { print("no snapshots in \(sessionsDir)/"); return }
-                print("name".padding(toLength: 40, withPad: " ", startingAt: 0) + "saved             step  dataset        model               variant      best")
+                // The name column fits the longest name, so names never run into the date.
+                let nameWidth = max(4, rows.map(\.name.count).max() ?? 0) + 2
+                print("name".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "saved             step  dataset        model               variant      best")
                 for r in rows {
                     let saved = (r.savedAt ?? "").prefix(16).replacingOccurrences(of: "T", with: " ")
                     let best = r.bestTestAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "–"
-                    print(r.name.padding(toLength: 40, withPad: " ", startingAt: 0) + saved.padding(toLength: 17, withPad: " ", startingAt: 0)
+                    print(r.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + saved.padding(toLength: 17, withPad: " ", startingAt: 0)
                           + String(r.step ?? 0).padding(toLength: 6, withPad: " ", startingAt: 0)
                           + (r.dataset ?? "?").padding(toLength: 15, withPad: " ", startingAt: 0)
                           + (r.model ?? "?").padding(toLength: 20, withPad: " ", startingAt: 0)

@@ -142,3 +142,25 @@ func tag(_ e: SessionEvent) -> String {
         try BufferUse.check([conv, bn, relu])
     }
 }
+
+@Suite struct ConfusionCountTests {
+    @Test func evaluationCountsEveryTestImageOnce() throws {
+        let session = try tinySession(evalEvery: 2)
+        _ = session.advance(); _ = session.advance()
+        let e = try session.trainer.evaluate()
+        let c = try #require(e.confusion)
+        #expect(c.classes == 4 && c.counts.count == 16)
+        #expect(c.counts.reduce(0, +) == e.examples)
+        // The diagonal is what the accuracy counted.
+        let diagonal = (0..<4).map { c.counts[$0 * 4 + $0] }.reduce(0, +)
+        #expect(abs(Double(diagonal) / Double(e.examples) - e.accuracy) < 1e-12)
+        // Labels are i mod 4 over 6 examples: classes 0 and 1 have two images, 2 and 3 one.
+        #expect((0..<4).map { c.row($0).reduce(0, +) } == [2, 2, 1, 1])
+        // A second evaluation starts from zero rather than adding up.
+        let again = try #require(try session.trainer.evaluate().confusion)
+        #expect(again == c)
+        // The session hands the latest counts to the UI.
+        while !session.advance().contains(where: { if case .evaluationFinished = $0 { return true }; return false }) {}
+        #expect(session.telemetry().confusion?.counts.reduce(0, +) == 6)
+    }
+}

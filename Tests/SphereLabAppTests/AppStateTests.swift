@@ -36,6 +36,99 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
 }
 
 @Suite struct AppStateTests {
+    @Test func quickPressesAdvanceFromThePendingChoice() {
+        var s = AppState(telemetry: sampleTelemetry())
+        s.telemetry.sequence = 10
+        #expect(s.update(.key(.char("v"))) == [.send(.setVariant(.linear))])
+        #expect(s.update(.key(.char("v"))) == [.send(.setVariant(.sigmoid(k: ConvVariant.defaultSigmoidK)))])
+        #expect(Control.variant.value(in: s).hasPrefix("sigmoid"))
+        // The trainer confirms the first press: the second stays pending.
+        var t = s.telemetry; t.sequence = 11; t.hyper.variant = .linear
+        _ = s.update(.telemetry(t))
+        #expect(s.currentVariant.name == "sigmoid")
+        #expect(s.update(.key(.char("v"))) == [.send(.setVariant(.learnableSigmoid))])
+        t.sequence = 12; t.hyper.variant = .learnableSigmoid
+        _ = s.update(.telemetry(t))
+        #expect(s.pendingVariant == nil)
+        // A refused value is dropped once enough telemetry went by after the first one read
+        // after sending (even when that one was far ahead of the state's when the key came).
+        _ = s.update(.key(.char("v")))
+        t.sequence = 40; _ = s.update(.telemetry(t)); #expect(s.pendingVariant != nil)
+        t.sequence = 42; _ = s.update(.telemetry(t)); #expect(s.pendingVariant != nil)
+        t.sequence = 43; _ = s.update(.telemetry(t)); #expect(s.pendingVariant == nil)
+    }
+
+    @Test func lossArrowsAdvanceFromThePendingChoiceAndUseTheUsersNames() {
+        var s = AppState(telemetry: sampleTelemetry())
+        s.focus = .controls
+        s.selectedControl = Control.loss.rawValue
+        #expect(s.update(.key(.right)) == [.send(.setHead(.linear, .authors, label: "softmax-authors"))])
+        #expect(s.update(.key(.right)) == [.send(.setHead(.weightNormalized, .plain, label: "w-softmax"))])
+        #expect(Control.loss.value(in: s) == "w-softmax")
+    }
+
+    @Test func namesFollowTheVariantInUse() {
+        var s = AppState(telemetry: sampleTelemetry())
+        #expect(s.defaultSnapshotName == "spherenet9-cosine-fashion-mnist-step40")
+        _ = s.update(.key(.char("v")))
+        #expect(s.displayRunName == "spherenet9-linear-fashion-mnist")
+        #expect(s.defaultSnapshotName == "spherenet9-linear-fashion-mnist-step40")
+        #expect(AppState.runName("bench-fmnist-w0.25-sigmoid", variant: .cosine) == "bench-fmnist-w0.25-cosine")
+        #expect(AppState.runName("myrun", variant: .cosine) == "myrun")
+        let header = WorkbenchView.render(s, width: 120, height: 36).lines[0]
+        #expect(header.contains("spherenet9-linear-fashion-mnist"))
+    }
+
+    @Test func viewKeysToggleChartSettings() {
+        var s = AppState(telemetry: sampleTelemetry())
+        _ = s.update(.key(.char("w"))); #expect(s.chartWindow == .last2000)
+        _ = s.update(.key(.char("w"))); #expect(s.chartWindow == .last500)
+        _ = s.update(.key(.char("w"))); #expect(s.chartWindow == .all)
+        _ = s.update(.key(.char("y"))); #expect(s.logScaleLoss)
+        _ = s.update(.key(.char("t"))); #expect(s.timeAxis)
+        _ = s.update(.key(.char("a"))); #expect(s.allLayersView)
+        _ = s.update(.key(.char("c"))); #expect(s.showClasses)
+        // Every action has a key, and the help lists them all.
+        let bound = Set(KeyMap.bindings.map(\.action))
+        #expect(Action.allCases.allSatisfy(bound.contains))
+    }
+
+    @Test func logScrollsByKeysAndWheelAndHoldsItsPlace() {
+        var t = richTelemetry()
+        var s = AppState(telemetry: t)
+        _ = s.update(.resize(width: 120, height: 36))
+        #expect(s.logHeight == 5)
+        _ = s.update(.key(.pageUp))
+        #expect(s.logScroll == 3)
+        s.focus = .log
+        _ = s.update(.key(.up)); #expect(s.logScroll == 4)
+        _ = s.update(.key(.end)); #expect(s.logScroll == 0)
+        // The wheel over the log scrolls it; over the charts it zooms the step range.
+        let layout = WorkbenchView.layout(s, width: 120, height: 36)
+        let log = try! #require(layout.log), loss = try! #require(layout.loss)
+        _ = s.update(.key(.mouse(MouseEvent(action: .wheelUp, x: log.x + 5, y: log.y + 2))))
+        #expect(s.logScroll == 3)
+        _ = s.update(.key(.mouse(MouseEvent(action: .wheelUp, x: loss.x + 5, y: loss.y + 3))))
+        #expect(s.chartWindow == .last2000)
+        _ = s.update(.key(.mouse(MouseEvent(action: .wheelDown, x: loss.x + 5, y: loss.y + 3))))
+        #expect(s.chartWindow == .all)
+        // New lines arrive while scrolled back: the same lines stay in view.
+        t.history.log(RunEvent(step: 601, text: "new"))
+        _ = s.update(.telemetry(t))
+        #expect(s.logScroll == 4)
+    }
+
+    @Test func clickFocusesThePanelUnderIt() {
+        var s = AppState(telemetry: sampleTelemetry())
+        _ = s.update(.resize(width: 120, height: 36))
+        let layout = WorkbenchView.layout(s, width: 120, height: 36)
+        let controls = try! #require(layout.controls), angles = try! #require(layout.angles)
+        _ = s.update(.key(.mouse(MouseEvent(action: .press(.left), x: controls.x + 3, y: controls.y + 1 + Control.optimizer.rawValue))))
+        #expect(s.focus == .controls && s.selectedControl == Control.optimizer.rawValue)
+        _ = s.update(.key(.mouse(MouseEvent(action: .press(.left), x: angles.x + 3, y: angles.y + 3))))
+        #expect(s.focus == .angles)
+    }
+
     @Test func keysBecomeTrainerCommands() {
         var s = AppState(telemetry: sampleTelemetry())
         #expect(s.update(.key(.char(" "))) == [.send(.togglePause)])
@@ -59,8 +152,9 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
         _ = s.update(.key(.char("["))); #expect(s.selectedLayer == 1)
         _ = s.update(.key(.char("]"))); #expect(s.selectedLayer == 0)
         _ = s.update(.key(.tab)); #expect(s.focus == .controls)
+        _ = s.update(.key(.tab)); #expect(s.focus == .log)
         _ = s.update(.key(.tab)); #expect(s.focus == .charts)
-        _ = s.update(.key(.backTab)); #expect(s.focus == .controls)
+        _ = s.update(.key(.backTab)); #expect(s.focus == .log)
     }
 
     @Test func editingRefusesBadValuesAndKeepsTheOldOne() {
@@ -88,7 +182,8 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
         s.focus = .controls
         s.selectedControl = Control.variant.rawValue
         #expect(s.update(.key(.right)) == [.send(.setVariant(.linear))])
-        #expect(s.update(.key(.left)) == [.send(.setVariant(.conv))])
+        // ← goes back from the value → chose, before the trainer confirmed it.
+        #expect(s.update(.key(.left)) == [.send(.setVariant(.cosine))])
         s.selectedControl = Control.optimizer.rawValue
         #expect(s.update(.key(.right)) == [.send(.setOptimizer(.sgd(momentum: 0.9)))])
         s.selectedControl = Control.trainModeBN.rawValue
@@ -166,3 +261,50 @@ func sampleTelemetry(steps: Int = 40, unsaved: Int = 0) -> Telemetry {
 }
 
 import Foundation
+
+/// A longer run than `sampleTelemetry`: 600 steps with an early loss spike, evaluations every
+/// 100 steps, a learning-rate change at 155 and a variant switch at 159, a confusion matrix.
+func richTelemetry(steps: Int = 600) -> Telemetry {
+    var t = sampleTelemetry(steps: 1)
+    t.history = RunHistory()
+    t.step = steps
+    t.totalSteps = 2000
+    t.evaluationExamples = 1000
+    t.evaluationSecondsEach = 2
+    t.classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    var events = [RunEvent(step: 0, text: "started")]
+    for i in 1...steps {
+        let loss = i < 5 ? 4.0 : 0.3 + 1.5 / Double(i).squareRoot()
+        t.history.trainLoss.append(MetricPoint(step: i, value: loss, seconds: Double(i) * 0.25))
+        t.history.trainAccuracy.append(MetricPoint(step: i, value: min(0.93, 0.6 + Double(i) / 2000), seconds: Double(i) * 0.25))
+        if i % 100 == 0 {
+            let acc = 0.8 + Double(i) / 10000
+            t.history.testAccuracy.append(MetricPoint(step: i, value: acc, seconds: Double(i) * 0.25))
+            t.history.testLoss.append(MetricPoint(step: i, value: 0.5 - Double(i) / 5000, seconds: Double(i) * 0.25))
+            t.history.bestTestAccuracy = MetricPoint(step: i, value: acc)
+            events.append(RunEvent(step: i, text: String(format: "step %d: test accuracy %.2f%%, loss 0.4 (1000 examples, 2.0s)", i, 100 * acc)))
+        }
+        if i == 155 { events.append(RunEvent(step: 155, text: "learning rate → 0.002", marker: "lr×2")) }
+        if i == 159 { events.append(RunEvent(step: 159, text: "variant → linear (weights kept)", marker: "→linear")) }
+    }
+    t.history.replaceEvents(events)
+    t.angles = []
+    for (i, name) in ["features.0", "features.3", "features.7"].enumerated() {
+        var history = AngleHistory()
+        for k in 0..<30 {
+            var h = [Int](repeating: 0, count: LayerAngles.bins)
+            let centre = 24 - (k / 10) * (i + 1)
+            for b in (centre - 2)...(centre + 2) { h[b] = 10 - abs(b - centre) * 3 }
+            let m = Double.pi / 2 - Double(k) * 0.004 * Double(i + 1)
+            history.append(LayerAngles(layer: name, variant: "cosine", step: (k + 1) * 20, patchAngles: h, kernelAngles: h.reversed(),
+                                       percentiles: [m - 0.05, m - 0.02, m, m + 0.02, m + 0.05]))
+        }
+        t.angles.append(history.entries.last!)
+        t.history.angleHistory[name] = history
+    }
+    var counts = [Int](repeating: 0, count: 100)
+    for r in 0..<10 { for c in 0..<10 { counts[r * 10 + c] = r == c ? 80 + r : (abs(r - c) == 2 ? 5 : 1) } }
+    t.confusion = ConfusionCounts(classes: 10, counts: counts)
+    t.confusionStep = 600
+    return t
+}

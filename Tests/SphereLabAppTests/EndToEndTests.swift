@@ -101,17 +101,25 @@ import Foundation
         screen = pane.capture()
         #expect(Self.step(in: screen) == pausedAt, "step moved while paused")
 
-        // +: the learning rate doubles in the header and in the trainer's event log.
-        pane.send("+")
-        screen = pane.wait(seconds: 20) { $0.contains("lr 0.002") && $0.contains("learning rate → 0.002") }
+        // While it runs: +, then v twice quickly. Each v advances from the variant the one before
+        // chose (cosine → linear → sigmoid), and the changes are marked on the loss chart.
+        pane.send("Space")
+        screen = pane.wait(seconds: 20) { $0.contains("RUNNING") }
+        pane.send("+", "v", "v")
+        screen = pane.wait(seconds: 30) { $0.contains("variant → sigmoid") && $0.contains("lr 0.002") }
         #expect(screen.contains("lr 0.002"), "header:\n\(screen)")
         #expect(screen.contains("learning rate → 0.002"), "telemetry event missing:\n\(screen)")
-
-        // v: the variant changes (cosine → linear) on the same weights.
-        pane.send("v")
-        screen = pane.wait(seconds: 20) { $0.contains("variant → linear") }
-        #expect(screen.contains("variant → linear"), "screen:\n\(screen)")
-        #expect(screen.contains("· linear ·"), "header does not show the new variant:\n\(screen)")
+        #expect(screen.contains("variant → linear") && screen.contains("variant → sigmoid"), "both variants must be logged:\n\(screen)")
+        #expect(screen.contains("· sigmoid"), "header does not show the new variant:\n\(screen)")
+        #expect(screen.contains("spherenet9-sigmoid-fashion-mnist"), "the run name does not follow the variant:\n\(screen)")
+        // The loss chart's area: from its title row to the accuracy panel, left of its right border.
+        let lines = screen.components(separatedBy: "\n")
+        let top = try #require(lines.firstIndex { $0.contains("─ Loss") })
+        let bottom = try #require(lines.firstIndex { $0.contains("─ Accuracy") })
+        let right = try #require(lines[top].firstIndex(of: "┐"))
+        let lossArea = lines[top..<bottom].map { String($0[..<min(right, $0.endIndex)]) }.joined(separator: "\n")
+        #expect(lossArea.contains("lr×2"), "no learning-rate marker on the loss chart:\n\(lossArea)")
+        #expect(lossArea.contains("→sigmoid"), "no marker of the variant in use on the loss chart:\n\(lossArea)")
 
         // q: asks to save unsaved progress; n quits with status 0 and the terminal restored.
         pane.send("q")

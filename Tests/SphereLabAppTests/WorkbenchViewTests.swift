@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import Engine
 import TUI
 @testable import SphereLabApp
@@ -15,7 +16,7 @@ import TUI
         #expect(lines[0].hasSuffix(" RUNNING"))
         #expect(lines[0].contains("step 40"))
         for needle in ["Loss", "Accuracy", "Angles [1/2]", "features.0 · cosine", "θ(w, x)", "kernel↔kernel", "Controls",
-                       "optimizer", "Events", "test accuracy 78.00%", "π/2", "space pause"] {
+                       "optimizer", "Events", "test accuracy 78.00%", "90°", "space pause"] {
             #expect(text.contains(needle), "\(size): missing \(needle)")
         }
         if size.0 >= 100 { #expect(text.contains("learning rate")) }
@@ -71,3 +72,24 @@ import TUI
     }
 }
 
+
+/// `SPHERELAB_DUMP=dir swift test --filter dumpScreens` writes the sample screens as text, for looking at.
+@Suite struct ScreenDump {
+    @Test func dumpScreens() throws {
+        guard let dir = ProcessInfo.processInfo.environment["SPHERELAB_DUMP"] else { return }
+        for (w, h) in [(80, 24), (120, 36), (200, 60)] {
+            var s = AppState(telemetry: richTelemetry())
+            _ = s.update(.resize(width: w, height: h))
+            try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/screen-\(w)x\(h).txt", atomically: true, encoding: .utf8)
+            s.showClasses = true
+            try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/classes-\(w)x\(h).txt", atomically: true, encoding: .utf8)
+            s.showClasses = false
+            s.overlay = .help
+            try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/help-\(w)x\(h).txt", atomically: true, encoding: .utf8)
+            s.overlay = .none
+            s.allLayersView = true
+            s.glyphs = .ascii
+            try WorkbenchView.render(s, width: w, height: h).text.write(toFile: "\(dir)/ascii-\(w)x\(h).txt", atomically: true, encoding: .utf8)
+        }
+    }
+}

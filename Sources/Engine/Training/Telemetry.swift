@@ -58,6 +58,13 @@ public struct AngleHistory: Sendable, Equatable, Codable {
     }
 }
 
+/// A name that holds from `step` on (e.g. the conv variant in use).
+public struct StepLabel: Sendable, Equatable, Codable {
+    public var step: Int
+    public var name: String
+    public init(step: Int, name: String) { self.step = step; self.name = name }
+}
+
 /// Everything a run has recorded, in bounded memory for any run length: the metric series,
 /// the best test accuracy, the event log, the angle statistics over time and the compute
 /// time spent. Saved with every snapshot and restored with it.
@@ -69,6 +76,10 @@ public struct RunHistory: Sendable, Equatable {
     /// Test accuracy with BatchNorm in train mode (batch statistics), when measured.
     public var testAccuracyTrainModeBN = MetricSeries()
     public var bestTestAccuracy: MetricPoint?
+    /// The learning rate of each step (for exports; bounded like the other series).
+    public var learningRate = MetricSeries()
+    /// The variant in use from each step on: one entry per change (the first step's included).
+    public var variants: [StepLabel] = []
     public private(set) var events: [RunEvent] = []
     public var angleHistory: [String: AngleHistory] = [:]
     /// Seconds of training and evaluation so far (carried over a resume).
@@ -103,10 +114,22 @@ public struct RunHistory: Sendable, Equatable {
         for e in list.suffix(4 * RunHistory.eventCapacity) { log(e) }
     }
 
-    mutating func record(_ r: StepResult) {
+    mutating func record(_ r: StepResult, variant: String? = nil) {
         elapsedSeconds += r.seconds
         trainLoss.append(MetricPoint(step: r.step, value: r.loss, seconds: elapsedSeconds))
         trainAccuracy.append(MetricPoint(step: r.step, value: r.accuracy, seconds: elapsedSeconds))
+        learningRate.append(MetricPoint(step: r.step, value: Double(r.learningRate), seconds: elapsedSeconds))
+        if let variant, variants.last?.name != variant {
+            variants.append(StepLabel(step: r.step, name: variant))
+            if variants.count > RunHistory.eventCapacity { variants.removeFirst(variants.count - RunHistory.eventCapacity) }
+        }
+    }
+
+    /// The variant recorded for `step` (nil before the first record).
+    public func variant(atStep step: Int) -> String? {
+        var found: String?
+        for v in variants { if v.step <= step { found = v.name } else { break } }
+        return found ?? variants.first?.name
     }
 
     mutating func record(_ e: EvaluationResult) {
@@ -156,6 +179,11 @@ public struct Telemetry: Sendable {
     /// Examples per evaluation and the measured evaluation speed, for the ETA.
     public var evaluationExamples = 0
     public var evaluationSecondsEach: Double?
+    /// The dataset's class names in label order (may be empty: number the classes then).
+    public var classNames: [String] = []
+    /// Per-class counts of the latest evaluation and its step.
+    public var confusion: ConfusionCounts?
+    public var confusionStep: Int?
 
     public init() {}
 

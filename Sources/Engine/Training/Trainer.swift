@@ -26,6 +26,27 @@ public struct EvaluationResult: Sendable, Equatable {
     /// Accuracy with BatchNorm in train mode (batch statistics), when measured.
     public var trainModeAccuracy: Double?
     public var seconds: Double
+    /// Per-class counts of the evaluation (eval-mode BN), or nil when not counted.
+    public var confusion: ConfusionCounts?
+}
+
+/// A confusion matrix: `counts[t * classes + p]` test images of true class t predicted as p.
+public struct ConfusionCounts: Sendable, Equatable, Codable {
+    public var classes: Int
+    public var counts: [Int]
+    public init(classes: Int, counts: [Int]) { self.classes = classes; self.counts = counts }
+
+    /// Row `t` (true class t) as predicted-class counts.
+    public func row(_ t: Int) -> ArraySlice<Int> { counts[(t * classes)..<((t + 1) * classes)] }
+
+    /// Fraction of class t's images predicted right (nil when the class had none).
+    public func accuracy(ofClass t: Int) -> Double? {
+        let total = row(t).reduce(0, +)
+        return total > 0 ? Double(counts[t * classes + t]) / Double(total) : nil
+    }
+
+    /// The matrix as rows, for drawing.
+    public var rows: [[Int]] { (0..<classes).map { Array(row($0)) } }
 }
 
 /// Trains one network on one data stream. Owns the model, optimizer, data stream and every
@@ -57,6 +78,8 @@ public final class Trainer {
     private let featureGradRows = FloatBuffer() // (N, D)
     private let featureGrad = FloatBuffer()     // (D, N, 1, 1) back in the channel-major layout
     private let logits = FloatBuffer()          // (N, C)
+    /// Confusion counts of the running evaluation, (C, C) true × predicted; allocated once.
+    private var confusion: [Int]
 
     /// Builds the network from `model` and `seed` and takes the data streams over.
     public init(model: ModelSpec, seed: UInt64, hyper: Hyperparameters, training: any BatchSource,
@@ -76,6 +99,7 @@ public final class Trainer {
         network = try Network(spec: model, variant: hyper.variant, seed: seed)
         optimizer = Optimizer(kind: hyper.optimizer, weightDecay: hyper.weightDecay)
         orthogonality = OrthogonalityPenalty(weight: hyper.orthogonality)
+        confusion = [Int](repeating: 0, count: model.classes * model.classes)
         do {
             head = try ScoreHead<Float>(kind: hyper.head, options: hyper.crossEntropy,
                                         maxBatch: max(Hyperparameters.batchSizeRange.upperBound, Trainer.evaluationBatch),
@@ -183,6 +207,8 @@ public final class Trainer {
         var lossSum = 0.0, correct = 0, trainModeCorrect = 0
         var first = 0
         let batchNorms = network.layers.flatMap(Trainer.batchNorms)
+        let classes = model.classes
+        for i in confusion.indices { confusion[i] = 0 }
         while first < total {
             let n = min(Trainer.evaluationBatch, total - first)
             let shape = Shape(channels: format.channels, batch: n, height: format.height, width: format.width)
@@ -195,6 +221,7 @@ public final class Trainer {
             let (loss, hits) = try headForward(f, batch: n, training: false)
             lossSum += loss * Double(n)
             correct += hits
+            countConfusion(batch: n, classes: classes)
             if trainModeBatchNorm {
                 for bn in batchNorms { bn.freezesStatistics = true }
                 defer { for bn in batchNorms { bn.freezesStatistics = false } }
@@ -206,7 +233,21 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return EvaluationResult(step: step, accuracy: Double(correct) / Double(max(total, 1)), loss: lossSum / Double(max(total, 1)),
                                 examples: total, trainModeAccuracy: trainModeBatchNorm ? Double(trainModeCorrect) / Double(max(total, 1)) : nil,
-                                seconds: seconds)
+                                seconds: seconds, confusion: ConfusionCounts(classes: classes, counts: confusion))
+    }
+
+    /// Adds the batch's (label, argmax of logits) pairs to `confusion`. No allocation.
+    private func countConfusion(batch n: Int, classes c: Int) {
+        let z = UnsafePointer(logits.pointer)
+        confusion.withUnsafeMutableBufferPointer { counts in
+            labels.withUnsafeBufferPointer { l in
+                for i in 0..<n {
+                    let t = Int(l[i])
+                    guard t >= 0, t < c else { continue }
+                    counts[t * c + CrossEntropy.argmax(z + i * c, c)] += 1
+                }
+            }
+        }
     }
 
     static func batchNorms(_ layer: Layer) -> [BatchNorm2D] {

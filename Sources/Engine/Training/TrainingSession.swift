@@ -27,8 +27,10 @@ public struct RunLabels: Sendable, Equatable {
     public var runName: String
     public var dataset: String
     public var model: String
-    public init(runName: String, dataset: String, model: String) {
-        self.runName = runName; self.dataset = dataset; self.model = model
+    /// The dataset's class names in label order (empty: the views number the classes).
+    public var classNames: [String]
+    public init(runName: String, dataset: String, model: String, classNames: [String] = []) {
+        self.runName = runName; self.dataset = dataset; self.model = model; self.classNames = classNames
     }
 }
 
@@ -60,6 +62,8 @@ public final class TrainingSession {
     private var closedStep: Int?
     private var latestAngles: [LayerAngles] = []
     private var evaluationSecondsEach: Double?
+    /// The latest evaluation's per-class counts.
+    public private(set) var lastConfusion: (step: Int, counts: ConfusionCounts)?
 
     public init(trainer: Trainer, labels: RunLabels, history: RunHistory = RunHistory(), totalSteps: Int? = nil,
                 startPaused: Bool = false, resumedFrom: String? = nil) throws {
@@ -133,7 +137,7 @@ public final class TrainingSession {
             events.append(.diverged(step: result.step + 1, message: message))
             return events
         }
-        history.record(result)
+        history.record(result, variant: trainer.hyper.variant.name)
         unsavedSteps += 1
         imagesPerSecond = imagesPerSecond == 0 ? result.imagesPerSecond : 0.9 * imagesPerSecond + 0.1 * result.imagesPerSecond
         events.append(.stepFinished(result))
@@ -172,6 +176,7 @@ public final class TrainingSession {
             let e = try trainer.evaluate(trainModeBatchNorm: evaluatesTrainModeBN)
             history.record(e)
             evaluationSecondsEach = e.seconds
+            if let c = e.confusion { lastConfusion = (e.step, c) }
             log(String(format: "step %d: test accuracy %.2f%%, loss %.4f (%d examples, %.1fs)", e.step, 100 * e.accuracy, e.loss, e.examples, e.seconds),
                 into: &events)
             events.append(.evaluationFinished(e))
@@ -294,6 +299,9 @@ public final class TrainingSession {
         t.isEvaluating = evaluationDue
         t.evaluationExamples = trainer.evaluationExamples
         t.evaluationSecondsEach = evaluationSecondsEach
+        t.classNames = labels.classNames
+        t.confusion = lastConfusion?.counts
+        t.confusionStep = lastConfusion?.step
         return t
     }
 }

@@ -14,7 +14,49 @@ public enum AppEffect: Equatable, Sendable {
     case saveAndQuit(name: String)
 }
 
-public enum Focus: Int, CaseIterable, Sendable { case charts, angles, controls }
+public enum Focus: Int, CaseIterable, Sendable { case charts, angles, controls, log }
+
+/// How much of the run the loss and accuracy charts show: all of it or the last N steps.
+public enum ChartWindow: Int, CaseIterable, Sendable {
+    case all, last2000, last500
+
+    /// Steps shown (nil: the whole run).
+    public var steps: Int? {
+        switch self {
+        case .all: return nil
+        case .last2000: return 2000
+        case .last500: return 500
+        }
+    }
+
+    public var name: String { steps.map { "last \($0) steps" } ?? "whole run" }
+    /// Narrower with `delta` > 0 (zoom in), wider with `delta` < 0; stops at the ends.
+    func zoomed(_ delta: Int) -> ChartWindow {
+        ChartWindow(rawValue: min(max(rawValue + delta, 0), ChartWindow.allCases.count - 1))!
+    }
+}
+
+/// A value the user chose and sent to the trainer, shown and built on until the trainer's
+/// telemetry reports it (or enough telemetry went by that it must have been applied or refused).
+public struct Pending<Value: Equatable & Sendable>: Equatable, Sendable {
+    public var value: Value
+    /// The sequence of the first telemetry read after the value was sent (nil: none yet).
+    public var firstSeen: Int?
+    /// The trainer's loop takes commands, applies them, advances and publishes; a telemetry
+    /// published this many sequences after the first one read after sending has seen the
+    /// command applied (or refused), whether that first one was published before or after it.
+    static var patience: Int { 3 }
+
+    public init(value: Value) { self.value = value }
+
+    /// Whether telemetry `sequence` (which shows the value when `confirmed`) settles the choice;
+    /// remembers the first sequence seen.
+    mutating func settles(sequence: Int, confirmed: Bool) -> Bool {
+        if confirmed { return true }
+        guard let first = firstSeen else { firstSeen = sequence; return false }
+        return sequence >= first + Pending.patience
+    }
+}
 
 /// A snapshot as the open dialog lists it.
 public struct SnapshotEntry: Equatable, Sendable {
@@ -35,6 +77,8 @@ public enum Overlay: Equatable, Sendable {
 /// Events the update function handles: keys, and news from the runner.
 public enum AppEvent: Sendable {
     case key(Key)
+    /// The terminal's size (the runner reports it before drawing; mouse hits need the layout).
+    case resize(width: Int, height: Int)
     case telemetry(Telemetry)
     case snapshots([SnapshotEntry])
     case status(String)
@@ -65,6 +109,23 @@ public struct AppState: Sendable {
     public private(set) var smoothedAccuracy: [MetricPoint] = []
     private var smoothingState = (loss: 0.0, accuracy: 0.0, count: 0)
 
+    // Chart and view settings (keys in `KeyMap`).
+    public var chartWindow: ChartWindow = .all
+    public var logScaleLoss = false
+    /// X axis of the loss and accuracy charts in compute seconds instead of steps.
+    public var timeAxis = false
+    /// The angle panel shows every layer's median θ over steps instead of one layer.
+    public var allLayersView = false
+    /// The per-class results (accuracy per class, confusion matrix) take the charts' place.
+    public var showClasses = false
+    /// Lines the event log is scrolled back from the newest (0: follows new lines).
+    public var logScroll = 0
+    /// The terminal's size as last reported (for mouse hits).
+    public var screen = (width: 0, height: 0)
+    /// Choices sent but not yet confirmed by telemetry: the next press advances from them.
+    public var pendingVariant: Pending<ConvVariant>?
+    public var pendingLoss: Pending<LossChoice>?
+
     public init(telemetry: Telemetry) {
         self.telemetry = telemetry
         extendSmoothing()
@@ -78,6 +139,9 @@ public struct AppState: Sendable {
         switch event {
         case .telemetry(let t):
             absorb(t)
+            return []
+        case .resize(let w, let h):
+            screen = (w, h)
             return []
         case .snapshots(let list):
             overlay = list.isEmpty
@@ -140,13 +204,87 @@ public struct AppState: Sendable {
             }
             return []
         }
+        if case .mouse(let m) = key { return handleMouse(m) }
+        if focus == .log, [.up, .down, .char("k"), .char("j"), .home, .end].contains(key) {
+            logScroll = LogView.scrolled(logScroll, by: key, lineCount: logLineCount, height: logHeight)
+            return []
+        }
         guard let action = KeyMap.action(for: key) else { return [] }
         return perform(action)
     }
 
+    // MARK: mouse
+
+    /// A click focuses the panel under it; the wheel scrolls the log or zooms the charts'
+    /// step range. Everything here is also reachable by keys.
+    mutating func handleMouse(_ m: MouseEvent) -> [AppEffect] {
+        let layout = WorkbenchView.layout(self, width: screen.width, height: screen.height)
+        let panel = layout.panel(atX: m.x, y: m.y)
+        switch m.action {
+        case .press(.left):
+            if let panel { focus = panel }
+            if panel == .controls, let controls = layout.controls {
+                let row = m.y - controls.y - 1
+                if row >= 0, row < Control.allCases.count { selectedControl = row }
+            }
+        case .wheelUp, .wheelDown:
+            let up = m.action == .wheelUp
+            switch panel {
+            case .log: logScroll = min(max(0, logScroll + (up ? 3 : -3)), LogView.maxScroll(lineCount: logLineCount, height: logHeight))
+            case .charts: chartWindow = chartWindow.zoomed(up ? 1 : -1)
+            case .controls: selectedControl = (selectedControl + (up ? -1 : 1) + Control.allCases.count) % Control.allCases.count
+            case .angles:
+                let layers = max(1, WorkbenchView.layersShown(telemetry).count)
+                selectedLayer = (selectedLayer + (up ? -1 : 1) + layers) % layers
+            case nil: break
+            }
+        default: break
+        }
+        return []
+    }
+
+    /// Lines in the event log (events and the status line).
+    var logLineCount: Int { telemetry.events.count + (status == nil ? 0 : 1) }
+    /// Text rows of the log panel at the current size.
+    var logHeight: Int {
+        let h = WorkbenchView.layout(self, width: screen.width, height: screen.height).log?.height ?? 6
+        return max(1, h - 2)
+    }
+
+    // MARK: pending choices
+
+    /// The variant the next `v` advances from: the last one chosen, even before the trainer confirms.
+    public var currentVariant: ConvVariant { pendingVariant?.value ?? telemetry.hyper.variant }
+    public var currentLoss: LossChoice {
+        pendingLoss?.value ?? LossChoice(head: telemetry.hyper.head, crossEntropy: telemetry.hyper.crossEntropy)
+    }
+
+    /// Notes choices in `effects` as pending until telemetry confirms them.
+    mutating func notePending(_ effects: [AppEffect]) {
+        for case .send(let c) in effects {
+            switch c {
+            case .setVariant(let v): pendingVariant = Pending(value: v)
+            case .setHead(let h, let ce, _): pendingLoss = Pending(value: LossChoice(head: h, crossEntropy: ce))
+            default: break
+            }
+        }
+    }
+
+    /// Drops pending choices the telemetry has caught up with.
+    mutating func settlePending() {
+        let seq = telemetry.sequence
+        if var p = pendingVariant {
+            pendingVariant = p.settles(sequence: seq, confirmed: p.value == telemetry.hyper.variant) ? nil : p
+        }
+        let loss = LossChoice(head: telemetry.hyper.head, crossEntropy: telemetry.hyper.crossEntropy)
+        if var p = pendingLoss {
+            pendingLoss = p.settles(sequence: seq, confirmed: p.value == loss) ? nil : p
+        }
+    }
+
     mutating func perform(_ action: Action) -> [AppEffect] {
         status = nil
-        let layers = max(1, telemetry.angles.count)
+        let layers = max(1, WorkbenchView.layersShown(telemetry).count)
         switch action {
         case .togglePause: return [.send(.togglePause)]
         case .stepOnce:
@@ -154,7 +292,10 @@ public struct AppState: Sendable {
             return [.send(.stepOnce)]
         case .learningRateUp: return [.send(.scaleLearningRate(2))]
         case .learningRateDown: return [.send(.scaleLearningRate(0.5))]
-        case .nextVariant: return [.send(.setVariant(telemetry.hyper.variant.next))]
+        case .nextVariant:
+            let effects: [AppEffect] = [.send(.setVariant(currentVariant.next))]
+            notePending(effects)
+            return effects
         case .focusNext: focus = Focus(rawValue: (focus.rawValue + 1) % Focus.allCases.count)!
         case .focusPrevious: focus = Focus(rawValue: (focus.rawValue + Focus.allCases.count - 1) % Focus.allCases.count)!
         case .moveUp, .moveDown:
@@ -162,14 +303,15 @@ public struct AppState: Sendable {
             switch focus {
             case .controls: selectedControl = (selectedControl + delta + Control.allCases.count) % Control.allCases.count
             case .angles: selectedLayer = (selectedLayer + delta + layers) % layers
-            case .charts: break
+            case .charts, .log: break
             }
         case .moveLeft, .moveRight:
             let delta = action == .moveLeft ? -1 : 1
             switch focus {
             case .controls: return cycleChoice(delta)
             case .angles: selectedLayer = (selectedLayer + delta + layers) % layers
-            case .charts: break
+            case .charts: chartWindow = chartWindow.zoomed(delta)
+            case .log: break
             }
         case .edit:
             if focus != .controls { focus = .controls; return [] }
@@ -186,6 +328,20 @@ public struct AppState: Sendable {
             guard sessionsAvailable else { status = "snapshots are unavailable: Sessions/ is not readable"; return [] }
             return [.listSnapshots]
         case .help: overlay = .help
+        case .chartWindow:
+            chartWindow = ChartWindow(rawValue: (chartWindow.rawValue + 1) % ChartWindow.allCases.count)!
+            status = "charts: \(chartWindow.name)"
+        case .logScale:
+            logScaleLoss.toggle()
+            status = "loss axis: \(logScaleLoss ? "logarithmic" : "linear")"
+        case .timeAxis:
+            timeAxis.toggle()
+            status = "x axis: \(timeAxis ? "compute time" : "steps")"
+        case .allLayers: allLayersView.toggle()
+        case .classes: showClasses.toggle()
+        case .logOlder, .logNewer:
+            logScroll = LogView.scrolled(logScroll, by: action == .logOlder ? .pageUp : .pageDown,
+                                         lineCount: logLineCount, height: logHeight)
         case .quit:
             if telemetry.unsavedSteps > 0 && sessionsAvailable { overlay = .confirmQuit; return [] }
             return [.quit]
@@ -202,6 +358,7 @@ public struct AppState: Sendable {
             do {
                 let effects = try selectedControlID.parse(text, in: self)
                 editText = nil; editError = nil
+                notePending(effects)
                 return applyLocal(effects)
             } catch {
                 editError = "\(error)"   // the old value stays; the edit stays open to fix
@@ -226,7 +383,9 @@ public struct AppState: Sendable {
         let i = choices.firstIndex { current.hasPrefix($0) && (current == $0 || current.dropFirst($0.count).first.map { !$0.isLetter && $0 != "-" } ?? true) } ?? 0
         let next = choices[(i + delta + choices.count) % choices.count]
         do {
-            return applyLocal(try control.parse(next, in: self))
+            let effects = try control.parse(next, in: self)
+            notePending(effects)
+            return applyLocal(effects)
         } catch {
             status = "\(error)"
             return []
@@ -251,16 +410,38 @@ public struct AppState: Sendable {
     }
 
     public var defaultSnapshotName: String {
-        let base = telemetry.runName.isEmpty ? "run" : telemetry.runName
+        let base = displayRunName.isEmpty ? "run" : displayRunName
         return "\(base)-step\(telemetry.step)".filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
+    }
+
+    /// The run's name with its variant part following the variant now in use
+    /// (`spherenet9-cosine-fashion-mnist` after a switch to linear: `spherenet9-linear-fashion-mnist`).
+    public var displayRunName: String { AppState.runName(telemetry.runName, variant: currentVariant) }
+
+    public static func runName(_ name: String, variant: ConvVariant) -> String {
+        // Longest first: `lr-sigmoid` before `sigmoid`.
+        for known in ConvVariant.cycle.map(\.name).sorted(by: { $0.count > $1.count }) {
+            if let r = name.range(of: "-\(known)-") {
+                return name.replacingCharacters(in: r, with: "-\(variant.name)-")
+            }
+            if name.hasSuffix("-\(known)") { return String(name.dropLast(known.count)) + variant.name }
+        }
+        return name
     }
 
     // MARK: smoothing
 
     /// Takes new telemetry, extending the smoothed curves with the new points only.
     mutating func absorb(_ t: Telemetry) {
-        let restarted = t.trainLoss.count < smoothingState.count
+        let old = telemetry.history.trainLoss, new = t.history.trainLoss
+        // Points are only appended while the series keeps its buckets; otherwise start over.
+        let restarted = new.total < old.total || new.buckets.count != old.buckets.count
+            || new.pointsPerBucket != old.pointsPerBucket || t.trainLoss.count < smoothingState.count
+        // A log scrolled back keeps showing the same lines while new ones arrive.
+        let newLines = t.events.count - telemetry.events.count
+        if logScroll > 0, newLines > 0 { logScroll += newLines }
         telemetry = t
+        settlePending()
         if restarted { resmooth(); return }
         extendSmoothing()
     }
@@ -284,8 +465,8 @@ public struct AppState: Sendable {
             n += 1
             let debias = 1 - pow(w, Double(n))
             let scale = debias > 0 ? 1 / debias : 1
-            smoothedLoss.append(MetricPoint(step: loss[n - 1].step, value: ml * scale))
-            smoothedAccuracy.append(MetricPoint(step: loss[n - 1].step, value: ma * scale))
+            smoothedLoss.append(MetricPoint(step: loss[n - 1].step, value: ml * scale, seconds: loss[n - 1].seconds))
+            smoothedAccuracy.append(MetricPoint(step: loss[n - 1].step, value: ma * scale, seconds: loss[n - 1].seconds))
         }
         smoothingState = (ml, ma, n)
     }

@@ -27,7 +27,7 @@ public enum Control: Int, CaseIterable, Sendable {
     public func value(in state: AppState) -> String {
         let h = state.telemetry.hyper
         switch self {
-        case .variant: return h.variant.description
+        case .variant: return state.currentVariant.description
         case .learningRate: return Control.number(Double(state.telemetry.learningRate))
         case .optimizer: return h.optimizer.name
         case .momentum:
@@ -37,9 +37,9 @@ public enum Control: Int, CaseIterable, Sendable {
             }
         case .weightDecay: return Control.number(Double(h.weightDecay))
         case .orthogonality: return Control.number(Double(h.orthogonality))
-        case .loss: return LossChoice(head: h.head, crossEntropy: h.crossEntropy).name.components(separatedBy: " ").first ?? ""
+        case .loss: return state.currentLoss.name.components(separatedBy: " ").first ?? ""
         case .margin:
-            if case .generalizedAngular(let m, _) = h.head { return String(m) }
+            if case .generalizedAngular(let m, _) = state.currentLoss.head { return String(m) }
             return "–"
         case .batchSize: return String(h.batchSize)
         case .evalEvery: return String(h.evalEvery)
@@ -88,15 +88,15 @@ public enum Control: Int, CaseIterable, Sendable {
         case .orthogonality: return [.send(.setOrthogonality(try Settings.orthogonality.parse(t)))]
         case .loss:
             var margin = 1
-            if case .generalizedAngular(let m, _) = h.head { margin = m }
-            let choice = try LossChoice(parsing: t, margin: margin, variant: h.variant)
+            if case .generalizedAngular(let m, _) = state.currentLoss.head { margin = m }
+            let choice = try LossChoice(parsing: t, margin: margin, variant: state.currentVariant)
             return [.send(.setHead(choice.head, choice.crossEntropy, label: choice.name))]
         case .margin:
-            guard case .generalizedAngular(_, let op) = h.head else {
+            guard case .generalizedAngular(_, let op) = state.currentLoss.head else {
                 throw EngineError("the margin applies to ga-softmax: choose that loss first")
             }
             let m = try Settings.margin.parse(t)
-            let choice = LossChoice(head: .generalizedAngular(margin: m, op: op), crossEntropy: h.crossEntropy)
+            let choice = LossChoice(head: .generalizedAngular(margin: m, op: op), crossEntropy: state.currentLoss.crossEntropy)
             return [.send(.setHead(choice.head, choice.crossEntropy, label: choice.name))]
         case .batchSize: return [.send(.setBatchSize(try Settings.batchSize.parse(t)))]
         case .evalEvery: return [.send(.setEvalEvery(try Settings.evalEvery.parse(t)))]

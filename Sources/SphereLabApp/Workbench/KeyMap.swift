@@ -6,6 +6,7 @@ public enum Action: String, Sendable, CaseIterable {
     case togglePause, stepOnce, learningRateUp, learningRateDown, nextVariant
     case focusNext, focusPrevious, moveUp, moveDown, moveLeft, moveRight, edit, cancel
     case previousLayer, nextLayer, evaluateNow, save, open, help, quit
+    case chartWindow, logScale, timeAxis, allLayers, classes, logOlder, logNewer
 }
 
 public struct KeyBinding: Sendable {
@@ -32,6 +33,13 @@ public enum KeyMap {
         KeyBinding(keys: [.escape], action: .cancel, label: "esc", help: "close a dialog, cancel an edit"),
         KeyBinding(keys: [.char("[")], action: .previousLayer, label: "[", help: "previous layer in the angle view"),
         KeyBinding(keys: [.char("]")], action: .nextLayer, label: "]", help: "next layer in the angle view"),
+        KeyBinding(keys: [.char("a")], action: .allLayers, label: "a", help: "angle view: one layer / all layers' median θ"),
+        KeyBinding(keys: [.char("w")], action: .chartWindow, label: "w", help: "charts: whole run / last 2000 / last 500 steps"),
+        KeyBinding(keys: [.char("y")], action: .logScale, label: "y", help: "loss axis: linear / logarithmic"),
+        KeyBinding(keys: [.char("t")], action: .timeAxis, label: "t", help: "charts' x axis: steps / compute time"),
+        KeyBinding(keys: [.char("c")], action: .classes, label: "c", help: "per-class accuracy and confusion matrix"),
+        KeyBinding(keys: [.pageUp], action: .logOlder, label: "PgUp", help: "event log: older lines (↑↓ when the log has focus)"),
+        KeyBinding(keys: [.pageDown], action: .logNewer, label: "PgDn", help: "event log: newer lines (End follows)"),
         KeyBinding(keys: [.char("e")], action: .evaluateNow, label: "e", help: "evaluate on the test set now"),
         KeyBinding(keys: [.char("s")], action: .save, label: "s", help: "save a snapshot"),
         KeyBinding(keys: [.char("o")], action: .open, label: "o", help: "open a snapshot"),
@@ -47,10 +55,14 @@ public enum KeyMap {
 
     public static func action(for key: Key) -> Action? { table[key] }
 
-    /// The short hints of the help bar.
+    /// The short hints of the help bar; when the bar is short of room the lowest priorities
+    /// go first, so `? help` and `q quit` always stay.
     public static let hints: [KeyHint] = [
-        KeyHint("space", "pause"), KeyHint("n", "step"), KeyHint("+/-", "lr"), KeyHint("v", "variant"),
-        KeyHint("tab", "focus"), KeyHint("enter", "edit"), KeyHint("[ ]", "layer"), KeyHint("e", "eval"),
-        KeyHint("s", "save"), KeyHint("o", "open"), KeyHint("?", "help"), KeyHint("q", "quit"),
+        KeyHint("space", "pause", priority: 8), KeyHint("n", "step", priority: 3), KeyHint("+/-", "lr", priority: 7),
+        KeyHint("v", "variant", priority: 6), KeyHint("tab", "focus", priority: 5), KeyHint("enter", "edit", priority: 4),
+        KeyHint("[ ]", "layer", priority: 1), KeyHint("w", "window", priority: 2), KeyHint("y", "log", priority: 1),
+        KeyHint("t", "time", priority: 1), KeyHint("c", "classes", priority: 2), KeyHint("e", "eval", priority: 2),
+        KeyHint("s", "save", priority: 6), KeyHint("o", "open", priority: 3), KeyHint("?", "help", priority: 10),
+        KeyHint("q", "quit", priority: 10),
     ]
 }

@@ -41,6 +41,7 @@ public final class WorkbenchRunner {
         try terminal.start()
         defer { terminal.stop() }
         if terminal.preferredGlyphs == .ascii { state.glyphs = .ascii }
+        terminal.setMouseReporting(true)
         controller.start()
         while !quitting {
             if let key = terminal.readKey(timeoutMilliseconds: WorkbenchRunner.frameMilliseconds) {
@@ -56,6 +57,7 @@ public final class WorkbenchRunner {
             state.saving = savesInFlight.withLock { $0 } > 0
             autosaveIfDue()
             let size = terminal.size
+            _ = state.update(.resize(width: size.width, height: size.height))
             terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
         }
     }
@@ -69,7 +71,8 @@ public final class WorkbenchRunner {
         guard t.unsavedSteps > 0, t.state != .diverged else { return }
         let prefix = "autosave-" + t.runName.filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
         let keep = autosaveKeep
-        save(name: "\(prefix)-step\(t.step)", wait: false) {
+        // Named from the step the capture holds (it happens later, on the trainer's queue).
+        save(name: "\(prefix)-step\(t.step)", nameForStep: { "\(prefix)-step\($0)" }, wait: false) {
             try sessions.store.rotate(prefix: prefix + "-step", keep: keep)
         }
     }
@@ -98,7 +101,8 @@ public final class WorkbenchRunner {
     /// Copies the state on the trainer's queue (training pauses only for the copy), then
     /// writes on a utility queue so neither the UI nor the trainer waits for the disk.
     @discardableResult
-    func save(name: String, wait: Bool, after: (@Sendable () throws -> Void)? = nil) -> Bool {
+    func save(name: String, nameForStep: (@Sendable (Int) -> String)? = nil, wait: Bool,
+              after: (@Sendable () throws -> Void)? = nil) -> Bool {
         guard let sessions else { return false }
         let done = DispatchSemaphore(value: 0)
         let outcome = SaveOutcome()
@@ -106,9 +110,10 @@ public final class WorkbenchRunner {
         let identity = self.identity
         let inFlight = savesInFlight
         inFlight.withLock { $0 += 1 }
-        controller.send(.log("saving \(name)…", .info))
         controller.perform { session in
             let snapshot = sessions.capture(session, identity: identity)
+            let name = nameForStep?(snapshot.manifest.step) ?? name
+            session.note("saving \(name)…")
             DispatchQueue.global(qos: .utility).async {
                 do {
                     let path = try sessions.write(snapshot, name: name)
