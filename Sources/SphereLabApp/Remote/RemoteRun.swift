@@ -253,7 +253,7 @@ public final class RemoteRun: RunDriver {
             if let fatal {
                 message = "\(fatal) — not retrying (o tries again)"
             } else {
-                message = "DISCONNECTED from \(address): \(reason). The job goes on; retrying every \(Int(retrySeconds)) s (o reconnects now)"
+                message = "DISCONNECTED from \(address): \(reason). Retrying every \(Int(retrySeconds)) s (o reconnects now); losing the connection does not stop a job"
             }
             let repeated = shared.withLock { s -> Bool in
                 defer { s.lastFailure = reason }
