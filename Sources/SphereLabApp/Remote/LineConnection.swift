@@ -145,7 +145,7 @@ final class LineConnection: @unchecked Sendable {
             if let nl = buffer.firstIndex(of: 0x0A) {
                 let line = Array(buffer[..<nl])
                 buffer.removeSubrange(...nl)
-                if discarding { discarding = false; return .oversized(line.count) }
+                if discarding { discarding = false; continue }   // the tail of a skipped line
                 return .line(line)
             }
             if buffer.count > limit {
