@@ -353,6 +353,8 @@ public final class RemoteRun: RunDriver {
             publish { $0.apply(message) }
             if let saved = a.saved {
                 notice("the job saved \(saved) (on its own disk)")
+            } else if let acc = a.testAccuracy, acc.isFinite {
+                notice(String(format: "the job evaluated at step %d: test accuracy %.2f%%", a.step ?? 0, 100 * acc))
             } else if let what {
                 notice("job: \(what) applied at step \(a.step ?? 0)")
             }
