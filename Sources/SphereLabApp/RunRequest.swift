@@ -9,6 +9,8 @@ public struct RunRequest: Sendable {
     public var width = 0.25
     public var normalization: ModelSpec.Normalization = .batchNorm
     public var batchNormStatistics: BatchNormStatistics = .pytorch
+    /// BatchNorm after fc6 (SphereNet only; `--fc6-bn off` for weights trained without it).
+    public var fc6BatchNorm = true
     public var hyper = Hyperparameters()
     public var seed: UInt64 = 1
     public var steps: Int?
@@ -25,6 +27,7 @@ public struct RunRequest: Sendable {
                              inputHeight: set.height, inputWidth: set.width, classes: set.classes)
         spec.normalization = normalization
         spec.batchNormStatistics = batchNormStatistics
+        spec.fc6BatchNorm = fc6BatchNorm
         try spec.validate()
         return spec
     }

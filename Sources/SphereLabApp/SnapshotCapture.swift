@@ -25,7 +25,7 @@ extension SessionArchive {
             metrics: .init(history), events: history.events, angleHistory: history.angleHistory)
         let contents = SnapshotContents(weights: SessionArchive.weightTensors(trainer.network),
                                         optimizer: SessionArchive.optimizerTensors(trainer.optimizer), sessionJSON: [],
-                                        metadata: ["format": "pt", "producer": "spherelab"])
+                                        metadata: WeightsMetadata.record(for: identity.setup.model))
         return Capture(contents: contents, manifest: manifest)
     }
 

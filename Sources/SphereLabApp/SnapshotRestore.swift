@@ -22,7 +22,8 @@ extension SessionArchive {
                                       history: manifest.history, totalSteps: manifest.totalSteps.flatMap { $0 > manifest.step ? $0 : nil },
                                       startPaused: true, resumedFrom: name)
         let trainer = run.trainer
-        try SessionArchive.load(weights: contents.weights, into: trainer.network, path: path)
+        try SessionArchive.load(weights: contents.weights, metadata: contents.metadata, into: trainer.network,
+                                 spec: manifest.setup.model, path: path)
         for c in trainer.network.sphereCapable {
             if let v = manifest.layerVariants[c.name] { c.variant = v }
         }
@@ -35,32 +36,9 @@ extension SessionArchive {
         return (run, manifest)
     }
 
-    /// Copies tensors into the network: every saved parameter and buffer must be present with
-    /// its shape, and nothing unknown may be left over.
+    /// Copies tensors into the network (no recipe check): see `load(weights:metadata:into:spec:path:)`.
     public static func load(weights: [NamedTensor], into network: Network, path: String) throws {
-        var byName: [String: NamedTensor] = [:]
-        for t in weights { byName[t.name] = t }
-        // Learnable k first: it creates the parameter where the snapshot has one.
-        for c in network.convolutions {
-            if let k = byName["\(c.name).k"] { try c.restoreLearnableK(try floats(k, path: path)) }
-        }
-        var used = Set<String>()
-        for p in network.savedParameters {
-            guard let t = byName[p.name] else { throw EngineError("\(path): weights lack \(p.name) \(p.shape); the snapshot does not belong to this model") }
-            guard t.shape == p.shape else { throw EngineError("\(path): \(p.name) has shape \(t.shape), the model needs \(p.shape)") }
-            p.value.copy(from: try floats(t, path: path))
-            used.insert(p.name)
-        }
-        for b in network.stateBuffers {
-            guard let t = byName[b.name] else { throw EngineError("\(path): weights lack buffer \(b.name)") }
-            guard t.shape == b.shape else { throw EngineError("\(path): \(b.name) has shape \(t.shape), the model needs \(b.shape)") }
-            b.value.copy(from: try floats(t, path: path))
-            used.insert(b.name)
-        }
-        let unknown = Set(byName.keys).subtracting(used).sorted()
-        guard unknown.isEmpty else {
-            throw EngineError("\(path): weights hold tensors this model does not have: \(unknown.prefix(5).joined(separator: ", "))")
-        }
+        try load(weights: weights, metadata: [:], into: network, spec: nil, path: path)
     }
 
     static func floats(_ t: NamedTensor, path: String) throws -> [Float] {

@@ -14,7 +14,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Model for --weights (default spherenet9).") var model: String?
     @Option(help: "Width for --weights (default 0.25).") var width: Double?
     @Option(help: "Variant for --weights (default cosine).") var variant: String?
-    @Option(help: "BatchNorm statistics the weights were trained with (default pytorch).") var bnStats: String?
+    @Option(help: "BatchNorm statistics the weights were trained with (default: the file's metadata, else pytorch).") var bnStats: String?
+    @Option(help: "Normalisation after each SphereConv for --weights (default: the file's metadata, else bn).") var normalization: String?
+    @Option(name: .customLong("fc6-bn"), help: "BatchNorm after fc6 for --weights: on or off (default: the file's metadata, else on).") var fc6BN: String?
     @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
     @Option(name: .customLong("eval-limit"), help: "Test examples (default: all).") var evalLimit: Int?
     @Flag(help: "Print one JSON object.") var json = false
@@ -35,13 +37,20 @@ struct Eval: ParsableCommand {
                     trainer = try archive.restore(path: session).0.trainer
                 }
             } else {
+                // The file's recorded recipe fills what the command line leaves open; an option
+                // that contradicts it is refused when the weights load, with the fix.
+                let file = try SafeTensors.read(path: weights!)
+                let recipe = try WeightsMetadata.recipe(file.metadata, path: weights!)
                 var options = try RunOptions.parse([])
                 options.dataset = dataset; options.model = model; options.width = width; options.variant = variant
-                options.bnStats = bnStats; options.datasetsDir = datasetsDir
+                options.bnStats = bnStats ?? recipe.statistics?.rawValue
+                options.normalization = normalization ?? recipe.normalization?.rawValue
+                options.fc6BN = fc6BN ?? recipe.fc6BatchNorm.map { $0 ? "on" : "off" }
+                options.datasetsDir = datasetsDir
                 let request = try options.request(steps: nil)
                 trainer = try request.makeTrainer()
-                let file = try SafeTensors.read(path: weights!)
-                try SessionArchive.load(weights: file.tensors, into: trainer.network, path: weights!)
+                try SessionArchive.load(weights: file.tensors, metadata: file.metadata, into: trainer.network,
+                                        spec: trainer.network.spec, path: weights!)
             }
             let e = try trainer.evaluate(limit: evalLimit)
             if json {
@@ -67,7 +76,8 @@ struct Eval: ParsableCommand {
         var setup = manifest.setup
         setup.dataset = kind
         let trainer = try RunFactory.trainer(setup: setup, data: data, hyper: manifest.hyper)
-        try SessionArchive.load(weights: contents.weights, into: trainer.network, path: session)
+        try SessionArchive.load(weights: contents.weights, metadata: contents.metadata, into: trainer.network,
+                                spec: setup.model, path: session)
         for c in trainer.network.sphereCapable { if let v = manifest.layerVariants[c.name] { c.variant = v } }
         return trainer
     }

@@ -26,6 +26,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("eval-limit"), help: "Test examples per evaluation (default: all).") var evalLimit: Int?
     @Option(help: "BatchNorm running statistics: pytorch or paper (default pytorch).") var bnStats: String?
     @Option(help: "After each SphereConv: bn, spherenorm or spherenorm+bn (default bn).") var normalization: String?
+    @Option(name: .customLong("fc6-bn"), help: "BatchNorm after fc6 (SphereNet): on or off (default on).") var fc6BN: String?
     @Option(help: "Augmentation: default, none, flip, crop, flip+crop.") var augment: String?
     @Option(help: "Random seed for weights, data order and augmentation (default 1).") var seed: UInt64?
     @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
@@ -58,6 +59,11 @@ struct RunOptions: ParsableArguments {
             throw ValidationError("--normalization must be bn, spherenorm or spherenorm+bn")
         }
         r.normalization = norm
+        switch fc6BN ?? "on" {
+        case "on": r.fc6BatchNorm = true
+        case "off": r.fc6BatchNorm = false
+        default: throw ValidationError("--fc6-bn must be on or off")
+        }
         guard r.width > 0, r.width <= 8 else { throw ValidationError("--width must be in (0, 8]") }
         if let e = evalLimit, e < 1 { throw ValidationError("--eval-limit must be at least 1") }
         switch augment ?? "default" {
@@ -113,7 +119,8 @@ struct RunOptions: ParsableArguments {
     /// Options that fix the run's identity and cannot change on resume.
     var identityOptionsGiven: [String] {
         [("--dataset", dataset != nil), ("--model", model != nil), ("--width", width != nil), ("--seed", seed != nil),
-         ("--bn-stats", bnStats != nil), ("--normalization", normalization != nil), ("--augment", augment != nil)]
+         ("--bn-stats", bnStats != nil), ("--normalization", normalization != nil), ("--augment", augment != nil),
+         ("--fc6-bn", fc6BN != nil)]
             .filter { $0.1 }.map { $0.0 }
     }
 

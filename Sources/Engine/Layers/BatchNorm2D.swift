@@ -6,7 +6,7 @@ public enum BatchNormStatistics: String, Sendable, Codable, CaseIterable {
     /// debiasing — evaluation-mode accuracy lags early in training.
     case paper
 
-    var epsilon: Float { self == .pytorch ? 1e-5 : 1e-3 }
+    public var epsilon: Float { self == .pytorch ? 1e-5 : 1e-3 }
     /// Weight of the new batch statistic in the running average.
     var update: Float { self == .pytorch ? 0.1 : 0.001 }
 }
@@ -22,6 +22,10 @@ public final class BatchNorm2D: Layer {
     /// Train-mode forward without touching the running statistics (for measuring
     /// train-mode-BN accuracy on the test set).
     public var freezesStatistics = false
+    /// ε recorded with weights trained elsewhere (snapshot metadata `bn_epsilon`); nil: the
+    /// statistics convention's own.
+    public var epsilonOverride: Float?
+    public var epsilon: Float { epsilonOverride ?? statistics.epsilon }
 
     public let weight: Parameter   // γ (C)
     public let bias: Parameter     // β (C)
@@ -58,7 +62,7 @@ public final class BatchNorm2D: Layer {
     public func forward(_ x: Activation, training: Bool) -> Activation {
         let s = x.shape, p = s.plane
         output.ensure(count: s.count)
-        let eps = statistics.epsilon
+        let eps = epsilon
         let src = x.buffer.pointer, dst = output.pointer
         let gamma = weight.value.pointer, beta = bias.value.pointer
         if training {

@@ -120,6 +120,15 @@ public final class Network {
 
     public var variant: ConvVariant { sphereCapable.first?.variant ?? .conv }
 
+    /// Every BatchNorm layer, residual units' included, in network order.
+    public var batchNorms: [BatchNorm2D] {
+        layers.flatMap { layer -> [BatchNorm2D] in
+            if let bn = layer as? BatchNorm2D { return [bn] }
+            if let r = layer as? ResidualUnit { return [r.bn1, r.bn2] + (r.shortcutBN.map { [$0] } ?? []) }
+            return []
+        }
+    }
+
     /// Parameters trained now (body + score).
     public var parameters: [Parameter] { layers.flatMap(\.parameters) + [scoreWeight] }
     /// Every parameter a snapshot keeps.

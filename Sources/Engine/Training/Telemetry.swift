@@ -3,6 +3,8 @@ import Foundation
 /// The state of a run as the UI sees it.
 public enum RunState: String, Sendable, Codable {
     case running = "RUNNING", paused = "PAUSED", diverged = "DIVERGED", finished = "FINISHED", saving = "SAVING", stopped = "STOPPED"
+    /// An attached remote job whose connection is lost (the job itself goes on).
+    case disconnected = "DISCONNECTED"
 }
 
 /// One line of a run's event log. A change of the run (learning rate, variant, optimizer, …)

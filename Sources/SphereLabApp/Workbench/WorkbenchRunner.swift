@@ -8,9 +8,11 @@ import TUI
 public final class WorkbenchRunner {
     public static let frameMilliseconds: Int32 = 66
 
-    private var controller: TrainingController
-    /// The open run's setup and data fingerprint (what its snapshots record beside the session).
-    private var identity: RunIdentity
+    /// The run on screen: a local `TrainingController`, or a remote job (`RemoteRun`).
+    private var driver: any RunDriver
+    /// The open run's setup and data fingerprint (what its snapshots record beside the session);
+    /// nil for a remote job, which writes its own snapshots.
+    private var identity: RunIdentity?
     private var state: AppState
     private let sessions: SessionArchive?
     private let terminal = Terminal()
@@ -25,16 +27,26 @@ public final class WorkbenchRunner {
     /// Takes the run over: its session is handed to a `TrainingController` and from then on
     /// touched only on the trainer's queue.
     public init(run: OpenedRun, sessions: SessionArchive?, glyphs: GlyphSet) {
-        controller = TrainingController(session: run.session)
+        driver = TrainingController(session: run.session)
         identity = run.identity
         self.sessions = sessions
-        state = AppState(telemetry: controller.telemetry)
+        state = AppState(telemetry: driver.telemetry)
         state.glyphs = glyphs
         state.sessionsAvailable = sessions != nil
     }
 
+    /// Drives a run that lives elsewhere (`spherelab attach`): saving asks it to save.
+    public init(driver: any RunDriver, glyphs: GlyphSet) {
+        self.driver = driver
+        identity = nil
+        sessions = nil
+        state = AppState(telemetry: driver.telemetry)
+        state.glyphs = glyphs
+        state.sessionsAvailable = driver.writesOwnSnapshots
+    }
+
     /// The latest telemetry of the run on screen (after `run`, its final state).
-    public var telemetry: Telemetry { controller.telemetry }
+    public var telemetry: Telemetry { driver.telemetry }
 
     /// Blocks until the user quits. The terminal is restored on every way out.
     public func run() throws {
@@ -42,7 +54,7 @@ public final class WorkbenchRunner {
         defer { terminal.stop() }
         if terminal.preferredGlyphs == .ascii { state.glyphs = .ascii }
         terminal.setMouseReporting(true)
-        controller.start()
+        driver.start()
         while !quitting {
             if let key = terminal.readKey(timeoutMilliseconds: WorkbenchRunner.frameMilliseconds) {
                 if key == .resize { terminal.invalidate() }
@@ -53,7 +65,8 @@ public final class WorkbenchRunner {
                     perform(state.update(.key(more)))
                 }
             }
-            _ = state.update(.telemetry(controller.telemetry))
+            _ = state.update(.telemetry(driver.telemetry))
+            if let notice = driver.takeNotice() { _ = state.update(.status(notice)) }
             state.saving = savesInFlight.withLock { $0 } > 0
             autosaveIfDue()
             let size = terminal.size
@@ -80,12 +93,18 @@ public final class WorkbenchRunner {
     func perform(_ effects: [AppEffect]) {
         for effect in effects {
             switch effect {
-            case .send(let c): controller.send(c)
+            case .send(let c):
+                if let why = driver.unavailableReason(c) { _ = state.update(.status(why)) } else { driver.send(c) }
             case .setSmoothing, .setTrainModeBN: break   // applied inside AppState
             case .save(let name): save(name: name, wait: false)
             case .saveAndQuit(let name):
                 if save(name: name, wait: true) { quit() }
             case .listSnapshots:
+                if driver.writesOwnSnapshots {
+                    let again = driver.reconnectNow()
+                    _ = state.update(.status(again ? "reconnecting…" : "opening snapshots is unavailable while attached: quit, then `spherelab --resume PATH` on the job's snapshot"))
+                    continue
+                }
                 guard let sessions else { continue }
                 do {
                     _ = state.update(.snapshots(try sessions.entries()))
@@ -103,11 +122,10 @@ public final class WorkbenchRunner {
     @discardableResult
     func save(name: String, nameForStep: (@Sendable (Int) -> String)? = nil, wait: Bool,
               after: (@Sendable () throws -> Void)? = nil) -> Bool {
-        guard let sessions else { return false }
+        if driver.writesOwnSnapshots { driver.requestSave(name: name); return true }
+        guard let sessions, let controller = driver as? TrainingController, let identity else { return false }
         let done = DispatchSemaphore(value: 0)
         let outcome = SaveOutcome()
-        let controller = self.controller
-        let identity = self.identity
         let inFlight = savesInFlight
         inFlight.withLock { $0 += 1 }
         controller.perform { session in
@@ -130,7 +148,7 @@ public final class WorkbenchRunner {
         guard wait else { return true }
         // Quitting: keep drawing while the save completes so the screen shows progress.
         while done.wait(timeout: .now() + .milliseconds(Int(WorkbenchRunner.frameMilliseconds))) == .timedOut {
-            _ = state.update(.telemetry(controller.telemetry))
+            _ = state.update(.telemetry(driver.telemetry))
             let size = terminal.size
             terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
         }
@@ -139,26 +157,24 @@ public final class WorkbenchRunner {
     }
 
     func open(_ path: String) {
-        guard let sessions else { return }
+        guard let sessions, !driver.writesOwnSnapshots else { return }
         do {
             let (run, _) = try sessions.restore(path: path)
-            controller.send(.quit)
-            controller.waitUntilStopped()
-            controller = TrainingController(session: run.session)
+            driver.stop()
+            driver = TrainingController(session: run.session)
             identity = run.identity
             let glyphs = state.glyphs
-            state = AppState(telemetry: controller.telemetry)
+            state = AppState(telemetry: driver.telemetry)
             state.glyphs = glyphs
             state.sessionsAvailable = true
-            controller.start()
+            driver.start()
         } catch {
             _ = state.update(.status("cannot open \(path): \(error)"))
         }
     }
 
     func quit() {
-        controller.send(.quit)
-        controller.waitUntilStopped(timeoutSeconds: 120)
+        driver.stop()
         quitting = true
     }
 }

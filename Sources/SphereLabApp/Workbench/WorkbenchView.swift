@@ -104,7 +104,7 @@ public enum WorkbenchView {
         switch state {
         case .running: return .ok
         case .paused, .saving, .finished: return .warn
-        case .diverged, .stopped: return .error
+        case .diverged, .stopped, .disconnected: return .error
         }
     }
 
