@@ -39,9 +39,9 @@ public final class ChannelAffine: Layer {
     /// dγ = Σ dy·x, dβ = Σ dy, dx = γ·dy (in place over dy).
     public func backward(_ dy: Activation) -> Activation? {
         guard let x = input else { preconditionFailure("\(name): backward before forward") }
-        let p = dy.shape.plane, g = dy.buffer.pointer, src = x.buffer.pointer
+        let p = dy.shape.plane, g = dy.buffer.pointer
         for c in 0..<channels {
-            let (dg, db) = planeDotAndSum(g + c * p, src + c * p, count: p)
+            let (dg, db) = planeDotAndSum(dy.buffer.slice(from: c * p, count: p), x.buffer.slice(from: c * p, count: p), count: p)
             weight.grad[c] += dg; bias.grad[c] += db
             let gamma = weight.value[c]
             for i in 0..<p { g[c * p + i] *= gamma }

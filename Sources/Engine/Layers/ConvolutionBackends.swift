@@ -79,7 +79,8 @@ final class Im2colBackend: ConvolutionBackend {
     /// convolution (already (C, N·H·W)), otherwise im2col into the workspace.
     private func patches(of x: Activation, geometry: ConvGeometry, first: Int, count: Int) -> (UnsafeMutablePointer<Float>, Int) {
         if geometry.isPointwise {
-            return (x.buffer.pointer + first * geometry.inHeight * geometry.inWidth, x.shape.plane)
+            let perImage = geometry.inHeight * geometry.inWidth
+            return (x.buffer.slice(from: first * perImage, count: count * perImage), x.shape.plane)
         }
         let mc = count * geometry.outHeight * geometry.outWidth
         workspace.columns.ensure(count: geometry.patchSize * mc)

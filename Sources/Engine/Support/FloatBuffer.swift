@@ -1,11 +1,17 @@
 /// A growable block of Float32 owned by one layer or optimizer.
 ///
+/// The handle that fences raw memory: outside the Engine a buffer is reached only through
+/// checked operations (`subscript`, `array`, `copy(from:)`, `fill`); the raw `pointer` is
+/// internal to the Engine's kernels, and `slice(from:count:)` hands them sub-ranges with a
+/// debug bounds check.
+///
 /// Buffers are sized on the first step and reused afterwards: `ensure(count:)` only allocates
 /// when the requested size exceeds the capacity, so the training loop allocates nothing once
 /// the batch shape is stable. The trainer owns every buffer through its model; buffers never
 /// cross threads while in use (the type is not `Sendable`).
 public final class FloatBuffer {
-    public private(set) var pointer: UnsafeMutablePointer<Float>
+    /// Raw storage for the Engine's kernels (not public: other modules use checked access).
+    private(set) var pointer: UnsafeMutablePointer<Float>
     public private(set) var count: Int
     public private(set) var capacity: Int
 
@@ -43,7 +49,13 @@ public final class FloatBuffer {
 
     public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }
 
-    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+    /// Elements `offset ..< offset + n`, checked against the buffer's size in debug builds.
+    func slice(from offset: Int, count n: Int) -> UnsafeMutablePointer<Float> {
+        assert(offset >= 0 && n >= 0 && offset + n <= count, "slice \(offset)..<\(offset + n) of a buffer of \(count)")
+        return pointer + offset
+    }
 
     public subscript(i: Int) -> Float {
         get { assert(i >= 0 && i < count, "FloatBuffer index \(i) out of 0..<\(count)"); return pointer[i] }
