@@ -8,9 +8,9 @@ extension SessionArchive {
     /// order, history). `override` may change hyperparameters (the command line's options);
     /// the session starts paused.
     public func restore(path: String, override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> (OpenedRun, SessionManifest) {
+        try preflight(path: path)
         let contents = try store.load(path: path)
         let manifest = try readManifest(contents, path: path)
-        try Settings.savedStep.check(manifest.step)
         let data = try DatasetLoader.load(manifest.setup.dataset, datasetsDirectory: datasetsDirectory)
         guard data.train.fingerprint == manifest.datasetFingerprint else {
             throw EngineError("\(path): the snapshot was trained on a different copy of \(manifest.setup.dataset.rawValue) (fingerprint \(manifest.datasetFingerprint), found \(data.train.fingerprint)); resuming would not be exact")
