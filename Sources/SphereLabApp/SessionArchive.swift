@@ -95,4 +95,15 @@ public struct SessionArchive: Sendable {
         }
         return (try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)) != nil
     }
+
+    /// Refuses an evaluation that cannot be trusted: non-finite weights or buffers, or a
+    /// non-finite test loss (infinite scores), with what to do.
+    public static func checkEvaluation(_ network: Network, _ e: EvaluationResult, source: String) throws {
+        if let bad = network.firstNonFiniteTensor() {
+            throw EngineError("\(source): \(bad) holds NaN or infinite values, so the evaluation means nothing (accuracy \(String(format: "%.2f%%", 100 * e.accuracy))); the run diverged before it was saved — use an earlier snapshot")
+        }
+        guard e.loss.isFinite, e.accuracy.isFinite else {
+            throw EngineError("\(source): the network's outputs are not finite (test loss \(e.loss)); the weights are unusable — use an earlier snapshot")
+        }
+    }
 }

@@ -207,4 +207,75 @@ import SessionStore
         #expect { try r.open() } throws: { "\($0)".contains("needs about") }
         #expect(Date().timeIntervalSince(start) < 2)
     }
+
+    static func bits(_ n: Network) -> [String: [UInt32]] { allValues(n).mapValues { $0.map(\.bitPattern) } }
+
+    // Failed before: the diverged step's forward pass had moved every BatchNorm buffer.
+    @Test func divergedStepRestoresBatchNormBuffers() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let request = tinyRequest(datasets: datasets, variant: .cosine)
+        let run = try request.open()
+        for _ in 0..<2 { _ = try run.trainer.trainStep() }
+        // Poison the score layer: the body's forward (and its BatchNorm statistics) still run.
+        run.trainer.network.scoreWeight.value[0] = .nan
+        let before = Self.bits(run.trainer.network)
+        let events = run.session.advance()
+        #expect(events.contains { if case .diverged = $0 { return true } else { return false } })
+        let after = Self.bits(run.trainer.network)
+        for (name, value) in before { #expect(after[name] == value, "\(name) changed by the diverged step") }
+        #expect(run.trainer.step == 2)
+        // And equal to a straight run of 2 steps (buffers; the poisoned weight aside).
+        let straight = try request.open()
+        for _ in 0..<2 { _ = try straight.trainer.trainStep() }
+        let reference = Self.bits(straight.trainer.network)
+        for b in run.trainer.network.stateBuffers { #expect(after[b.name] == reference[b.name], "\(b.name)") }
+    }
+
+    // Failed before: NaN weights gave a normal-looking accuracy and exit 0.
+    @Test func nonFiniteWeightsAreReported() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let trainer = try tinyRequest(datasets: datasets).makeTrainer()
+        let fine = try trainer.evaluate()
+        try SessionArchive.checkEvaluation(trainer.network, fine, source: "x")
+        trainer.network.convolutions[1].weight.value[3] = .nan
+        let e = try trainer.evaluate()
+        #expect { try SessionArchive.checkEvaluation(trainer.network, e, source: "x") } throws: { "\($0)".contains("features.3.weight holds NaN") }
+        trainer.network.convolutions[1].weight.value[3] = 0
+        trainer.network.scoreWeight.value[0] = .infinity
+        #expect(throws: EngineError.self) { try SessionArchive.checkEvaluation(trainer.network, try trainer.evaluate(), source: "x") }
+    }
+
+    // Failed before: eval on another copy of the dataset was refused "resuming would not be exact".
+    @Test func evaluationAcceptsAnotherCopyOfTheData() throws {
+        let (datasets, archive, path) = try Self.savedRun()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let other = try makeTinyDatasets(train: 40, test: 24)
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        let elsewhere = SessionArchive(root: archive.store.root, datasetsDirectory: other)
+        #expect { try elsewhere.restore(path: path) } throws: { "\($0)".contains("different copy") }
+        let (run, manifest) = try elsewhere.restore(path: path, sameData: false)
+        #expect(run.identity.datasetFingerprint != manifest.datasetFingerprint)
+        _ = try run.trainer.evaluate()
+    }
+
+    // Failed before: backward after an inference pass scattered through stale indices.
+    @Test func poolingBackwardAfterInferenceIsRefused() async {
+        await #expect(processExitsWith: .failure) {
+            let pool = MaxPool2x2(name: "p")
+            let x = FloatBuffer(count: 16)
+            _ = pool.forward(Activation(x, Shape(channels: 1, batch: 1, height: 4, width: 4)), training: false)
+            let dy = FloatBuffer(count: 4)
+            _ = pool.backward(Activation(dy, Shape(channels: 1, batch: 1, height: 2, width: 2)))
+        }
+    }
+
+    @Test func workerCountIsFixedOnceLoopsRan() {
+        let n = BLASThreads.count
+        // Parallel loops have run in this process (the tests above trained).
+        #expect(BLASThreads.set(n + 1) == false)
+        #expect(BLASThreads.count == n)
+        #expect(BLASThreads.set(n))
+    }
 }

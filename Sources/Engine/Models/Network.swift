@@ -74,6 +74,20 @@ public final class Network {
     public var savedParameters: [Parameter] { layers.flatMap(\.savedParameters) + [scoreWeight] }
     public var stateBuffers: [StateBuffer] { layers.flatMap(\.stateBuffers) }
 
+    /// The first parameter or buffer holding NaN or ±∞ (nil when all are finite).
+    public func firstNonFiniteTensor() -> String? {
+        for p in savedParameters where !Network.allFinite(p.value) { return p.name }
+        for b in stateBuffers where !Network.allFinite(b.value) { return b.name }
+        return nil
+    }
+
+    static func allFinite(_ buffer: FloatBuffer) -> Bool {
+        let v = buffer.pointer
+        var sum: Float = 0
+        for i in 0..<buffer.count { sum += v[i] * 0 }   // 0·x is NaN exactly when x is NaN or ±∞
+        return sum == 0
+    }
+
     public var parameterCount: Int { savedParameters.reduce(0) { $0 + $1.count } }
 
     /// Runs the body; returns features (D, N, 1, 1).
