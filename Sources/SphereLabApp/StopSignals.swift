@@ -16,6 +16,12 @@ public enum StopSignals {
 
     /// Installs the recording handler for the stop signals (idempotent).
     public static func install() {
+        // A parent may have started us with these signals blocked (the mask is inherited):
+        // unblock them, or they would wait for ever.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for signal in handled { sigaddset(&unblock, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signal in handled {
             var action = sigaction()
             sigemptyset(&action.sa_mask)

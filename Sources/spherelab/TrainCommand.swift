@@ -66,6 +66,13 @@ struct Train: ParsableCommand {
             job.saveTarget = target
             job.saveEvery = try checkedSaveEvery
             try job.run(run, steps: steps, trainModeEvaluation: trainBNEval)
+            // For the memory-estimate test: the peak resident size of this run, on stderr.
+            if ProcessInfo.processInfo.environment["SPHERELAB_REPORT_PEAK_RSS"] != nil,
+               let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+                let estimate = (try? ModelPlan(spec: run.trainer.model).memoryEstimate(batchSize: run.trainer.hyper.batchSize).totalBytes) ?? 0
+                FileHandle.standardError.write(Data("peak \(line.split(separator: " ").dropFirst().first ?? "0") kB; estimate \(estimate / 1024) kB\n".utf8))
+            }
         } catch let e as ValidationError {
             throw e
         } catch let stopped as StoppedBySignal {
