@@ -314,6 +314,12 @@ nonisolated(unsafe) private var previousCrashActions: [sigaction] = []
 private func installHandlersOnce() {
     guard !handlersInstalled.exchange(true, ordering: .acquiringAndReleasing) else { return }
     atexit { restoreScreen() }
+    // A parent may have started us with these blocked (the mask is inherited): unblock them,
+    // or Ctrl-C, SIGTERM and SIGHUP would never arrive.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblock, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     for signal in [SIGINT, SIGTERM, SIGHUP] {
         var action = sigaction()
         sigemptyset(&action.sa_mask)
