@@ -170,4 +170,23 @@ import SessionStore
             }
         }
     }
+
+    // The estimate against real runs (peak resident memory of the binary, VmHWM): never below
+    // what a run uses, and conservative by at most 4× (measured: 2.2–2.6×).
+    @Test func memoryEstimateAgainstRealRuns() throws {
+        let bin = try #require(EndToEndTests.binary)
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        setenv("SPHERELAB_REPORT_PEAK_RSS", "1", 1)
+        defer { unsetenv("SPHERELAB_REPORT_PEAK_RSS") }
+        for model in [["spherenet9", "--width", "0.5", "--batch", "256"], ["sphereresnet8", "--width", "0.5", "--batch", "256"]] {
+            let r = EndToEndTests.shell([bin, "train", "--datasets-dir", datasets, "--model"] + model + ["--steps", "1", "--eval-every", "0", "--eval-limit", "8"])
+            let line = try #require(r.output.split(separator: "\n").first { $0.hasPrefix("peak ") }, Comment(rawValue: r.output))
+            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Double($0) }
+            let (peak, estimate) = (numbers[0], numbers[1])
+            // The process itself (runtime, binary, data) is about 40 MB beside the model.
+            #expect(peak <= estimate + 64 * 1024, "\(model): peak \(peak) kB above the estimate \(estimate) kB")
+            #expect(estimate <= 4 * peak, "\(model): estimate \(estimate) kB over 4× the peak \(peak) kB")
+        }
+    }
 }

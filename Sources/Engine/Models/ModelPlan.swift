@@ -167,7 +167,16 @@ public struct ModelPlan: Sendable, Equatable {
 
     /// Parameters and activation memory for training at `batchSize` (saturating: absurd
     /// models give huge numbers, never an overflow).
+    /// Evaluation runs `Trainer.evaluationBatch` images forward only (about a third of what
+    /// training keeps per image), so the larger of the two counts.
     public func memoryEstimate(batchSize: Int) -> MemoryEstimate {
+        var e = trainingEstimate(batchSize: batchSize)
+        let evaluation = trainingEstimate(batchSize: Trainer.evaluationBatch).activationBytes / 3
+        e.activationBytes = max(e.activationBytes, evaluation)
+        return e
+    }
+
+    func trainingEstimate(batchSize: Int) -> MemoryEstimate {
         func mul(_ xs: Int...) -> Int {
             var r = 1
             for x in xs {
