@@ -39,6 +39,10 @@ public struct HeadlessTraining {
         var progressShown = false
         func endProgressLine() { if progressShown { writeProgress("\n"); progressShown = false } }
         while session.state == .running {
+            if let signal = StopSignals.pending {
+                endProgressLine()
+                try stop(run, signal: signal)
+            }
             if session.evaluationIsNext, style == .progressBar {
                 writeProgress("\r" + ProgressBar.render(fraction: Double(trainer.step - first) / Double(steps), width: 24)
                               + " evaluating \(trainer.evaluationExamples) test images…" + String(repeating: " ", count: 20))
@@ -84,7 +88,7 @@ public struct HeadlessTraining {
                     }
                 case .saveDue:
                     endProgressLine()
-                    try save(run)
+                    try saveOrRescue(run)
                 case .diverged(let step, _):
                     endProgressLine()
                     throw EngineError("training diverged at step \(step) (loss or gradients not finite); try a lower learning rate (--lr)")
@@ -97,11 +101,48 @@ public struct HeadlessTraining {
             }
         }
         endProgressLine()
-        if saveTarget != nil { try save(run) }
+        if let signal = StopSignals.pending { try stop(run, signal: signal) }
+        if saveTarget != nil { try saveOrRescue(run) }
         if style != .json {
             write("done in " + ProgressBar.duration(Date().timeIntervalSince(start)))
         }
         return last
+    }
+
+    /// A stop signal arrived: save what is unsaved (or say plainly why not), then end the run.
+    func stop(_ run: OpenedRun, signal: Int32) throws -> Never {
+        let name = StopSignals.name(signal), step = run.trainer.step, unsaved = run.session.unsavedSteps
+        if saveTarget != nil && unsaved > 0 {
+            note("\(name) at step \(step): saving \(unsaved) unsaved steps before stopping")
+            try saveOrRescue(run)
+        } else if unsaved > 0 {
+            note("\(name) at step \(step): stopping; \(unsaved) steps are not saved because no --save NAME was given")
+        } else {
+            note("\(name) at step \(step): stopping; nothing unsaved")
+        }
+        throw StoppedBySignal(signal: signal)
+    }
+
+    /// A line for people: on stderr, so a --json stdout stays one object per line.
+    func note(_ text: String) { writeProgress(text + "\n") }
+
+    /// Saves to the target; when that fails after the run, keeps the run in an emergency
+    /// snapshot under `SessionArchive.emergencyRoot` and says where (then fails).
+    func saveOrRescue(_ run: OpenedRun) throws {
+        do {
+            try save(run)
+        } catch {
+            guard let (_, name) = saveTarget else { throw error }
+            let rescue = SessionArchive(root: SessionArchive.emergencyRoot)
+            let rescueName = "emergency-\(name)-step\(run.trainer.step)"
+            let path: String
+            do {
+                path = try rescue.write(rescue.capture(run.session, identity: run.identity), name: rescueName)
+            } catch let rescueError {
+                throw EngineError("the snapshot could not be saved (\(error)), nor an emergency copy in \(SessionArchive.emergencyRoot) (\(rescueError)); the run's steps are lost")
+            }
+            throw EngineError("the snapshot could not be saved (\(error)); the run was kept in \(path) instead — resume it from there (train --resume \(path)) or move it where you want it")
+        }
     }
 
     /// Writes the snapshot (atomically) and says where.

@@ -22,9 +22,18 @@ public struct RunRequest: Sendable {
 
     /// The model for a dataset's image shape.
     public func modelSpec(for set: ImageSet) throws -> ModelSpec {
+        try modelSpec(channels: set.channels, height: set.height, width: set.width, classes: set.classes)
+    }
+
+    /// The model for the dataset kind's declared image shape (known before loading it).
+    public func modelSpec() throws -> ModelSpec {
+        try modelSpec(channels: dataset.channels, height: dataset.height, width: dataset.width, classes: dataset.classes)
+    }
+
+    func modelSpec(channels: Int, height: Int, width imageWidth: Int, classes: Int) throws -> ModelSpec {
         let (arch, depth) = try ModelSpec.parseModelName(modelName)
-        var spec = ModelSpec(architecture: arch, width: width, depthPerStage: depth, inputChannels: set.channels,
-                             inputHeight: set.height, inputWidth: set.width, classes: set.classes)
+        var spec = ModelSpec(architecture: arch, width: width, depthPerStage: depth, inputChannels: channels,
+                             inputHeight: height, inputWidth: imageWidth, classes: classes)
         spec.normalization = normalization
         spec.batchNormStatistics = batchNormStatistics
         spec.fc6BatchNorm = fc6BatchNorm
@@ -36,6 +45,8 @@ public struct RunRequest: Sendable {
     public func open(totalSteps: Int? = nil, startPaused: Bool = false) throws -> OpenedRun {
         try hyper.validate()
         _ = try ModelSpec.parseModelName(modelName)
+        // Refuse a model that cannot fit before the dataset is read or anything is allocated.
+        try MachineMemory.check(try ModelPlan(spec: try modelSpec()), batchSize: hyper.batchSize)
         let data = try DatasetLoader.load(dataset, datasetsDirectory: datasetsDirectory)
         return try RunFactory.open(setup: try setup(for: data), data: data, hyper: hyper, runName: runName,
                                    totalSteps: totalSteps, startPaused: startPaused)

@@ -39,6 +39,8 @@ public struct OpenedRun {
 public enum RunFactory {
     public static func trainer(setup: RunSetup, data: DatasetPair, hyper: Hyperparameters) throws -> Trainer {
         guard setup.augmentation.isValid else { throw EngineError("augmentation pad/crop must be in 0…\(Augmentation.maximumPadCrop)") }
+        // Estimate first: nothing of the model is allocated when it cannot fit.
+        try MachineMemory.check(try ModelPlan(spec: setup.model), batchSize: hyper.batchSize)
         let stream = BatchIterator(set: data.train, seed: setup.seed, augmentation: setup.augmentation)
         return try Trainer(model: setup.model, seed: setup.seed, hyper: hyper, training: stream, test: data.test,
                            evaluationLimit: setup.evaluationLimit)

@@ -33,7 +33,8 @@ extension SessionArchive {
     public func write(_ capture: Capture, name: String) throws -> String {
         try SessionArchive.checkName(name)
         var manifest = capture.manifest
-        manifest.summary.name = name
+        if manifest.summary == nil { manifest.summary = .init() }
+        manifest.summary?.name = name
         var contents = capture.contents
         contents.sessionJSON = Array(try SessionManifest.encoder.encode(manifest))
         return try store.save(contents, name: name)

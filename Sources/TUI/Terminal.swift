@@ -16,6 +16,11 @@ public struct TerminalError: Error, CustomStringConvertible, Sendable {
 private let screenActive = Atomic<Bool>(false)
 /// Set once the signal handlers and exit hook are installed (they stay for the process).
 private let handlersInstalled = Atomic<Bool>(false)
+/// When true, SIGINT/SIGTERM/SIGHUP are recorded in `pendingStopSignal` for the UI loop to
+/// handle (quit dialog, emergency autosave) instead of restoring the screen and exiting.
+private let interceptsStopSignals = Atomic<Bool>(false)
+/// The last stop signal recorded, 0 for none (an atomic store: async-signal-safe).
+private let pendingStopSignal = Atomic<Int32>(0)
 
 /// Whether mouse reporting is switched on, so every way out switches it off again.
 private let mouseActive = Atomic<Bool>(false)
@@ -45,8 +50,8 @@ private func restoreScreen() {
 /// The terminal in full-screen mode: start it, read keys, draw cell grids, stop it.
 ///
 /// Not `Sendable`: it belongs to the thread that runs the UI loop (the main thread). The
-/// terminal is restored by `stop()`, at process exit, on SIGINT/SIGTERM (then the process exits
-/// with 128 + signal number) and on crash signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT —
+/// terminal is restored by `stop()`, at process exit, on SIGINT/SIGTERM/SIGHUP (then the process exits
+/// with 128 + signal number, unless `interceptsStopSignals` hands them to the UI loop) and on crash signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT —
 /// then the signal goes on to the action that was in place before: the default one, which
 /// dumps core, or the Swift runtime's backtracer, which then prints onto a usable terminal).
 public final class Terminal {
@@ -115,6 +120,19 @@ public final class Terminal {
         setUpColors()
         previous = nil
         isStarted = true
+    }
+
+    /// Whether SIGINT, SIGTERM and SIGHUP are handed to the UI loop (`takeStopSignal`) rather
+    /// than restoring the screen and exiting at once. The loop must then poll every frame.
+    public static var interceptsStopSignals: Bool {
+        get { TUI.interceptsStopSignals.load(ordering: .relaxed) }
+        set { TUI.interceptsStopSignals.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The stop signal received since the last call (SIGINT for Ctrl-C), if any.
+    public static func takeStopSignal() -> Int32? {
+        let s = pendingStopSignal.exchange(0, ordering: .relaxed)
+        return s == 0 ? nil : s
     }
 
     /// Leaves full-screen mode and shows the cursor again. Safe to call more than once.
@@ -296,10 +314,20 @@ nonisolated(unsafe) private var previousCrashActions: [sigaction] = []
 private func installHandlersOnce() {
     guard !handlersInstalled.exchange(true, ordering: .acquiringAndReleasing) else { return }
     atexit { restoreScreen() }
-    for signal in [SIGINT, SIGTERM] {
+    // A parent may have started us with these blocked (the mask is inherited): unblock them,
+    // or Ctrl-C, SIGTERM and SIGHUP would never arrive.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblock, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
         var action = sigaction()
         sigemptyset(&action.sa_mask)
         action.__sigaction_handler.sa_handler = { signal in
+            if interceptsStopSignals.load(ordering: .relaxed) {
+                pendingStopSignal.store(signal, ordering: .relaxed)
+                return
+            }
             restoreScreen()
             _exit(128 + signal)
         }

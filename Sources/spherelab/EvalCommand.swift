@@ -30,11 +30,17 @@ struct Eval: ParsableCommand {
         do {
             let trainer: Trainer
             if let session {
-                let archive = SessionArchive(datasetsDirectory: datasetsDir)
+                let archive = SessionArchive(root: (session as NSString).deletingLastPathComponent, datasetsDirectory: datasetsDir)
+                reportCleanUp(archive)
                 if let dataset, dataset.lowercased() != (try archive.readManifest(archive.store.load(path: session), path: session)).setup.dataset.rawValue {
                     trainer = try Eval.retarget(archive: archive, session: session, dataset: dataset, datasetsDir: datasetsDir)
                 } else {
-                    trainer = try archive.restore(path: session).0.trainer
+                    // Eval is not a resume: another copy of the dataset is fine, with a warning.
+                    let (run, manifest) = try archive.restore(path: session, sameData: false)
+                    if run.identity.datasetFingerprint != manifest.datasetFingerprint {
+                        FileHandle.standardError.write(Data("warning: \(session) was trained on a different copy of \(manifest.setup.dataset.rawValue) (fingerprint \(manifest.datasetFingerprint), found \(run.identity.datasetFingerprint)); evaluating anyway\n".utf8))
+                    }
+                    trainer = run.trainer
                 }
             } else {
                 // The file's recorded recipe fills what the command line leaves open; an option
@@ -53,6 +59,7 @@ struct Eval: ParsableCommand {
                                         spec: trainer.network.spec, path: weights!)
             }
             let e = try trainer.evaluate(limit: evalLimit)
+            try SessionArchive.checkEvaluation(trainer.network, e, source: session ?? weights ?? "")
             if json {
                 print(JSONLine.object([("test_accuracy", .double(e.accuracy)), ("test_loss", .double(e.loss)), ("examples", .int(e.examples))]))
             } else {

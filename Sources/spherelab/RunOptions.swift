@@ -11,26 +11,26 @@ import SessionStore
 struct RunOptions: ParsableArguments {
     @Option(help: "Dataset: fashion-mnist, mnist, cifar-10, cifar-100 (default fashion-mnist).") var dataset: String?
     @Option(help: "Model: spherenet9 (spherenetN for deeper plain nets, N a multiple of 3), sphereresnet32 (N = 6n+2). Default spherenet9.") var model: String?
-    @Option(help: "Width multiplier of every stage (default 0.25 → 32/48/64 channels).") var width: Double?
+    @Option(parsing: .unconditional, help: "Width multiplier of every stage (default 0.25 → 32/48/64 channels).") var width: Double?
     @Option(help: "Operator: conv, cosine, linear, sigmoid, sigmoid:K, lr-sigmoid (default cosine).") var variant: String?
     @Option(help: "Optimizer: adam or sgd (default adam).") var optimizer: String?
-    @Option(help: "Learning rate (default 1e-3).") var lr: Float?
-    @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Learning rate (default 1e-3).") var lr: String?
+    @Option(parsing: .unconditional, help: "SGD momentum (default 0.9).") var momentum: String?
     @Option(name: .customLong("lr-milestones"), help: "Steps where the learning rate drops ×0.1, comma-separated (e.g. 34000,54000).") var milestones: String?
-    @Option(name: .customLong("weight-decay"), help: "Coupled L2 on classifier, BN and plain-conv weights (default 5e-4).") var weightDecay: Float?
-    @Option(help: "Orthogonality penalty weight on SphereConv layers (default 1e-4).") var orthogonality: Float?
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Coupled L2 on classifier, BN and plain-conv weights (default 5e-4).") var weightDecay: String?
+    @Option(parsing: .unconditional, help: "Orthogonality penalty weight on SphereConv layers (default 1e-4).") var orthogonality: String?
     @Option(help: "Loss: softmax, softmax-authors, w-softmax, ga-softmax[:cosine|linear|sigmoid] (default softmax).") var loss: String?
-    @Option(help: "GA-Softmax margin m (default 1).") var margin: Int?
-    @Option(help: "Batch size (default 128).") var batch: Int?
-    @Option(name: .customLong("eval-every"), help: "Evaluate on the test set every N steps (default 500; 0: only at the end).") var evalEvery: Int?
-    @Option(name: .customLong("eval-limit"), help: "Test examples per evaluation (default: all).") var evalLimit: Int?
+    @Option(parsing: .unconditional, help: "GA-Softmax margin m (default 1).") var margin: String?
+    @Option(parsing: .unconditional, help: "Batch size (default 128).") var batch: String?
+    @Option(name: .customLong("eval-every"), parsing: .unconditional, help: "Evaluate on the test set every N steps (default 500; 0: only at the end).") var evalEvery: String?
+    @Option(name: .customLong("eval-limit"), parsing: .unconditional, help: "Test examples per evaluation (default: all).") var evalLimit: String?
     @Option(help: "BatchNorm running statistics: pytorch or paper (default pytorch).") var bnStats: String?
     @Option(help: "After each SphereConv: bn, spherenorm or spherenorm+bn (default bn).") var normalization: String?
     @Option(name: .customLong("fc6-bn"), help: "BatchNorm after fc6 (SphereNet): on or off (default on).") var fc6BN: String?
     @Option(help: "Augmentation: default, none, flip, crop, flip+crop.") var augment: String?
     @Option(help: "Random seed for weights, data order and augmentation (default 1).") var seed: UInt64?
     @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "BLAS threads (default: all cores).") var threads: String?
 
     /// A new run's request: defaults for what was not given.
     func request(steps: Int?) throws -> RunRequest {
@@ -44,7 +44,7 @@ struct RunOptions: ParsableArguments {
         r.width = width ?? 0.25
         r.seed = seed ?? 1
         r.steps = steps
-        r.evaluationLimit = evalLimit
+        if let e = evalLimit { r.evaluationLimit = try checked { try Settings.evaluationLimit.parse(e) } }
         r.datasetsDirectory = datasetsDir
         do {
             _ = try ModelSpec.parseModelName(r.modelName)
@@ -64,8 +64,7 @@ struct RunOptions: ParsableArguments {
         case "off": r.fc6BatchNorm = false
         default: throw ValidationError("--fc6-bn must be on or off")
         }
-        guard r.width > 0, r.width <= 8 else { throw ValidationError("--width must be in (0, 8]") }
-        if let e = evalLimit, e < 1 { throw ValidationError("--eval-limit must be at least 1") }
+        _ = try checked { try Settings.width.check(r.width) }
         switch augment ?? "default" {
         case "default": r.augmentation = nil
         case "none": r.augmentation = Augmentation.none
@@ -74,9 +73,7 @@ struct RunOptions: ParsableArguments {
         case "flip+crop": r.augmentation = Augmentation(horizontalFlip: true, padCrop: 4, mirrorPad: true)
         default: throw ValidationError("--augment must be default, none, flip, crop or flip+crop")
         }
-        if let t = threads {
-            guard (1...256).contains(t) else { throw ValidationError("--threads must be in 1…256") }
-        }
+        _ = try checkedThreads()
         return r
     }
 
@@ -89,29 +86,30 @@ struct RunOptions: ParsableArguments {
             let current = h.optimizer.name
             var m: Float = 0.9
             if case .sgd(let old) = h.optimizer { m = old }
-            h.optimizer = try OptimizerKind.parse(optimizer ?? current, momentum: momentum ?? m)
+            h.optimizer = try OptimizerKind.parse(optimizer ?? current, momentum: try momentum.map { try Settings.momentum.parse($0) } ?? m)
             changed.append("optimizer \(h.optimizer)")
         }
         if lr != nil || milestones != nil {
             let drops = try (milestones ?? "").split(separator: ",").map { part -> Int in
-                guard let s = Int(part.trimmingCharacters(in: .whitespaces)), s > 0 else { throw EngineError("bad milestone '\(part)' in --lr-milestones") }
-                return s
+                    return try Settings.milestone.parse(String(part))
             }
-            h.schedule = LearningRateSchedule(base: lr ?? h.schedule.base, milestones: milestones == nil ? h.schedule.milestones : drops)
+            let base = try lr.map { try Settings.learningRate.parse($0) } ?? h.schedule.base
+            h.schedule = LearningRateSchedule(base: base, milestones: milestones == nil ? h.schedule.milestones : drops, factor: h.schedule.factor)
             changed.append("learning rate \(h.schedule.base)")
         }
-        if let w = weightDecay { h.weightDecay = w; changed.append("weight decay \(w)") }
-        if let o = orthogonality { h.orthogonality = o; changed.append("orthogonality \(o)") }
+        if let w = try weightDecay.map({ try Settings.weightDecay.parse($0) }) { h.weightDecay = w; changed.append("weight decay \(w)") }
+        if let o = try orthogonality.map({ try Settings.orthogonality.parse($0) }) { h.orthogonality = o; changed.append("orthogonality \(o)") }
         if loss != nil || margin != nil {
-            var m = margin ?? 1
-            if margin == nil, case .generalizedAngular(let old, _) = h.head { m = old }
+            let given = try margin.map { try Settings.margin.parse($0) }
+            var m = given ?? 1
+            if given == nil, case .generalizedAngular(let old, _) = h.head { m = old }
             let l = try LossChoice(parsing: loss ?? LossChoice(head: h.head, crossEntropy: h.crossEntropy).name.components(separatedBy: " ")[0],
                                    margin: m, variant: h.variant)
             h.head = l.head; h.crossEntropy = l.crossEntropy
             changed.append("loss \(l.name)")
         }
-        if let b = batch { h.batchSize = b; changed.append("batch \(b)") }
-        if let e = evalEvery { h.evalEvery = e; changed.append("eval every \(e)") }
+        if let b = try batch.map({ try Settings.batchSize.parse($0) }) { h.batchSize = b; changed.append("batch \(b)") }
+        if let e = try evalEvery.map({ try Settings.evalEvery.parse($0) }) { h.evalEvery = e; changed.append("eval every \(e)") }
         try h.validate()
         return changed
     }
@@ -124,7 +122,19 @@ struct RunOptions: ParsableArguments {
             .filter { $0.1 }.map { $0.0 }
     }
 
-    func applyThreads() { if let t = threads { BLASThreads.set(t) } }
+    /// `--threads`, checked through `Settings.threads` (new runs and resumed ones alike).
+    func checkedThreads() throws -> Int? {
+        guard let t = threads else { return nil }
+        return try checked { try Settings.threads.parse(t) }
+    }
+
+    /// Sets the BLAS threads; call after `checkedThreads` (validation) has passed.
+    func applyThreads() { if let t = try? checkedThreads() { BLASThreads.set(t) } }
+
+    /// Runs a Settings check, turning its refusal into the command line's validation error.
+    func checked<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as EngineError { throw ValidationError(e.message) }
+    }
 }
 
 /// Prints `error: …` on stderr and ends with status 1.

@@ -14,20 +14,11 @@ struct Sessions: ParsableCommand {
         @Option(name: .customLong("sessions-dir"), help: "The sessions folder.") var sessionsDir = "Sessions"
         func run() throws {
             do {
-                let rows = try SnapshotStore(root: sessionsDir).list()
-                guard !rows.isEmpty else { print("no snapshots in \(sessionsDir)/"); return }
-                // The name column fits the longest name, so names never run into the date.
-                let nameWidth = max(4, rows.map(\.name.count).max() ?? 0) + 2
-                print("name".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "saved             step  dataset        model               variant      best")
-                for r in rows {
-                    let saved = (r.savedAt ?? "").prefix(16).replacingOccurrences(of: "T", with: " ")
-                    let best = r.bestTestAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "–"
-                    print(r.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + saved.padding(toLength: 17, withPad: " ", startingAt: 0)
-                          + String(r.step ?? 0).padding(toLength: 6, withPad: " ", startingAt: 0)
-                          + (r.dataset ?? "?").padding(toLength: 15, withPad: " ", startingAt: 0)
-                          + (r.model ?? "?").padding(toLength: 20, withPad: " ", startingAt: 0)
-                          + (r.variant ?? "?").padding(toLength: 13, withPad: " ", startingAt: 0) + best)
-                }
+                let archive = SessionArchive(root: sessionsDir)
+                reportCleanUp(archive)
+                let listings = try archive.store.listChecked(modelCheck: SessionArchive.modelCheck)
+                guard !listings.isEmpty else { print("no snapshots in \(sessionsDir)/"); return }
+                print(SessionTable.render(listings), terminator: "")
             } catch { throw failure("\(error)") }
         }
     }
@@ -37,11 +28,13 @@ struct Sessions: ParsableCommand {
         @Argument(help: "The snapshot folder.") var path: String
         func run() throws {
             do {
-                let archive = SessionArchive()
+                let archive = SessionArchive(root: (path as NSString).deletingLastPathComponent)
+                reportCleanUp(archive)
+                try archive.preflight(path: path)
                 let contents = try archive.store.load(path: path)
                 let m = try archive.readManifest(contents, path: path)
                 print("snapshot    \(path)")
-                print("run         \(m.runName), saved \(m.summary.savedAt)")
+                print("run         \(m.runName), saved \(m.summary?.savedAt ?? "(time unknown)")")
                 print("model       \(m.setup.model.displayName) (\(m.setup.model.modelName)), \(m.setup.model.inputChannels)×\(m.setup.model.inputHeight)×\(m.setup.model.inputWidth), \(m.setup.model.classes) classes, BN \(m.setup.model.batchNormStatistics.rawValue)")
                 print("dataset     \(m.setup.dataset.rawValue) (fingerprint \(m.datasetFingerprint)), seed \(m.setup.seed)")
                 print("progress    step \(m.step), epoch \(m.epoch + 1), data position \(m.dataPosition.index) in epoch \(m.dataPosition.epoch)")
@@ -57,4 +50,9 @@ struct Sessions: ParsableCommand {
             } catch { throw failure("\(error)") }
         }
     }
+}
+
+/// Says on stderr what the start-up clean-up removed (never on stdout, which may be JSON).
+func reportCleanUp(_ archive: SessionArchive) {
+    for line in archive.cleanUpStaleFolders() { FileHandle.standardError.write(Data("note: \(line)\n".utf8)) }
 }

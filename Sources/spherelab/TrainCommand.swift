@@ -9,19 +9,24 @@ import SessionStore
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train headless: a progress bar on a terminal, JSON lines with --json.")
     @OptionGroup var options: RunOptions
-    @Option(help: "Training steps (default: one epoch; with --resume: steps to add).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Training steps (default: one epoch; with --resume: steps to add).") var steps: String?
     @Option(help: "Write a snapshot at the end: a name under Sessions/, or a folder path.") var save: String?
-    @Option(name: .customLong("save-every"), help: "Also write the snapshot every N steps (needs --save).") var saveEvery: Int?
+    @Option(name: .customLong("save-every"), parsing: .unconditional, help: "Also write the snapshot every N steps (needs --save).") var saveEvery: String?
     @Option(help: "Continue the run saved in this snapshot folder.") var resume: String?
     @Flag(help: "Print one JSON object per line.") var json = false
     @Flag(name: .customLong("train-bn-eval"), help: "Also report test accuracy with BatchNorm in train mode.") var trainBNEval = false
 
+    /// `--steps` and `--save-every`, through their one declared range.
+    var checkedSteps: Int? { get throws { try steps.map { s in try options.checked { try Settings.steps.parse(s) } } } }
+    var checkedSaveEvery: Int? { get throws { try saveEvery.map { s in try options.checked { try Settings.saveEvery.parse(s) } } } }
+
     func validate() throws {
-        if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
-        if let e = saveEvery {
-            guard e >= 1 else { throw ValidationError("--save-every must be at least 1") }
+        _ = try checkedSteps
+        if try checkedSaveEvery != nil {
             guard save != nil else { throw ValidationError("--save-every needs --save NAME") }
         }
+        if let save { _ = try options.checked { try SessionArchive.target(for: save, datasetsDirectory: options.datasetsDir) } }
+        _ = try options.checkedThreads()
         if resume != nil, !options.identityOptionsGiven.isEmpty {
             throw ValidationError("\(options.identityOptionsGiven.joined(separator: ", ")) cannot change when resuming: the snapshot fixes them")
         }
@@ -30,12 +35,21 @@ struct Train: ParsableCommand {
     func run() throws {
         options.applyThreads()
         let style: HeadlessTraining.OutputStyle = json ? .json : (isatty(STDERR_FILENO) == 1 ? .progressBar : .plain)
+        StopSignals.install()
         do {
+            let steps = try checkedSteps
             let target = try save.map { try SessionArchive.target(for: $0, datasetsDirectory: options.datasetsDir) }
+            // Clean what killed saves left, in every sessions folder this run uses.
+            var roots = [SessionArchive(datasetsDirectory: options.datasetsDir)]
+            if let (archive, _) = target, archive.store.root != roots[0].store.root { roots.append(archive) }
+            if let resume { roots.append(SessionArchive(root: (resume as NSString).deletingLastPathComponent)) }
+            for archive in roots { reportCleanUp(archive) }
+            // A target that cannot be written is found now, not after the whole run.
+            try target?.0.checkWritable()
             var job = HeadlessTraining(style: style)
             let run: OpenedRun
             if let resume {
-                let archive = SessionArchive(datasetsDirectory: options.datasetsDir)
+                let archive = SessionArchive(root: (resume as NSString).deletingLastPathComponent, datasetsDirectory: options.datasetsDir)
                 var changes: [String] = []
                 let (restored, manifest) = try archive.restore(path: resume) { h in
                     changes = try options.applyHyperparameters(to: &h)
@@ -50,10 +64,19 @@ struct Train: ParsableCommand {
                 run = try options.request(steps: steps).open()
             }
             job.saveTarget = target
-            job.saveEvery = saveEvery
+            job.saveEvery = try checkedSaveEvery
             try job.run(run, steps: steps, trainModeEvaluation: trainBNEval)
+            // For the memory-estimate test: the peak resident size of this run, on stderr.
+            if ProcessInfo.processInfo.environment["SPHERELAB_REPORT_PEAK_RSS"] != nil,
+               let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+                let estimate = (try? ModelPlan(spec: run.trainer.model).memoryEstimate(batchSize: run.trainer.hyper.batchSize).totalBytes) ?? 0
+                FileHandle.standardError.write(Data("peak \(line.split(separator: " ").dropFirst().first ?? "0") kB; estimate \(estimate / 1024) kB\n".utf8))
+            }
         } catch let e as ValidationError {
             throw e
+        } catch let stopped as StoppedBySignal {
+            throw ExitCode(128 + stopped.signal)
         } catch {
             throw failure("\(error)")
         }

@@ -9,7 +9,7 @@ import SessionStore
 struct Workbench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Open the workbench: train live in the terminal and steer the run (the default).")
     @OptionGroup var options: RunOptions
-    @Option(help: "Stop after this many steps (default: train until you quit).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many steps (default: train until you quit).") var steps: String?
     @Option(help: "Open this snapshot folder and continue it (paused).") var resume: String?
     @Option(name: .customLong("sessions-dir"), help: "Where snapshots are saved and listed.") var sessionsDir = "Sessions"
     @Flag(help: "Draw with ASCII characters only (no braille or box lines).") var ascii = false
@@ -17,23 +17,42 @@ struct Workbench: ParsableCommand {
     @Option(name: .customLong("autosave-keep"), help: "Autosaves of a run to keep.") var autosaveKeep = 3
 
     func validate() throws {
-        if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
+        _ = try checkedSteps
+        _ = try options.checkedThreads()
+        if resume != nil, !options.identityOptionsGiven.isEmpty {
+            throw ValidationError("\(options.identityOptionsGiven.joined(separator: ", ")) cannot change when resuming: the snapshot fixes them")
+        }
         guard autosaveMinutes >= 0, autosaveMinutes <= 24 * 60 else { throw ValidationError("--autosave-minutes must be in 0…1440") }
         guard autosaveKeep >= 1 else { throw ValidationError("--autosave-keep must be at least 1") }
     }
+
+    var checkedSteps: Int? { get throws { try steps.map { s in try options.checked { try Settings.steps.parse(s) } } } }
 
     func run() throws {
         guard Terminal.isInteractive else {
             throw failure("the workbench needs a terminal (stdin and stdout a TTY); for scripts use `spherelab train`")
         }
+        let steps = try checkedSteps
         let request = try options.request(steps: steps)
         options.applyThreads()
         let archive = SessionArchive(root: sessionsDir, datasetsDirectory: options.datasetsDir)
+        // Leftovers of killed saves, in every sessions folder in use (reported before the screen opens).
+        reportCleanUp(archive)
+        if let resume, (resume as NSString).deletingLastPathComponent != archive.store.root {
+            reportCleanUp(SessionArchive(root: (resume as NSString).deletingLastPathComponent))
+        }
         let run: OpenedRun
         do {
             if let resume {
                 FileHandle.standardError.write(Data("opening \(resume)…\n".utf8))
-                run = try archive.restore(path: resume).0
+                // Like `train --resume`: identity options were refused; hyperparameters apply.
+                var changes: [String] = []
+                let (restored, manifest) = try archive.restore(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
+                run = restored
+                if !changes.isEmpty {
+                    run.session.note("resumed \(resume) at step \(manifest.step); command line overrides the snapshot: " + changes.joined(separator: ", "), marker: "resumed")
+                }
+                if let steps { try run.session.run(steps: steps); run.session.apply(.pause) }
             } else {
                 FileHandle.standardError.write(Data("loading \(request.dataset.rawValue)…\n".utf8))
                 run = try request.open(totalSteps: steps)
@@ -42,7 +61,6 @@ struct Workbench: ParsableCommand {
             throw failure("\(error)")
         }
         let sessions = archive.isUsable ? archive : nil
-        _ = try? sessions?.store.removeStaleTemporaries(olderThan: 3600)   // leftovers of crashed saves
         let runner = WorkbenchRunner(run: run, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
         runner.autosaveInterval = autosaveMinutes > 0 ? autosaveMinutes * 60 : nil
         runner.autosaveKeep = autosaveKeep
@@ -51,6 +69,8 @@ struct Workbench: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
+        if let note = runner.emergencyNote { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        if let signal = runner.exitSignal { throw ExitCode(128 + signal) }
         let t = runner.telemetry
         print("stopped at step \(t.step)" + (t.bestTestAccuracy.map { String(format: ", best test accuracy %.2f%%", 100 * $0) } ?? ""))
     }

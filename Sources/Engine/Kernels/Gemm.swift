@@ -69,5 +69,7 @@ func referenceGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
 /// Thread control: SphereLab's workers (they also split every convolution GEMM).
 public enum BLASThreads {
     public static var count: Int { Parallel.workers }
-    public static func set(_ n: Int) { Parallel.configure(threads: n) }
+    /// Before training only: afterwards a different count is refused (false).
+    @discardableResult
+    public static func set(_ n: Int) -> Bool { Parallel.configure(threads: n) }
 }

@@ -219,7 +219,7 @@ public final class Conv2D: Layer {
             let saved = variant == .cosine ? output.pointer : cosine.pointer
             let (v, invW, invX, kEff) = (variant.kernelIndex, inverseWeightNorm.pointer, inverseInputNorm.pointer, effectiveK.pointer)
             let (rows, cols, dk) = (rowAccumulator.pointer, columnAccumulator.pointer, kGradient.pointer)
-            Parallel.forEachWorker(m, minimumPerWorker: 1024) { r, w in
+            Parallel.forEachWorker(m, workers: workers, minimumPerWorker: 1024) { r, w in
                 sl_sphere_backward(v, du, saved, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound),
                                    du, rows + w * oc, cols, learnable ? dk + w * oc : nil)
                 // ∂L/∂s per position (s = ‖x‖² of the patch) is −Σ dc·c / (2‖x‖²); it is folded

@@ -9,6 +9,10 @@ public final class MaxPool2x2: Layer {
     private var argmax: [Int32] = []                    // (C, N, OH, OW) flat input index
     private let inputGradient = FloatBuffer()          // (C, N, H, W)
     private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
+    /// The input shape of the last *training* forward pass: the only pass that writes
+    /// `argmax`. nil until one ran, and again after an inference pass, so a backward can
+    /// never scatter through stale indices.
+    private var indicesFor: Shape?
 
     public init(name: String) { self.name = name }
 
@@ -31,11 +35,18 @@ public final class MaxPool2x2: Layer {
                 sl_maxpool2x2(src, h, w, planes.lowerBound, planes.upperBound, dst, idx)
             }
         }
+        indicesFor = training ? s : nil
         return Activation(output, o)
     }
 
     public func backward(_ dy: Activation) -> Activation? {
         guard needsInputGradient else { return nil }
+        // Safe by construction: the indices exist only after a training forward of this
+        // input, and dy must have that pass's output shape.
+        guard let s = indicesFor, s == inputShape else {
+            preconditionFailure("\(name): backward needs a training forward pass first (the last pass was inference, so its pooling indices do not exist)")
+        }
+        precondition(dy.shape == (try? outputShape(for: s)), "\(name): output gradient \(dy.shape) does not match the forward output")
         inputGradient.ensure(count: inputShape.count)
         inputGradient.zero()
         let g = dy.buffer.pointer, dx = inputGradient.pointer
@@ -43,7 +54,10 @@ public final class MaxPool2x2: Layer {
         argmax.withUnsafeBufferPointer { idxBuffer in
             let idx = idxBuffer.baseAddress!
             Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 14) { r in
-                for i in r { dx[Int(idx[i])] += g[i] }
+                for i in r {
+                    assert(idx[i] >= 0 && Int(idx[i]) < s.count, "pooling index out of range")
+                    dx[Int(idx[i])] += g[i]
+                }
             }
         }
         return Activation(inputGradient, inputShape)

@@ -24,7 +24,7 @@ public final class ResidualUnit: Layer {
         conv2 = Conv2D(name: "\(name).conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3,
                        padding: 1, variant: variant, workspace: workspace)
         bn2 = BatchNorm2D(name: "\(name).bn2", channels: outChannels, statistics: statistics)
-        if stride != 1 || inChannels != outChannels {
+        if ModelPlan.hasShortcut(inChannels: inChannels, outChannels: outChannels, stride: stride) {
             shortcutConv = Conv2D(name: "\(name).shortcut.0", inChannels: inChannels, outChannels: outChannels, kernel: 1,
                                   stride: stride, padding: 0, variant: .conv, sphereCapable: false, workspace: workspace)
             shortcutBN = BatchNorm2D(name: "\(name).shortcut.1", channels: outChannels, statistics: statistics)

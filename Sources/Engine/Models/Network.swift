@@ -14,56 +14,27 @@ public final class Network {
     public let convolutions: [Conv2D]
 
     public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64) throws {
-        try spec.validate()
+        // The plan names and sizes every layer; the saved-tensor table and the memory
+        // estimate come from the same plan, so they describe exactly this network.
+        let plan = try ModelPlan(spec: spec)
         self.spec = spec
         let ws = Workspace()
         workspace = ws
         let stats = spec.batchNormStatistics
-        var layers: [Layer] = []
-        switch spec.architecture {
-        case .sphereNet:
-            var index = 0
-            func add(_ l: Layer) { layers.append(l) }
-            func next() -> String { defer { index += 1 }; return "features.\(index)" }
-            var channels = spec.inputChannels
-            for base in [128, 192, 256] {
-                let width = spec.scaled(base)
-                for _ in 0..<spec.depthPerStage {
-                    add(Conv2D(name: next(), inChannels: channels, outChannels: width, kernel: 3, padding: 1,
-                               variant: variant, workspace: ws))
-                    Network.appendNormalization(to: &layers, spec: spec, channels: width, names: next)
-                    add(ReLU(name: next()))
-                    channels = width
-                }
-                add(MaxPool2x2(name: next()))
+        let layers: [Layer] = plan.steps.map { step -> Layer in
+            switch step {
+            case .conv(let name, let i, let o, let k, let pad):
+                return Conv2D(name: name, inChannels: i, outChannels: o, kernel: k, padding: pad, variant: variant, workspace: ws)
+            case .batchNorm(let name, let c): return BatchNorm2D(name: name, channels: c, statistics: stats)
+            case .affine(let name, let c): return ChannelAffine(name: name, channels: c)
+            case .relu(let name): return ReLU(name: name)
+            case .maxPool(let name): return MaxPool2x2(name: name)
+            case .residual(let name, let i, let o, let stride):
+                return ResidualUnit(name: name, inChannels: i, outChannels: o, stride: stride, variant: variant, statistics: stats, workspace: ws)
+            case .globalPool(let name): return GlobalAveragePool(name: name)
             }
-            // fc6: a 'valid' convolution over the whole remaining map (4×4 for 28 and 32 pixels).
-            let h = Network.pooledSize(spec.inputHeight, times: 3), w = Network.pooledSize(spec.inputWidth, times: 3)
-            guard h == w else { throw EngineError("fc6 needs a square map; the input gives \(h)×\(w)") }
-            let fc = spec.scaled(256)
-            layers.append(Conv2D(name: "fc6.0", inChannels: channels, outChannels: fc, kernel: h, padding: 0,
-                                 variant: variant, workspace: ws))
-            if spec.fc6BatchNorm { layers.append(BatchNorm2D(name: "fc6.1", channels: fc, statistics: stats)) }
-            featureDimension = fc
-        case .sphereResNet:
-            let stem = spec.scaled(96)
-            layers.append(Conv2D(name: "stem.0", inChannels: spec.inputChannels, outChannels: stem, kernel: 3, padding: 1,
-                                 variant: variant, workspace: ws))
-            layers.append(BatchNorm2D(name: "stem.1", channels: stem, statistics: stats))
-            layers.append(ReLU(name: "stem.2"))
-            var channels = stem
-            for (stage, base) in [96, 192, 384].enumerated() {
-                let width = spec.scaled(base)
-                for unit in 0..<spec.depthPerStage {
-                    let stride = (unit == 0 && stage > 0) ? 2 : 1
-                    layers.append(ResidualUnit(name: "layer\(stage + 1).\(unit)", inChannels: channels, outChannels: width,
-                                               stride: stride, variant: variant, statistics: stats, workspace: ws))
-                    channels = width
-                }
-            }
-            layers.append(GlobalAveragePool(name: "pool"))
-            featureDimension = channels
         }
+        featureDimension = plan.featureDimension
         try BufferUse.check(layers)
         for case let unit as ResidualUnit in layers { try BufferUse.check(unit.mainBranch) }
         self.layers = layers
@@ -87,24 +58,6 @@ public final class Network {
         for conv in convolutions { conv.initialize(using: &rng) }
         let std = (2.0 / Float(featureDimension)).squareRoot()
         for i in 0..<scoreWeight.count { scoreWeight.value[i] = rng.nextGaussian() * std }
-    }
-
-    static func appendNormalization(to layers: inout [Layer], spec: ModelSpec, channels: Int, names: () -> String) {
-        switch spec.normalization {
-        case .batchNorm:
-            layers.append(BatchNorm2D(name: names(), channels: channels, statistics: spec.batchNormStatistics))
-        case .sphereNorm:
-            layers.append(ChannelAffine(name: names(), channels: channels))
-        case .sphereNormBatchNorm:
-            layers.append(ChannelAffine(name: names(), channels: channels))
-            layers.append(BatchNorm2D(name: names(), channels: channels, statistics: spec.batchNormStatistics))
-        }
-    }
-
-    static func pooledSize(_ n: Int, times: Int) -> Int {
-        var s = n
-        for _ in 0..<times { s = (s + 1) / 2 }
-        return s
     }
 
     /// Separates the weight stream from the data streams of the same seed (an arbitrary constant).
@@ -134,6 +87,20 @@ public final class Network {
     /// Every parameter a snapshot keeps.
     public var savedParameters: [Parameter] { layers.flatMap(\.savedParameters) + [scoreWeight] }
     public var stateBuffers: [StateBuffer] { layers.flatMap(\.stateBuffers) }
+
+    /// The first parameter or buffer holding NaN or ±∞ (nil when all are finite).
+    public func firstNonFiniteTensor() -> String? {
+        for p in savedParameters where !Network.allFinite(p.value) { return p.name }
+        for b in stateBuffers where !Network.allFinite(b.value) { return b.name }
+        return nil
+    }
+
+    static func allFinite(_ buffer: FloatBuffer) -> Bool {
+        let v = buffer.pointer
+        var sum: Float = 0
+        for i in 0..<buffer.count { sum += v[i] * 0 }   // 0·x is NaN exactly when x is NaN or ±∞
+        return sum == 0
+    }
 
     public var parameterCount: Int { savedParameters.reduce(0) { $0 + $1.count } }
 

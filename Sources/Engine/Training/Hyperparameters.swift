@@ -28,6 +28,9 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
         try Settings.orthogonality.check(orthogonality)
         try Settings.evalEvery.check(evalEvery)
         try Settings.statsEvery.check(statsEvery)
+        try Settings.scheduleFactor.check(schedule.factor)
+        try Settings.milestoneCount.check(schedule.milestones.count)
+        for m in schedule.milestones { try Settings.milestone.check(m) }
         switch optimizer {
         case .adam(let b1, let b2, let eps):
             try Settings.momentum.check(b1)

@@ -74,4 +74,12 @@ public enum Settings {
     public static let savedStep = NumericSetting<Int>("saved step", 0, 1_000_000_000_000)
     public static let saveEvery = NumericSetting<Int>("save interval", 1, 1_000_000_000)
     public static let evaluationLimit = NumericSetting<Int>("evaluation limit", 1, 100_000_000)
+    /// A snapshot's epoch and its position in the epoch's order (far below overflow).
+    public static let savedEpoch = NumericSetting<Int>("saved epoch", 0, 1_000_000_000_000)
+    public static let dataIndex = NumericSetting<Int>("data position", 0, 1_000_000_000)
+    /// The factor the learning rate is multiplied by at each milestone.
+    public static let scheduleFactor = NumericSetting<Float>("learning-rate drop factor", 0, 1, includesLower: false)
+    /// A learning-rate milestone (a step).
+    public static let milestone = NumericSetting<Int>("learning-rate milestone", 1, 1_000_000_000_000)
+    public static let milestoneCount = NumericSetting<Int>("number of learning-rate milestones", 0, 100)
 }

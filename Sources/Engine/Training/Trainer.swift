@@ -80,6 +80,11 @@ public final class Trainer {
     private let logits = FloatBuffer()          // (N, C)
     /// Confusion counts of the running evaluation, (C, C) true × predicted; allocated once.
     private var confusion: [Int]
+    /// Every BatchNorm running mean/var and num_batches_tracked, and their values before the
+    /// current step (one buffer, sized once): a diverged step's forward pass already moved
+    /// them, and they are put back so "weights kept as before this step" holds for buffers too.
+    private lazy var stateBuffers: [StateBuffer] = network.stateBuffers
+    private let stateBackup = FloatBuffer()
 
     /// Builds the network from `model` and `seed` and takes the data streams over.
     public init(model: ModelSpec, seed: UInt64, hyper: Hyperparameters, training: any BatchSource,
@@ -127,13 +132,15 @@ public final class Trainer {
         if labels.count < n { labels = [Int32](repeating: 0, count: n) }   // grow only: training and evaluation alternate
         labels.withUnsafeMutableBufferPointer { l in training.next(batchSize: n, images: images.buffer, labels: l) }
 
+        saveStateBuffers()
         let features = network.forwardBody(Activation(images, shape), training: true)
         let (loss, correct) = try headForward(features, batch: n, training: true)
         let lr = learningRate
         // A non-finite loss or gradient leaves the weights as they were: the run is reported
         // diverged (loss NaN/Inf) and the step does not count.
         func diverged(_ value: Double) -> StepResult {
-            StepResult(step: step, epoch: training.epoch, loss: value, regularization: 0, accuracy: 0, learningRate: lr,
+            restoreStateBuffers()
+            return StepResult(step: step, epoch: training.epoch, loss: value, regularization: 0, accuracy: 0, learningRate: lr,
                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, batchSize: n)
         }
         guard loss.isFinite else { return diverged(loss) }
@@ -153,6 +160,30 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepResult(step: step, epoch: training.epoch, loss: loss, regularization: regularization,
                           accuracy: Double(correct) / Double(n), learningRate: lr, seconds: seconds, batchSize: n)
+    }
+
+    /// Copies the BatchNorm buffers aside (no allocation after the first step).
+    private func saveStateBuffers() {
+        let buffers = stateBuffers
+        var total = 0
+        for b in buffers { total += b.value.count }
+        stateBackup.ensure(count: total)
+        var offset = 0
+        let backup = stateBackup.pointer
+        for b in buffers {
+            (backup + offset).update(from: b.value.pointer, count: b.value.count)
+            offset += b.value.count
+        }
+    }
+
+    /// Puts the buffers back as `saveStateBuffers` found them.
+    private func restoreStateBuffers() {
+        var offset = 0
+        let backup = stateBackup.pointer
+        for b in stateBuffers {
+            b.value.pointer.update(from: backup + offset, count: b.value.count)
+            offset += b.value.count
+        }
     }
 
     /// One pass over the gradients (≈ a quarter million values for the default net): a sum is

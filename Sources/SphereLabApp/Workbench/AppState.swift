@@ -1,6 +1,7 @@
 import Foundation
 import Engine
 import TUI
+import SessionStore
 
 /// What the runner must do outside the pure update: talk to the trainer, the disk, or quit.
 public enum AppEffect: Equatable, Sendable {
@@ -61,7 +62,11 @@ public struct Pending<Value: Equatable & Sendable>: Equatable, Sendable {
 /// A snapshot as the open dialog lists it.
 public struct SnapshotEntry: Equatable, Sendable {
     public var name: String, path: String, detail: String
-    public init(name: String, path: String, detail: String) { self.name = name; self.path = path; self.detail = detail }
+    /// Listed but would not load; `detail` says why.
+    public var damaged = false
+    public init(name: String, path: String, detail: String, damaged: Bool = false) {
+        self.name = name; self.path = path; self.detail = detail; self.damaged = damaged
+    }
 }
 
 public enum Overlay: Equatable, Sendable {
@@ -173,13 +178,15 @@ public struct AppState: Sendable {
         case .saveName(var text):
             switch key {
             case .enter:
-                guard !text.isEmpty else { status = "type a name first"; return [] }
+                if let problem = SnapshotStore.nameProblem(text) { status = problem; return [] }
                 overlay = .none
                 return [.save(name: text)]
             case .escape: overlay = .none; return []
             case .backspace: text = String(text.dropLast()); overlay = .saveName(text); return []
-            case .char(let c) where c.isLetter || c.isNumber || "._-".contains(c):
-                if text.count < 100 { text.append(c) }
+            case .char(let c):
+                // The store's one rule, in its words: refuse what it would refuse.
+                if let problem = SnapshotStore.nameProblem(text + String(c)) { status = problem; return [] }
+                text.append(c); status = nil
                 overlay = .saveName(text); return []
             default: return []
             }
@@ -188,6 +195,7 @@ public struct AppState: Sendable {
             case .up, .char("k"): overlay = .snapshots(list, selected: max(0, selected - 1))
             case .down, .char("j"): overlay = .snapshots(list, selected: min(list.count - 1, selected + 1))
             case .enter:
+                if list[selected].damaged { status = "cannot open \(list[selected].name): \(list[selected].detail)"; return [] }
                 let path = list[selected].path
                 overlay = telemetry.unsavedSteps > 0 ? .confirmOpen(path: path) : .none
                 return telemetry.unsavedSteps > 0 ? [] : [.open(path: path)]
@@ -362,6 +370,7 @@ public struct AppState: Sendable {
                 return applyLocal(effects)
             } catch {
                 editError = "\(error)"   // the old value stays; the edit stays open to fix
+                status = "⚠ \(error)"    // the panel cuts long messages; the status line has room
             }
         case .backspace, .delete:
             text = String(text.dropLast()); editText = text; editError = nil

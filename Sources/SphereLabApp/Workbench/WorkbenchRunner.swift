@@ -2,6 +2,9 @@ import Foundation
 import Dispatch
 import Engine
 import TUI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the interactive workbench: the trainer on its queue, the UI on the calling (main)
 /// thread — read telemetry, handle keys, render, flush — about 15 frames a second.
@@ -23,6 +26,17 @@ public final class WorkbenchRunner {
     private var lastAutosave = Date()
     /// Saves started and not yet finished (written on the utility queue).
     private let savesInFlight = Locked(0)
+    /// A snapshot being opened off the UI thread (see `open`).
+    private var pendingOpen: (path: String, result: Locked<Result<OpenedRun, any Error>?>, stopSent: Bool)?
+    /// When the last Ctrl-C arrived: a second one within 2 s quits.
+    private var lastInterrupt: Date?
+    /// The signal that ended the workbench (SIGTERM, SIGHUP), if one did; the command exits
+    /// with 128 + it. `emergencyNote` says what happened to unsaved progress.
+    public private(set) var exitSignal: Int32?
+    public private(set) var emergencyNote: String?
+    /// What the last waited-for save wrote, or why it failed.
+    private var lastSavedPath: String?
+    private var lastSaveError: String?
 
     /// Takes the run over: its session is handed to a `TrainingController` and from then on
     /// touched only on the trainer's queue.
@@ -51,7 +65,9 @@ public final class WorkbenchRunner {
     /// Blocks until the user quits. The terminal is restored on every way out.
     public func run() throws {
         try terminal.start()
-        defer { terminal.stop() }
+        // Ctrl-C, SIGTERM and SIGHUP come to this loop (quit dialog, emergency autosave).
+        Terminal.interceptsStopSignals = true
+        defer { Terminal.interceptsStopSignals = false; terminal.stop() }
         if terminal.preferredGlyphs == .ascii { state.glyphs = .ascii }
         terminal.setMouseReporting(true)
         driver.start()
@@ -65,6 +81,9 @@ public final class WorkbenchRunner {
                     perform(state.update(.key(more)))
                 }
             }
+            handleStopSignal()
+            finishOpening()
+            if quitting { break }
             _ = state.update(.telemetry(driver.telemetry))
             if let notice = driver.takeNotice() { _ = state.update(.status(notice)) }
             state.saving = savesInFlight.withLock { $0 } > 0
@@ -82,7 +101,7 @@ public final class WorkbenchRunner {
         lastAutosave = Date()
         let t = state.telemetry
         guard t.unsavedSteps > 0, t.state != .diverged else { return }
-        let prefix = "autosave-" + t.runName.filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
+        let prefix = WorkbenchRunner.autosavePrefix(t.runName)
         let keep = autosaveKeep
         // Named from the step the capture holds (it happens later, on the trainer's queue).
         save(name: "\(prefix)-step\(t.step)", nameForStep: { "\(prefix)-step\($0)" }, wait: false) {
@@ -90,13 +109,59 @@ public final class WorkbenchRunner {
         }
     }
 
+    /// `autosave-<run>`, within the store's name rule (ASCII letters, digits, . _ -).
+    static func autosavePrefix(_ runName: String) -> String {
+        "autosave-" + String(runName.unicodeScalars.filter { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }.prefix(60))
+    }
+
+    /// Ctrl-C goes through the same quit dialog as `q` (a second one within 2 s quits);
+    /// SIGTERM and SIGHUP save unsaved progress as an emergency autosave, then quit.
+    func handleStopSignal() {
+        guard let signal = Terminal.takeStopSignal() else { return }
+        if signal == SIGINT {
+            if let last = lastInterrupt, Date().timeIntervalSince(last) < 2 { quit(); return }
+            lastInterrupt = Date()
+            state.editText = nil
+            if state.overlay != .confirmQuit { state.overlay = .none }
+            perform(state.perform(.quit))
+            if state.overlay == .confirmQuit { _ = state.update(.status("Ctrl-C again within 2 s quits without saving")) }
+            return
+        }
+        exitSignal = signal
+        let t = driver.telemetry
+        let what = signal == SIGHUP ? "SIGHUP (terminal closed)" : "SIGTERM"
+        if t.unsavedSteps > 0, sessions != nil {
+            let name = "\(WorkbenchRunner.autosavePrefix(t.runName))-step\(t.step)"
+            if save(name: name, wait: true) {
+                emergencyNote = "\(what): \(t.unsavedSteps) unsaved steps written to \(lastSavedPath ?? name)"
+            } else {
+                emergencyNote = "\(what): the emergency autosave failed (\(lastSaveError ?? "see the event log")); \(t.unsavedSteps) steps are lost"
+            }
+        } else {
+            emergencyNote = "\(what): " + (t.unsavedSteps > 0 ? "\(t.unsavedSteps) unsaved steps are lost: snapshots are unavailable" : "nothing unsaved")
+        }
+        quit()
+    }
+
     func perform(_ effects: [AppEffect]) {
-        for effect in effects {
+        var skipOpen = false
+        for (index, effect) in effects.enumerated() {
             switch effect {
             case .send(let c):
                 if let why = driver.unavailableReason(c) { _ = state.update(.status(why)) } else { driver.send(c) }
             case .setSmoothing, .setTrainModeBN: break   // applied inside AppState
-            case .save(let name): save(name: name, wait: false)
+            case .save(let name):
+                if index + 1 < effects.count, case .open(let path) = effects[index + 1] {
+                    // "Save first?" — yes: the open waits for the save, and a failed save stops it.
+                    if !save(name: name, wait: true) {
+                        skipOpen = true
+                        let reason = "not opening \(path): saving the current run first failed (\(lastSaveError ?? "see the event log")); its steps are still here — free space or fix the sessions folder and try again"
+                        driver.send(.log(reason, .error))
+                        _ = state.update(.status(reason))
+                    }
+                } else {
+                    save(name: name, wait: false)
+                }
             case .saveAndQuit(let name):
                 if save(name: name, wait: true) { quit() }
             case .listSnapshots:
@@ -111,7 +176,8 @@ public final class WorkbenchRunner {
                 } catch {
                     _ = state.update(.status("cannot list snapshots: \(error)"))
                 }
-            case .open(let path): open(path)
+            case .open(let path):
+                if skipOpen { skipOpen = false } else { open(path) }
             case .quit: quit()
             }
         }
@@ -136,9 +202,10 @@ public final class WorkbenchRunner {
                 do {
                     let path = try sessions.write(snapshot, name: name)
                     controller.send(.markSaved(path))
+                    outcome.set(.success(path))
                     try after?()
-                    outcome.set(true)
                 } catch {
+                    if outcome.path == nil { outcome.set(.failure(error)) }
                     controller.send(.log("save failed: \(error)", .error))
                 }
                 inFlight.withLock { $0 -= 1 }
@@ -146,21 +213,50 @@ public final class WorkbenchRunner {
             }
         }
         guard wait else { return true }
+        defer { lastSavedPath = outcome.path; lastSaveError = outcome.error }
         // Quitting: keep drawing while the save completes so the screen shows progress.
         while done.wait(timeout: .now() + .milliseconds(Int(WorkbenchRunner.frameMilliseconds))) == .timedOut {
             _ = state.update(.telemetry(driver.telemetry))
             let size = terminal.size
             terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
         }
-        if !outcome.value { _ = state.update(.status("the save failed (see the event log); not quitting")) }
-        return outcome.value
+        if outcome.path == nil { _ = state.update(.status("the save failed: \(outcome.error ?? "see the event log")")) }
+        return outcome.path != nil
     }
 
+    /// Opens a snapshot without blocking the UI: the dataset is read and the run rebuilt on
+    /// a background queue ("opening…" meanwhile; the current run goes on). When it is ready the
+    /// current trainer is stopped, and only once it has stopped does the new one start, so one
+    /// trainer owns a model at a time. A failure leaves the current run as it was.
     func open(_ path: String) {
         guard let sessions, !driver.writesOwnSnapshots else { return }
-        do {
-            let (run, _) = try sessions.restore(path: path)
-            driver.stop()
+        guard pendingOpen == nil else { _ = state.update(.status("already opening \(pendingOpen!.path)…")); return }
+        let result = Locked<Result<OpenedRun, any Error>?>(nil)
+        pendingOpen = (path, result, false)
+        _ = state.update(.status("opening \(path)…"))
+        DispatchQueue.global(qos: .userInitiated).async {
+            let r = Result { try sessions.restore(path: path).0 }
+            result.withLock { $0 = r }
+        }
+    }
+
+    /// The second half of `open`, polled every frame.
+    func finishOpening() {
+        guard let pending = pendingOpen, let result = pending.result.withLock({ $0 }) else { return }
+        switch result {
+        case .failure(let error):
+            pendingOpen = nil
+            _ = state.update(.status("cannot open \(pending.path): \(error)"))
+        case .success(let run):
+            if !pending.stopSent {
+                driver.send(.quit)
+                pendingOpen?.stopSent = true
+            }
+            guard (driver as? TrainingController)?.hasStopped ?? true else {
+                _ = state.update(.status("opening \(pending.path)… (waiting for the current step to finish)"))
+                return
+            }
+            pendingOpen = nil
             driver = TrainingController(session: run.session)
             identity = run.identity
             let glyphs = state.glyphs
@@ -168,8 +264,6 @@ public final class WorkbenchRunner {
             state.glyphs = glyphs
             state.sessionsAvailable = true
             driver.start()
-        } catch {
-            _ = state.update(.status("cannot open \(path): \(error)"))
         }
     }
 
@@ -181,7 +275,9 @@ public final class WorkbenchRunner {
 
 /// The save's result, set on the writer's queue and read on the UI thread.
 private final class SaveOutcome: Sendable {
-    private let flag = Locked(false)
-    func set(_ v: Bool) { flag.withLock { $0 = v } }
-    var value: Bool { flag.withLock { $0 } }
+    private let result = Locked<Result<String, any Error>?>(nil)
+    func set(_ r: Result<String, any Error>) { result.withLock { $0 = r } }
+    /// The snapshot's path once written.
+    var path: String? { result.withLock { if case .success(let p) = $0 { return p } else { return nil } } }
+    var error: String? { result.withLock { if case .failure(let e) = $0 { return "\(e)" } else { return nil } } }
 }

@@ -1,0 +1,268 @@
+import Foundation
+
+/// The layers a `ModelSpec` builds, as names and sizes only — nothing allocated. `Network`
+/// builds its layers from this plan, so the saved-tensor table (`tensors`) and the memory
+/// estimate (`memoryEstimate`) describe exactly the network that would be built, and a
+/// snapshot or a command line can be judged before a byte of weights is allocated.
+public struct ModelPlan: Sendable, Equatable {
+    public enum Step: Sendable, Equatable {
+        case conv(name: String, inChannels: Int, outChannels: Int, kernel: Int, padding: Int)
+        case batchNorm(name: String, channels: Int)
+        case affine(name: String, channels: Int)
+        case relu(name: String)
+        case maxPool(name: String)
+        case residual(name: String, inChannels: Int, outChannels: Int, stride: Int)
+        case globalPool(name: String)
+    }
+
+    public let spec: ModelSpec
+    public let steps: [Step]
+    /// Feature size D entering the score layer.
+    public let featureDimension: Int
+
+    public init(spec: ModelSpec) throws {
+        try spec.validate()
+        self.spec = spec
+        var steps: [Step] = []
+        switch spec.architecture {
+        case .sphereNet:
+            var index = 0
+            func next() -> String { defer { index += 1 }; return "features.\(index)" }
+            var channels = spec.inputChannels
+            for base in [128, 192, 256] {
+                let width = spec.scaled(base)
+                for _ in 0..<spec.depthPerStage {
+                    steps.append(.conv(name: next(), inChannels: channels, outChannels: width, kernel: 3, padding: 1))
+                    ModelPlan.appendNormalization(to: &steps, spec: spec, channels: width, names: next)
+                    steps.append(.relu(name: next()))
+                    channels = width
+                }
+                steps.append(.maxPool(name: next()))
+            }
+            // fc6: a 'valid' convolution over the whole remaining map (4×4 for 28 and 32 pixels).
+            let h = ModelPlan.pooledSize(spec.inputHeight, times: 3), w = ModelPlan.pooledSize(spec.inputWidth, times: 3)
+            guard h == w else { throw EngineError("fc6 needs a square map; the input gives \(h)×\(w)") }
+            let fc = spec.scaled(256)
+            steps.append(.conv(name: "fc6.0", inChannels: channels, outChannels: fc, kernel: h, padding: 0))
+            if spec.fc6BatchNorm { steps.append(.batchNorm(name: "fc6.1", channels: fc)) }
+            featureDimension = fc
+        case .sphereResNet:
+            let stem = spec.scaled(96)
+            steps.append(.conv(name: "stem.0", inChannels: spec.inputChannels, outChannels: stem, kernel: 3, padding: 1))
+            steps.append(.batchNorm(name: "stem.1", channels: stem))
+            steps.append(.relu(name: "stem.2"))
+            var channels = stem
+            for (stage, base) in [96, 192, 384].enumerated() {
+                let width = spec.scaled(base)
+                for unit in 0..<spec.depthPerStage {
+                    let stride = (unit == 0 && stage > 0) ? 2 : 1
+                    steps.append(.residual(name: "layer\(stage + 1).\(unit)", inChannels: channels, outChannels: width, stride: stride))
+                    channels = width
+                }
+            }
+            steps.append(.globalPool(name: "pool"))
+            featureDimension = channels
+        }
+        self.steps = steps
+    }
+
+    static func appendNormalization(to steps: inout [Step], spec: ModelSpec, channels: Int, names: () -> String) {
+        switch spec.normalization {
+        case .batchNorm:
+            steps.append(.batchNorm(name: names(), channels: channels))
+        case .sphereNorm:
+            steps.append(.affine(name: names(), channels: channels))
+        case .sphereNormBatchNorm:
+            steps.append(.affine(name: names(), channels: channels))
+            steps.append(.batchNorm(name: names(), channels: channels))
+        }
+    }
+
+    static func pooledSize(_ n: Int, times: Int) -> Int {
+        var s = n
+        for _ in 0..<times { s = (s + 1) / 2 }
+        return s
+    }
+
+    /// Whether a residual unit has a projection shortcut (the same rule `ResidualUnit` uses).
+    public static func hasShortcut(inChannels: Int, outChannels: Int, stride: Int) -> Bool {
+        stride != 1 || inChannels != outChannels
+    }
+
+    // MARK: the saved-tensor table
+
+    /// What `weights.safetensors` holds for this model.
+    public struct TensorTable: Sendable, Equatable {
+        /// Every parameter and buffer that must be present: name → shape.
+        public var required: [String: [Int]]
+        /// Tensors that may be present (a learnable-sigmoid layer's raw k): name → shape.
+        public var optional: [String: [Int]]
+    }
+
+    /// The weights a network of this plan saves. A conv layer's `k` is optional: it exists
+    /// once the layer has been a learnable sigmoid.
+    public var tensors: TensorTable {
+        var required: [String: [Int]] = [:], optional: [String: [Int]] = [:]
+        func conv(_ name: String, _ i: Int, _ o: Int, _ k: Int, sphere: Bool = true) {
+            required["\(name).weight"] = [o, i, k, k]
+            if sphere { optional["\(name).k"] = [o] }
+        }
+        func bn(_ name: String, _ c: Int) {
+            required["\(name).weight"] = [c]; required["\(name).bias"] = [c]
+            required["\(name).running_mean"] = [c]; required["\(name).running_var"] = [c]
+            required["\(name).num_batches_tracked"] = []
+        }
+        for step in steps {
+            switch step {
+            case .conv(let name, let i, let o, let k, _): conv(name, i, o, k)
+            case .batchNorm(let name, let c): bn(name, c)
+            case .affine(let name, let c): required["\(name).weight"] = [c]; required["\(name).bias"] = [c]
+            case .residual(let name, let i, let o, let stride):
+                conv("\(name).conv1", i, o, 3); bn("\(name).bn1", o)
+                conv("\(name).conv2", o, o, 3); bn("\(name).bn2", o)
+                if ModelPlan.hasShortcut(inChannels: i, outChannels: o, stride: stride) {
+                    conv("\(name).shortcut.0", i, o, 1, sphere: false); bn("\(name).shortcut.1", o)
+                }
+            case .relu, .maxPool, .globalPool: break
+            }
+        }
+        required["score.weight"] = [spec.classes, featureDimension, 1, 1]
+        return TensorTable(required: required, optional: optional)
+    }
+
+    /// Compares a snapshot's weight table (name → shape) with this plan's; nil when it fits,
+    /// else what is missing, extra or of the wrong shape (at most a few names each).
+    public func mismatch(weights: [String: [Int]]) -> String? {
+        let table = tensors
+        var problems: [String] = []
+        let missing = table.required.keys.filter { weights[$0] == nil }.sorted()
+        if !missing.isEmpty {
+            problems.append("weights lack " + missing.prefix(3).map { "\($0) \(table.required[$0]!)" }.joined(separator: ", ")
+                            + (missing.count > 3 ? " and \(missing.count - 3) more" : ""))
+        }
+        let extra = weights.keys.filter { table.required[$0] == nil && table.optional[$0] == nil }.sorted()
+        if !extra.isEmpty {
+            problems.append("weights hold tensors this model does not have: " + extra.prefix(3).joined(separator: ", ")
+                            + (extra.count > 3 ? " and \(extra.count - 3) more" : ""))
+        }
+        let wrong = weights.compactMap { name, shape -> String? in
+            guard let want = table.required[name] ?? table.optional[name], want != shape else { return nil }
+            return "\(name) has shape \(shape), the model needs \(want)"
+        }.sorted()
+        if !wrong.isEmpty { problems.append(wrong.prefix(3).joined(separator: "; ") + (wrong.count > 3 ? " and \(wrong.count - 3) more" : "")) }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
+
+    // MARK: memory
+
+    /// What training this model would take, estimated from the plan alone.
+    public struct MemoryEstimate: Sendable, Equatable {
+        public var parameters: Int
+        /// Weights, gradients and two optimizer moments.
+        public var parameterBytes: Int
+        /// Layer outputs, gradients and saved intermediates for one batch, plus patch buffers.
+        public var activationBytes: Int
+        public var totalBytes: Int { parameterBytes + activationBytes }
+    }
+
+    /// Parameters and activation memory for training at `batchSize` (saturating: absurd
+    /// models give huge numbers, never an overflow).
+    /// Evaluation runs `Trainer.evaluationBatch` images forward only (about a third of what
+    /// training keeps per image), so the larger of the two counts.
+    public func memoryEstimate(batchSize: Int) -> MemoryEstimate {
+        var e = trainingEstimate(batchSize: batchSize)
+        let evaluation = trainingEstimate(batchSize: Trainer.evaluationBatch).activationBytes / 3
+        e.activationBytes = max(e.activationBytes, evaluation)
+        return e
+    }
+
+    func trainingEstimate(batchSize: Int) -> MemoryEstimate {
+        func mul(_ xs: Int...) -> Int {
+            var r = 1
+            for x in xs {
+                let (p, o) = r.multipliedReportingOverflow(by: max(0, x))
+                if o { return Int.max / 4 }
+                r = p
+            }
+            return r
+        }
+        func add(_ a: inout Int, _ b: Int) { a = a > Int.max / 4 - b ? Int.max / 4 : a + b }
+        var parameters = 0
+        for shape in tensors.required.values { add(&parameters, shape.reduce(1) { mul($0, $1) }) }
+        let n = max(1, batchSize)
+        var (c, h, w) = (spec.inputChannels, spec.inputHeight, spec.inputWidth)
+        var activations = 0           // floats
+        var patches = 0               // floats: the largest im2col chunk (columns and their gradients)
+        let chunk = 1 << 22
+        func convOut(_ size: Int, _ k: Int, _ pad: Int, _ stride: Int) -> Int { max(1, (size + 2 * pad - k) / stride + 1) }
+        func conv(_ i: Int, _ o: Int, _ k: Int, _ pad: Int, _ stride: Int) {
+            let (oh, ow) = (convOut(h, k, pad, stride), convOut(w, k, pad, stride))
+            // Output, pre-activation/norm terms kept for backward, input gradient.
+            add(&activations, mul(3, o, n, oh, ow)); add(&activations, mul(i, n, h, w))
+            patches = max(patches, min(chunk, mul(i, k, k, oh, ow, n)))
+            (c, h, w) = (o, oh, ow)
+        }
+        for step in steps {
+            switch step {
+            case .conv(_, let i, let o, let k, let pad): conv(i, o, k, pad, 1)
+            case .batchNorm(_, let ch), .affine(_, let ch): add(&activations, mul(3, ch, n, h, w))
+            case .relu: add(&activations, mul(2, c, n, h, w))
+            case .maxPool:
+                let (oh, ow) = ((h + 1) / 2, (w + 1) / 2)
+                add(&activations, mul(2, c, n, oh, ow)); add(&activations, mul(c, n, h, w))
+                (h, w) = (oh, ow)
+            case .residual(_, let i, let o, let stride):
+                let (h0, w0) = (h, w)
+                conv(i, o, 3, 1, stride); add(&activations, mul(5, o, n, h, w))   // bn1, relu1
+                conv(o, o, 3, 1, 1); add(&activations, mul(6, o, n, h, w))        // bn2, sum, relu
+                if ModelPlan.hasShortcut(inChannels: i, outChannels: o, stride: stride) {
+                    let (h1, w1) = (h, w); (h, w) = (h0, w0)
+                    conv(i, o, 1, 0, stride); add(&activations, mul(3, o, n, h, w))
+                    (h, w) = (h1, w1)
+                }
+            case .globalPool:
+                add(&activations, mul(2, c, n)); add(&activations, mul(c, n, h, w))
+                (h, w) = (1, 1)
+            }
+        }
+        add(&activations, mul(2, patches))
+        add(&activations, mul(4, spec.classes, n))
+        let parameterBytes = mul(parameters, 5, 4)    // value, gradient, 2 moments, a snapshot copy
+        return MemoryEstimate(parameters: parameters, parameterBytes: parameterBytes, activationBytes: mul(activations, 4))
+    }
+}
+
+/// The machine's physical memory, read once.
+public enum MachineMemory {
+    /// Bytes of physical memory (MemTotal of /proc/meminfo, else sysconf), nil when unknown.
+    public static let physicalBytes: Int? = {
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
+            for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+                let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+                if let kb = digits { return kb * 1024 }
+            }
+        }
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && size > 0 ? pages * size : nil
+    }()
+
+    /// The share of physical memory one run may plan to use (the rest: dataset, system, UI).
+    public static let usableFraction = 0.75
+
+    public static func format(_ bytes: Int) -> String {
+        let b = Double(bytes)
+        if b >= 1e15 { return String(format: "%.3g PB", b / 1e15) }
+        if b >= 1e9 { return String(format: "%.1f GB", b / 1e9) }
+        if b >= 1e6 { return String(format: "%.0f MB", b / 1e6) }
+        return String(format: "%.0f kB", b / 1e3)
+    }
+
+    /// Refuses a model whose estimate does not fit, with the estimate and the limit.
+    public static func check(_ plan: ModelPlan, batchSize: Int, limitBytes: Int? = MachineMemory.physicalBytes.map { Int(Double($0) * usableFraction) }) throws {
+        guard let limit = limitBytes else { return }
+        let e = plan.memoryEstimate(batchSize: batchSize)
+        guard e.totalBytes <= limit else {
+            throw EngineError("\(plan.spec.displayName) at batch \(batchSize) needs about \(format(e.totalBytes)) (\(e.parameters) parameters: \(format(e.parameterBytes)); activations: \(format(e.activationBytes))), more than the \(format(limit)) this machine can give a run (\(Int(usableFraction * 100))% of \(format(physicalBytes ?? limit)) physical memory); choose a smaller --width, a shallower model or a smaller --batch")
+        }
+    }
+}
