@@ -178,8 +178,9 @@ public final class ExperimentRunner {
             let cost = Cost(step: stepSeconds / 3, evaluation: e.seconds)
             estimated[plan.config] = cost
             costs[plan.config] = cost
-            lines.append(String(format: "  %-28@ %6.3f s/step  %5.1f s/evaluation (%d images%@)", plan.config as NSString, cost.step, cost.evaluation,
-                                e.examples, spec.bothEvaluationModes ? ", both BN modes" : ""))
+            lines.append("  " + plan.config.padding(toLength: max(28, plan.config.count), withPad: " ", startingAt: 0)
+                         + String(format: " %6.3f s/step  %5.1f s/evaluation (%d images", cost.step, cost.evaluation, e.examples)
+                         + (spec.bothEvaluationModes ? ", both BN modes)" : ")"))
             if style == .json {
                 write(JSONLine.object([("event", .string("speed")), ("config", .string(plan.config)), ("seconds_per_step", .double(cost.step)),
                                        ("seconds_per_evaluation", .double(cost.evaluation)), ("examples", .int(e.examples))]))

@@ -86,13 +86,13 @@ public struct SVGPlot: Sendable {
         let bandValues = series.flatMap { s in s.band.flatMap { [$0.low, $0.high] } }.filter(\.isFinite)
         let xs = finite.map(\.x)
         let ys = finite.map(\.y) + bandValues
-        var x0 = xs.min() ?? 0, x1 = xs.max() ?? 1
+        let x0 = xs.min() ?? 0
+        var x1 = xs.max() ?? 1
         if x1 <= x0 { x1 = x0 + 1 }
         var y0 = yRange?.lowerBound ?? (ys.min() ?? 0), y1 = yRange?.upperBound ?? (ys.max() ?? 1)
         if y1 <= y0 { y0 -= 0.5; y1 += 0.5 }
         if yRange == nil { let pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad }
         let xTicks = SVGPlot.ticks(x0, x1, count: 7), yTicks = SVGPlot.ticks(y0, y1, count: 6)
-        if let first = xTicks.first, first > x0 { } else if let first = xTicks.first { x0 = min(x0, first) }
         let legendWidth = min(230.0, 24 + 7.0 * Double(series.map(\.name.count).max() ?? 4) + 20)
         let left = 66.0, right = legendWidth + 20, top = subtitle == nil ? 44.0 : 60.0, bottom = 54.0
         let pw = width - left - right, ph = height - top - bottom
