@@ -389,12 +389,12 @@ public enum ExperimentReport {
             let series = d.configs.enumerated().map { i, c in
                 ChartSeries(label: c, role: .series(i), points: d.curve(c, value).map {
                     ChartPoint(x: Double($0.step), y: $0.values.reduce(0, +) / Double($0.values.count), low: $0.values.min(), high: $0.values.max())
-                }, style: .markers)
+                }, style: ascii ? .line : .markers)
             }
             guard series.contains(where: { !$0.points.isEmpty }) else { continue }
             var grid = CellGrid(width: width, height: 18)
             LineChart(series: series, glyphs: ascii ? .ascii : .unicode, yFormat: format).render(into: &grid, in: grid.bounds)
-            out += ["", title + " (mean over seeds; each column spans min–max)"] + grid.lines
+            out += ["", title + " (mean over seeds; each column spans min–max" + (ascii ? "; one marker character per series" : "") + ")"] + grid.lines
         }
         return out.joined(separator: "\n")
     }

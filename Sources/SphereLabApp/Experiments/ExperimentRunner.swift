@@ -239,6 +239,8 @@ public final class ExperimentRunner {
         try session.run(steps: spec.steps - from)
         session.apply(.setEvalEvery(spec.evalEvery))
         session.apply(.setTrainModeEvaluation(spec.bothEvaluationModes))
+        // Angle statistics come every 25 steps; a shorter evaluation interval gets them at every evaluation.
+        if spec.evalEvery < run.trainer.hyper.statsEvery { session.apply(.setStatsEvery(spec.evalEvery)) }
         session.saveEvery = spec.saveEvery
         var evalSecondsSoFar = records.filter { $0.run == plan.id }.compactMap(\.evalSeconds).reduce(0, +)
         var previousEvalStep = records.filter { $0.run == plan.id }.map(\.step).max() ?? 0
