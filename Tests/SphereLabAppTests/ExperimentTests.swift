@@ -226,5 +226,6 @@ func xmlError(_ text: String) -> String? {
         let cifar = try ExperimentPresets.spec("paper-cifar")
         let c = ExperimentRunner(spec: cifar, sessionsRoot: root, datasetsDirectory: datasets + "/none", style: .quiet)
         #expect { try c.run() } throws: { "\($0)".contains("needs cifar-10") }
+        #expect(!FileManager.default.fileExists(atPath: root + "/experiments/paper-cifar"), "nothing written when data is missing")
     }
 }

@@ -159,6 +159,9 @@ public struct ExperimentManifest: Codable, Sendable {
 
     public static func read(_ path: String) throws -> ExperimentManifest {
         let data: Data
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ExperimentError("no experiment manifest at \(path): give the folder `spherelab experiment run` wrote (Sessions/experiments/NAME)")
+        }
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ExperimentError("cannot read \(path): \(error.localizedDescription); is this an experiment folder (made by `spherelab experiment run`)?")
         }

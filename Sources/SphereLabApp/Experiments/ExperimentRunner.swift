@@ -73,6 +73,10 @@ public final class ExperimentRunner {
         let start = Date()
         var outcome = Outcome()
         let grid = try spec.grid()
+        // Refuse before anything is written when a dataset is missing.
+        for kind in Set(try grid.map { try ExperimentOptions.request($0.options, seed: $0.seed).dataset }).sorted(by: { $0.rawValue < $1.rawValue }) {
+            _ = try dataset(kind)
+        }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try writeManifest(grid)
         var records = try results.read()
@@ -92,9 +96,6 @@ public final class ExperimentRunner {
         if pending.isEmpty {
             say("nothing to do: every run is finished (remove \(folder) to start over)", json: [("event", .string("done")), ("runs", .int(grid.count))])
             return outcome
-        }
-        for kind in Set(pending.compactMap { try? ExperimentOptions.request($0.0.options, seed: $0.0.seed).dataset }).sorted(by: { $0.rawValue < $1.rawValue }) {
-            _ = try dataset(kind)
         }
         if measureEstimate { try estimate(pending.map(\.0)) }
 
@@ -125,8 +126,7 @@ public final class ExperimentRunner {
             data[kind] = d
             return d
         } catch {
-            throw ExperimentError("experiment '\(spec.name)' needs \(kind.rawValue), which could not be loaded: \(error)\n"
-                                  + "Put \(kind.rawValue) in \(datasetsDirectory)/\(kind.rawValue)/ (see \(datasetsDirectory)/README.md) and run the same command again.")
+            throw ExperimentError("experiment '\(spec.name)' needs \(kind.rawValue), which could not be loaded (nothing was run or written): \(error)\nThen run the same command again.")
         }
     }
 
