@@ -110,6 +110,9 @@ func xmlError(_ text: String) -> String? {
         #expect(svg.contains("stroke-dasharray=\"7 4\""))
         #expect(svg.contains("<polygon") && svg.contains("80%"))
         #expect(svg.contains(SVGPlot.palette[0]) && svg.contains(SVGPlot.palette[1]))
+        // Ten series (one per layer in the angle figures): no two share colour and dash.
+        let styles = (0..<10).map { SVGPlot.palette[$0 % SVGPlot.palette.count] + "|" + SVGPlot.dash($0) }
+        #expect(Set(styles).count == 10)
         let empty = SVGPlot(title: "nothing", xLabel: "x", yLabel: "y", series: []).render()
         #expect(xmlError(empty) == nil && empty.contains("no data"))
     }

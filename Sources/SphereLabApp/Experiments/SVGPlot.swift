@@ -32,6 +32,10 @@ public struct SVGPlot: Sendable {
     public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
     /// Dash patterns cycled with the colours, offset so the pairs keep apart in grey.
     public static let dashes = ["", "7 4", "2 3", "10 3 2 3", "4 2", "1 2", "12 4 2 4 2 4"]
+    /// Series i's dash pattern: after the palette wraps round, the dashes shift by one, so no
+    /// two of the first 49 series share both colour and dash.
+    static func dash(_ i: Int) -> String { dashes[(i + i / palette.count) % dashes.count] }
+
     /// Marker shapes cycled likewise.
     static let shapes = ["circle", "square", "triangle", "diamond", "cross", "circle-open", "square-open"]
 
@@ -142,7 +146,7 @@ public struct SVGPlot: Sendable {
         }
         for (i, s) in series.enumerated() {
             let colour = SVGPlot.palette[i % SVGPlot.palette.count]
-            let dash = SVGPlot.dashes[i % SVGPlot.dashes.count]
+            let dash = SVGPlot.dash(i)
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite }
             if pts.count > 1 {
                 svg += "<polyline points=\"\(pts.map { "\(SVGPlot.f(px($0.x))),\(SVGPlot.f(py($0.y)))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\"")/>\n"
@@ -156,7 +160,7 @@ public struct SVGPlot: Sendable {
         svg += "<g font-size=\"12\">\n"
         for (i, s) in series.enumerated() {
             let colour = SVGPlot.palette[i % SVGPlot.palette.count]
-            let dash = SVGPlot.dashes[i % SVGPlot.dashes.count]
+            let dash = SVGPlot.dash(i)
             let y = top + 8 + Double(i) * 20
             svg += "<line x1=\"\(SVGPlot.f(lx))\" y1=\"\(SVGPlot.f(y))\" x2=\"\(SVGPlot.f(lx + 30))\" y2=\"\(SVGPlot.f(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\"")/>\n"
             svg += SVGPlot.marker(i, x: lx + 15, y: y, colour: colour)
