@@ -245,9 +245,10 @@ public final class ExperimentRunner {
         var evalSecondsSoFar = records.filter { $0.run == plan.id }.compactMap(\.evalSeconds).reduce(0, +)
         var previousEvalStep = records.filter { $0.run == plan.id }.map(\.step).max() ?? 0
 
-        say("[\(done + 1)/\(total)] \(plan.id)" + (from > 0 ? " — resuming at step \(from)" : ""),
+        let eta = remainingSeconds(pending, current: plan.id, currentStep: from)
+        say("[\(done + 1)/\(total)] \(plan.id)" + (from > 0 ? " — resuming at step \(from)" : "") + (costs.isEmpty ? "" : " · experiment ETA " + ProgressBar.duration(eta)),
             json: [("event", .string("run_start")), ("run", .string(plan.id)), ("config", .string(plan.config)), ("seed", .int(Int(plan.seed))),
-                   ("from_step", .int(from)), ("index", .int(done + 1)), ("runs", .int(total))])
+                   ("from_step", .int(from)), ("index", .int(done + 1)), ("runs", .int(total)), ("eta_seconds", .double(costs.isEmpty ? .nan : eta))])
         var lastAccuracy: Double?
         func save() throws {
             _ = try archive.write(archive.capture(session, identity: run.identity), name: plan.id)
