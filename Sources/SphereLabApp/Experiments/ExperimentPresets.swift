@@ -10,7 +10,7 @@ public enum ExperimentPresets {
         case "smoke": return """
             {
               "name": "smoke",
-              "description": "Two variants × two seeds × 30 steps on Fashion-MNIST: checks the runner and the report end to end (about a minute).",
+              "description": "Two variants × two seeds × 30 steps on Fashion-MNIST: checks the runner and the report end to end (2.5 min measured here with the machine shared by other work).",
               "base": {"dataset": "fashion-mnist", "model": "spherenet9", "width": 0.25, "optimizer": "adam", "lr": 0.001,
                        "batch": 128, "eval-limit": 500},
               "axes": {"variant": ["conv", "cosine"], "seed": [1, 2]},
