@@ -33,10 +33,11 @@ public struct ExperimentReportData: Sendable {
         diverged(run) != nil || evaluations(run).last?.step == manifest.steps
     }
 
-    /// Per step: the values of the runs of `config` that have a record there.
+    /// Per step: the values of the complete runs of `config` that have a record there (a run
+    /// still in progress would change n along the curve).
     func curve(_ config: String, _ value: (ExperimentRecord) -> Double?) -> [(step: Int, seconds: Double, values: [Double])] {
         var byStep: [Int: (seconds: [Double], values: [Double])] = [:]
-        for run in runs(of: config) {
+        for run in runs(of: config) where isComplete(run.id) {
             for r in evaluations(run.id) {
                 guard let v = value(r), v.isFinite else { continue }
                 byStep[r.step, default: ([], [])].seconds.append(r.seconds)
