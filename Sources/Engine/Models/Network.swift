@@ -13,11 +13,13 @@ public final class Network {
     /// Every convolution, in order; the sphere-capable ones switch variant together.
     public let convolutions: [Conv2D]
 
-    public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64) throws {
+    /// `workspace` is the layers' scratch memory; networks used one at a time (a race's
+    /// contenders) may share one.
+    public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64, workspace: Workspace = Workspace()) throws {
         try spec.validate()
         self.spec = spec
-        let ws = Workspace()
-        workspace = ws
+        let ws = workspace
+        self.workspace = ws
         let stats = spec.batchNormStatistics
         var layers: [Layer] = []
         switch spec.architecture {
