@@ -28,6 +28,7 @@ struct RaceCommand: ParsableCommand {
         if variants == nil && runs.isEmpty {
             throw ValidationError("a race needs contenders: give --variants conv,cosine and/or --run 'name=… variant=…'")
         }
+        _ = try contenders()   // every spec checked before any data is read
     }
 
     /// The contenders' names and requests, from --variants then --run.
