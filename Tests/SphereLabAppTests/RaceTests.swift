@@ -198,4 +198,28 @@ private func alone(_ request: RunRequest, steps: Int) throws -> (Trace, Network)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["duel"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: path).sorted() == ["conv", "conv-b", "race.json", "sigmoid-0.3"])
     }
+
+    /// Headless `race --json`: one object per run step and evaluation, each naming its run, and
+    /// a scoreboard with the steps at which each threshold was first reached.
+    @Test func headlessRaceNamesEveryLineAndKeepsTheScore() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let race = Race()
+        try race.add(name: "conv", request: raceRequest(datasets, .conv))
+        try race.add(name: "sigmoid:0.3", request: raceRequest(datasets, .sigmoid(k: 0.3)))
+        final class Lines { var all: [String] = [] }
+        let lines = Lines()
+        var job = HeadlessRace(style: .json)
+        job.write = { lines.all.append($0) }
+        let board = try job.run(race, steps: 10, thresholds: [0, 1.5])
+        #expect(lines.all.count == 2 * (10 + 1))
+        #expect(lines.all.filter { $0.hasPrefix("{\"run\":\"sigmoid:0.3\",\"step\":") }.count == 11)
+        #expect(lines.all.contains { $0.hasPrefix("{\"run\":\"conv\",\"step\":10,\"test_accuracy\":") })
+        #expect(board.rows.map(\.step) == [10, 10])
+        #expect(board.rows.allSatisfy { $0.reached[0]?.step == 10 && $0.reached[1] == nil && $0.lastTestAccuracy != nil })
+        let table = board.table().split(separator: "\n")
+        #expect(table.count == 3 && table[0].hasPrefix("run ") && table[2].hasPrefix("sigmoid:0.3 "))
+        #expect(table[1].contains("10 / 0:") && table[1].contains("–"))
+        #expect(board.jsonLines().count == 2 && board.jsonLines()[0].contains("\"steps_to_0\":10"))
+    }
 }
