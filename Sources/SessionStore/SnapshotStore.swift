@@ -150,6 +150,38 @@ public struct SnapshotStore: Sendable {
         return path(forName: name)
     }
 
+    /// Writes `<root>/<name>/` as a unit holding several snapshots — one subfolder each, each
+    /// loadable alone — plus one manifest file beside them. Everything is written into a hidden
+    /// temporary folder that then replaces `<name>` in one step, so a crash, kill or full disk
+    /// leaves either the whole previous group or the whole new one.
+    @discardableResult
+    public func saveGroup(_ members: [(name: String, contents: SnapshotContents)], manifest: [UInt8], manifestFile: String,
+                          name: String) throws -> String {
+        guard Self.isValidName(name) else { throw Self.invalidNameError(name) }
+        guard Self.isValidName(manifestFile) else { throw Self.invalidNameError(manifestFile) }
+        var seen: Set<String> = [manifestFile]
+        for m in members {
+            guard Self.isValidName(m.name) else { throw Self.invalidNameError(m.name) }
+            guard seen.insert(m.name).inserted else {
+                throw SessionStoreError(.invalidSnapshotName, "\"\(m.name)\" is used twice in one group", path: path(forName: name),
+                                        hint: "Give every member of the group its own name.")
+            }
+        }
+        try PosixFiles.makeDirectories(root)
+        let temporary = try makeHiddenFolder(kind: .temporary, name: name)
+        do {
+            let inner = SnapshotStore(root: temporary)
+            for m in members { try inner.save(m.contents, name: m.name) }
+            try PosixFiles.writeNewFileDurably(manifest, to: temporary + "/" + manifestFile)
+            try PosixFiles.syncDirectory(temporary)
+            try install(temporary, name: name)
+        } catch {
+            try? PosixFiles.removeTree(temporary)
+            throw error
+        }
+        return path(forName: name)
+    }
+
     private func encodeNamingFile(_ tensors: [NamedTensor], metadata: [String: String], file: String) throws -> [UInt8] {
         do {
             return try SafeTensors.encode(tensors, metadata: metadata)

@@ -37,19 +37,20 @@ public struct OpenedRun {
 /// Builds trainers from a setup and loaded data: the app's half of the engine's data
 /// protocol (the training stream and the test set come from DataLoaders).
 public enum RunFactory {
-    public static func trainer(setup: RunSetup, data: DatasetPair, hyper: Hyperparameters) throws -> Trainer {
+    public static func trainer(setup: RunSetup, data: DatasetPair, hyper: Hyperparameters, workspace: Workspace = Workspace()) throws -> Trainer {
         guard setup.augmentation.isValid else { throw EngineError("augmentation pad/crop must be in 0…\(Augmentation.maximumPadCrop)") }
         // Estimate first: nothing of the model is allocated when it cannot fit.
         try MachineMemory.check(try ModelPlan(spec: setup.model), batchSize: hyper.batchSize)
         let stream = BatchIterator(set: data.train, seed: setup.seed, augmentation: setup.augmentation)
         return try Trainer(model: setup.model, seed: setup.seed, hyper: hyper, training: stream, test: data.test,
-                           evaluationLimit: setup.evaluationLimit)
+                           evaluationLimit: setup.evaluationLimit, workspace: workspace)
     }
 
     /// The trainer wrapped in a session named for people.
     public static func open(setup: RunSetup, data: DatasetPair, hyper: Hyperparameters, runName: String, history: RunHistory = RunHistory(),
-                            totalSteps: Int? = nil, startPaused: Bool = false, resumedFrom: String? = nil) throws -> OpenedRun {
-        let trainer = try trainer(setup: setup, data: data, hyper: hyper)
+                            totalSteps: Int? = nil, startPaused: Bool = false, resumedFrom: String? = nil,
+                            workspace: Workspace = Workspace()) throws -> OpenedRun {
+        let trainer = try trainer(setup: setup, data: data, hyper: hyper, workspace: workspace)
         let labels = RunLabels(runName: runName, dataset: setup.dataset.rawValue, model: setup.model.displayName,
                                classNames: setup.dataset.classNames)
         let session = try TrainingSession(trainer: trainer, labels: labels, history: history, totalSteps: totalSteps,

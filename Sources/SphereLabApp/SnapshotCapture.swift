@@ -32,12 +32,17 @@ extension SessionArchive {
     /// Writes the capture atomically as `<root>/<name>/`; returns the folder's path.
     public func write(_ capture: Capture, name: String) throws -> String {
         try SessionArchive.checkName(name)
+        return try store.save(try encoded(capture, name: name), name: name)
+    }
+
+    /// The files of a capture saved as `name` (session.json encoded).
+    func encoded(_ capture: Capture, name: String) throws -> SnapshotContents {
         var manifest = capture.manifest
         if manifest.summary == nil { manifest.summary = .init() }
         manifest.summary?.name = name
         var contents = capture.contents
         contents.sessionJSON = Array(try SessionManifest.encoder.encode(manifest))
-        return try store.save(contents, name: name)
+        return contents
     }
 
     static func weightTensors(_ network: Network) -> [NamedTensor] {

@@ -18,12 +18,24 @@ extension SessionArchive {
         guard !sameData || data.train.fingerprint == manifest.datasetFingerprint else {
             throw EngineError("\(path): the snapshot was trained on a different copy of \(manifest.setup.dataset.rawValue) (fingerprint \(manifest.datasetFingerprint), found \(data.train.fingerprint)); resuming would not be exact")
         }
+        let name = (path as NSString).lastPathComponent
+        let run = try SessionArchive.rebuild(contents: contents, manifest: manifest, data: data, path: path, resumedFrom: name,
+                                             override: override)
+        run.session.note("opened \(path)", marker: "opened")
+        return (run, manifest)
+    }
+
+    /// Rebuilds a run from a snapshot's parts and its already loaded data: weights, buffers,
+    /// optimizer, step, data order and history (the session starts paused). `path` names the
+    /// source in errors; a race's branch passes an in-memory capture here.
+    public static func rebuild(contents: SnapshotContents, manifest: SessionManifest, data: DatasetPair, path: String,
+                               resumedFrom: String?, override: ((inout Hyperparameters) throws -> Void)? = nil,
+                               workspace: Workspace = Workspace()) throws -> OpenedRun {
         var hyper = manifest.hyper
         try override?(&hyper)
-        let name = (path as NSString).lastPathComponent
         let run = try RunFactory.open(setup: manifest.setup, data: data, hyper: hyper, runName: manifest.runName,
                                       history: manifest.history, totalSteps: manifest.totalSteps.flatMap { $0 > manifest.step ? $0 : nil },
-                                      startPaused: true, resumedFrom: name)
+                                      startPaused: true, resumedFrom: resumedFrom, workspace: workspace)
         let trainer = run.trainer
         try SessionArchive.load(weights: contents.weights, metadata: contents.metadata, into: trainer.network,
                                  spec: manifest.setup.model, path: path)
@@ -35,8 +47,7 @@ extension SessionArchive {
             try SessionArchive.load(optimizer: contents.optimizer, into: trainer.optimizer, network: trainer.network, path: path)
         }
         try trainer.restore(step: manifest.step, position: manifest.dataPosition)
-        run.session.note("opened \(path)", marker: "opened")
-        return (run, manifest)
+        return run
     }
 
     /// Copies tensors into the network (no recipe check): see `load(weights:metadata:into:spec:path:)`.

@@ -6,7 +6,7 @@ struct SphereLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spherelab",
         abstract: "Train hyperspherical convolutional networks (SphereNet) on the CPU and watch them learn.",
-        subcommands: [Workbench.self, Train.self, Eval.self, Bench.self, Sessions.self, Export.self, Attach.self,
+        subcommands: [Workbench.self, Train.self, RaceCommand.self, Eval.self, Bench.self, Sessions.self, Export.self, Attach.self,
                       Experiment.self, Report.self],
         defaultSubcommand: Workbench.self)
 }

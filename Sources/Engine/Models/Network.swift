@@ -13,13 +13,15 @@ public final class Network {
     /// Every convolution, in order; the sphere-capable ones switch variant together.
     public let convolutions: [Conv2D]
 
-    public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64) throws {
+    /// `workspace` is the layers' scratch memory; networks used one at a time (a race's
+    /// contenders) may share one.
+    public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64, workspace: Workspace = Workspace()) throws {
         // The plan names and sizes every layer; the saved-tensor table and the memory
         // estimate come from the same plan, so they describe exactly this network.
         let plan = try ModelPlan(spec: spec)
         self.spec = spec
-        let ws = Workspace()
-        workspace = ws
+        let ws = workspace
+        self.workspace = ws
         let stats = spec.batchNormStatistics
         let layers: [Layer] = plan.steps.map { step -> Layer in
             switch step {

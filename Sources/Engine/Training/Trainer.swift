@@ -88,7 +88,7 @@ public final class Trainer {
 
     /// Builds the network from `model` and `seed` and takes the data streams over.
     public init(model: ModelSpec, seed: UInt64, hyper: Hyperparameters, training: any BatchSource,
-                test: any ExampleSource, evaluationLimit: Int? = nil) throws {
+                test: any ExampleSource, evaluationLimit: Int? = nil, workspace: Workspace = Workspace()) throws {
         try hyper.validate()
         let expected = ImageFormat(channels: model.inputChannels, height: model.inputHeight, width: model.inputWidth, classes: model.classes)
         for (role, format) in [("training", training.format), ("test", test.format)] where format != expected {
@@ -101,7 +101,7 @@ public final class Trainer {
         self.training = training
         self.test = test
         self.hyper = hyper
-        network = try Network(spec: model, variant: hyper.variant, seed: seed)
+        network = try Network(spec: model, variant: hyper.variant, seed: seed, workspace: workspace)
         optimizer = Optimizer(kind: hyper.optimizer, weightDecay: hyper.weightDecay)
         orthogonality = OrthogonalityPenalty(weight: hyper.orthogonality)
         confusion = [Int](repeating: 0, count: model.classes * model.classes)
@@ -333,6 +333,11 @@ public final class Trainer {
 
     public func setEvalEvery(_ n: Int) throws {
         var h = hyper; h.evalEvery = n; try h.validate()
+        hyper = h
+    }
+
+    public func setStatsEvery(_ n: Int) throws {
+        var h = hyper; h.statsEvery = n; try h.validate()
         hyper = h
     }
 

@@ -16,6 +16,8 @@ public enum TrainerCommand: Sendable, Equatable {
     case setHead(HeadKind, CrossEntropyOptions, label: String)
     case setBatchSize(Int)
     case setEvalEvery(Int)
+    /// Kernel-angle statistics every N steps (the experiment runner aligns them with evaluations).
+    case setStatsEvery(Int)
     /// Measure train-mode-BN accuracy at evaluations too.
     case setTrainModeEvaluation(Bool)
     /// Adds a line to the event log (e.g. "saved snapshot …").

@@ -234,6 +234,9 @@ public final class TrainingSession {
             case .setEvalEvery(let n):
                 try trainer.setEvalEvery(n)
                 log(n == 0 ? "evaluation only when asked" : "evaluation every \(n) steps", into: &events)
+            case .setStatsEvery(let n):
+                try trainer.setStatsEvery(n)
+                log("angle statistics every \(n) steps", into: &events)
             case .setTrainModeEvaluation(let on):
                 evaluatesTrainModeBN = on
                 log("train-mode BN accuracy at evaluations: \(on ? "on" : "off")", into: &events)

@@ -120,6 +120,7 @@ public final class RemoteRun: RunDriver {
         case .setHead: return "set_head"
         case .setBatchSize: return "set_batch_size"
         case .setEvalEvery: return "set_eval_every"
+        case .setStatsEvery: return "set_stats_every"
         case .setTrainModeEvaluation: return "set_train_bn_eval"
         case .log, .markSaved, .quit: return nil
         }
@@ -133,6 +134,7 @@ public final class RemoteRun: RunDriver {
         case "set_head": return "the loss"
         case "set_batch_size": return "the batch size"
         case "set_eval_every": return "the evaluation interval"
+        case "set_stats_every": return "the statistics interval"
         case "set_train_bn_eval": return "train-mode-BN evaluation"
         default: return name
         }
