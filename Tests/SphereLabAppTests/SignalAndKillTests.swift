@@ -41,6 +41,21 @@ import SessionStore
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
+    /// Waits up to `seconds` for the child to end; past that it is killed (-9), so no test run
+    /// leaves a training process behind whatever went wrong. Returns the exit status as `wait`.
+    static func reap(_ pid: pid_t, within seconds: Double) -> Int32 {
+        let deadline = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        while Date() < deadline {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            if r < 0 && errno != EINTR { return -1 }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(pid, SIGKILL)
+        return wait(pid)
+    }
+
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
     /// Polls until `predicate` holds or `seconds` pass.
@@ -73,8 +88,7 @@ import SessionStore
         #expect(pid > 0)
         #expect(Self.until(60) { Self.read(out).components(separatedBy: "\"loss\"").count > 4 }, "no steps: \(Self.read(out))")
         kill(pid, signal)
-        if !Self.until(60, { kill(pid, 0) != 0 || Self.read(out).contains("\"saved\"") }) { kill(pid, SIGKILL) }
-        let code = Self.wait(pid)
+        let code = Self.reap(pid, within: 90)
         let text = Self.read(out)
         #expect(code == 128 + signal, "exit \(code): \(text)" as Comment)
         #expect(text.contains("saving") && text.contains("\"saved\""), Comment(rawValue: text))
