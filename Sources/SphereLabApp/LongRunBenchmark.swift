@@ -25,18 +25,22 @@ public struct LongRunBenchmark {
 
     /// The run: SphereNet-3 ×0.0625 on 8×8 synthetic images, batch 1, evaluation every 1 000 steps.
     static func open(evalEvery: Int = 1000) throws -> OpenedRun {
-        var rng = SeededGenerator(seed: 5)
-        let count = 64
-        let pixels = (0..<(count * 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let set = try ImageSet(name: "synthetic/8x8", count: count, channels: 1, height: 8, width: 8, classes: 4,
-                               pixels: pixels, labels: (0..<count).map { UInt8($0 % 4) })
-        let data = DatasetPair(kind: .mnist, train: set, test: set)
         let model = ModelSpec(architecture: .sphereNet, width: 0.0625, depthPerStage: 1, inputChannels: 1, inputHeight: 8, inputWidth: 8, classes: 4)
         var hyper = Hyperparameters()
         hyper.batchSize = 1
         hyper.evalEvery = evalEvery
         let setup = RunSetup(dataset: .mnist, model: model, seed: 1, augmentation: .none)
-        return try RunFactory.open(setup: setup, data: data, hyper: hyper, runName: "long-run")
+        return try RunFactory.open(setup: setup, data: try syntheticData(), hyper: hyper, runName: "long-run")
+    }
+
+    /// 64 synthetic 8×8 images in 4 classes, the same every time.
+    static func syntheticData() throws -> DatasetPair {
+        var rng = SeededGenerator(seed: 5)
+        let count = 64
+        let pixels = (0..<(count * 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let set = try ImageSet(name: "synthetic/8x8", count: count, channels: 1, height: 8, width: 8, classes: 4,
+                               pixels: pixels, labels: (0..<count).map { UInt8($0 % 4) })
+        return DatasetPair(kind: .mnist, train: set, test: set)
     }
 
     public func run(sessionsFolder: String) throws -> Report {
@@ -84,15 +88,11 @@ public struct LongRunBenchmark {
 
     /// The snapshot's run on the same synthetic data (no dataset folder involved).
     static func restoreSynthetic(path: String, archive: SessionArchive) throws -> (OpenedRun, SessionManifest) {
-        let fresh = try open()
         let contents = try archive.store.load(path: path)
         let manifest = try archive.readManifest(contents, path: path)
-        let trainer = fresh.trainer
-        try SessionArchive.load(weights: contents.weights, into: trainer.network, path: path)
-        try SessionArchive.load(optimizer: contents.optimizer, into: trainer.optimizer, network: trainer.network, path: path)
-        try trainer.restore(step: manifest.step, position: manifest.dataPosition)
-        let session = try TrainingSession(trainer: trainer, labels: fresh.session.labels, history: manifest.history)
-        return (OpenedRun(session: session, identity: fresh.identity), manifest)
+        let run = try SessionArchive.rebuild(contents: contents, manifest: manifest, data: try syntheticData(), path: path,
+                                             resumedFrom: (path as NSString).lastPathComponent)
+        return (run, manifest)
     }
 
     /// Resident set size of this process, from /proc/self/statm (0 where it is unavailable).
