@@ -46,6 +46,16 @@ import Testing
         s.setRate(2e-4, at: 40_000)
         #expect(abs(s.rate(at: 40_000) - 2e-4) < 1e-9)
         #expect(abs(s.rate(at: 54_000) - 2e-5) < 1e-10)
+        #expect(s.milestones == [54_000])
+    }
+
+    @Test func settingARateAfterMilestonesKeepsTheScheduleValid() throws {
+        var h = Hyperparameters()
+        h.schedule = LearningRateSchedule(base: 1e-3, milestones: [100, 200])
+        h.schedule.setRate(0.5, at: 250)          // the old rule made the base 50, out of range
+        try h.validate()
+        #expect(h.schedule.rate(at: 250) == 0.5)
+        #expect(h.schedule.rate(at: 10_000) == 0.5)
     }
 
     @Test func orthogonalityValueAndGradient() {

@@ -56,6 +56,17 @@ func xmlError(_ text: String) -> String? {
         #expect(Set(grid.map(\.id)).count == 8)
     }
 
+    @Test func paperCifarComparesEachArchitectureWithItsOwnPlainConv() throws {
+        let spec = try ExperimentPresets.spec("paper-cifar")
+        let grid = try spec.grid()
+        #expect(grid.count == 2 * 5 * 3)
+        for plan in grid where plan.axes["variant"] != "conv" {
+            let base = spec.baselineConfig(of: plan, in: grid)
+            let expected = grid.first { $0.axes["variant"] == "conv" && $0.axes["arch"] == plan.axes["arch"] }?.config
+            #expect(base != nil && base == expected, "\(plan.id) → \(base ?? "none")")
+        }
+    }
+
     @Test func everyPresetParses() throws {
         for name in ExperimentPresets.names {
             let spec = try ExperimentPresets.spec(name)

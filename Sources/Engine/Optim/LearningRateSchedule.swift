@@ -14,10 +14,13 @@ public struct LearningRateSchedule: Sendable, Codable, Equatable {
         return base * pow(factor, Float(passed))
     }
 
-    /// Makes the rate at `step` equal `rate`; later milestones still apply.
+    /// Makes the rate from `step` on equal `rate`; milestones after `step` still apply.
+    /// Milestones already passed are dropped and `rate` becomes the base: scaling the base up
+    /// past the passed drops instead could leave the learning rate's range (1e-5 after two
+    /// drops set to 0.5 would need a base of 50), and the earlier rates are history.
     public mutating func setRate(_ rate: Float, at step: Int) {
-        let passed = milestones.filter { $0 <= step }.count
-        base = rate / pow(factor, Float(passed))
+        milestones.removeAll { $0 <= step }
+        base = rate
     }
 }
 

@@ -132,7 +132,7 @@ public final class TrainingSession {
         guard result.loss.isFinite else {
             state = .diverged
             let reason = result.loss.isNaN ? "loss is NaN" : "loss or gradients not finite"
-            let message = "diverged at step \(result.step + 1): \(reason) — weights kept as before this step; lower the learning rate and resume"
+            let message = "diverged at step \(result.step + 1): \(reason) — weights kept as before this step (its batch is skipped, as a skipped step would be); lower the learning rate and resume"
             log(message, .error, marker: "diverged", into: &events)
             events.append(.diverged(step: result.step + 1, message: message))
             return events

@@ -82,18 +82,14 @@ public enum ExperimentPresets {
         case "paper-cifar": return """
             {
               "name": "paper-cifar",
-              "description": "The paper's CIFAR-10 grid at its budget: SphereNet-9 (×1) every operator, ResNet-32 vs SphereResNet-32 (linear); Adam 1e-3 ÷10 at 34k and 54k, 64k iterations, batch 128, full test set every 500 iterations. Needs CIFAR-10 in Datasets/ and days on a small machine.",
+              "description": "The paper's CIFAR-10 grid at its budget: SphereNet-9 (×1) and SphereResNet-32, every operator, each compared with plain convolution in the same architecture (CNN-9, ResNet-32); Adam 1e-3 ÷10 at 34k and 54k, 64k iterations, batch 128, full test set every 500 iterations. Needs CIFAR-10 in Datasets/ and days on a small machine.",
               "base": {"dataset": "cifar-10", "width": 1, "optimizer": "adam", "lr": 0.001, "lr-milestones": "34000,54000",
                        "batch": 128, "loss": "softmax"},
-              "axes": {"net": [{"label": "cnn9", "model": "spherenet9", "variant": "conv", "augment": "flip"},
-                               {"label": "spherenet9 cosine", "model": "spherenet9", "variant": "cosine", "augment": "flip"},
-                               {"label": "spherenet9 linear", "model": "spherenet9", "variant": "linear", "augment": "flip"},
-                               {"label": "spherenet9 sigmoid", "model": "spherenet9", "variant": "sigmoid", "augment": "flip"},
-                               {"label": "spherenet9 lr-sigmoid", "model": "spherenet9", "variant": "lr-sigmoid", "augment": "flip"},
-                               {"label": "resnet32", "model": "sphereresnet32", "variant": "conv", "augment": "flip+crop"},
-                               {"label": "sphereresnet32 linear", "model": "sphereresnet32", "variant": "linear", "augment": "flip+crop"}],
+              "axes": {"arch": [{"label": "spherenet9", "model": "spherenet9", "augment": "flip"},
+                                {"label": "sphereresnet32", "model": "sphereresnet32", "augment": "flip+crop"}],
+                       "variant": ["conv", "cosine", "linear", "sigmoid", "lr-sigmoid"],
                        "seed": [1, 2, 3]},
-              "baseline": {"net": "cnn9"},
+              "baseline": {"variant": "conv"},
               "steps": 64000, "eval_every": 500, "save_every": 500,
               "thresholds": [0.8, 0.85, 0.9],
               "both_eval_modes": true
