@@ -47,6 +47,21 @@ public final class Race {
         return contender
     }
 
+    /// Takes in a run opened elsewhere (a saved race's member, rebuilt on `data` with this
+    /// race's `workspace`), as contender `name`; `fork` as the saved race recorded it.
+    @discardableResult
+    public func adopt(name: String, run: OpenedRun, data: DatasetPair, fork: (from: String, step: Int)?) throws -> Contender {
+        try checkRoom(for: name)
+        let contender = Contender(name: name, run: run, fork: fork, data: data)
+        contenders.append(contender)
+        return contender
+    }
+
+    /// The data of `kind` in `directory`, read once per race and shared by its contenders.
+    public func sharedData(_ kind: DatasetKind, directory: String) throws -> DatasetPair {
+        try dataset(kind, directory: directory)
+    }
+
     /// A copy of contender `index` at its current step — weights, buffers, optimizer state,
     /// data position and history — that continues as `name` with `changes` applied to its
     /// hyperparameters (none: it repeats the original exactly). It runs towards the same end
