@@ -101,6 +101,13 @@ struct Workbench: ParsableCommand {
         }
         if let note = runner.emergencyNote { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
         if let signal = runner.exitSignal { throw ExitCode(128 + signal) }
+        if let runs = runner.raceRuns {
+            for r in runs {
+                let t = r.telemetry
+                print("\(r.name): stopped at step \(t.step)" + (t.bestTestAccuracy.map { String(format: ", best test accuracy %.2f%%", 100 * $0) } ?? ""))
+            }
+            return
+        }
         let t = runner.telemetry
         print("stopped at step \(t.step)" + (t.bestTestAccuracy.map { String(format: ", best test accuracy %.2f%%", 100 * $0) } ?? ""))
     }

@@ -40,7 +40,9 @@ enum RaceView {
             for (j, e) in t.events.enumerated() { if let label = e.marker { last["\(e.step) \(WorkbenchView.markerKind(label))"] = j } }
             for (j, e) in t.events.enumerated() {
                 guard let label = e.marker, last["\(e.step) \(WorkbenchView.markerKind(label))"] == j,
-                      e.step >= (r.forkStep ?? Int.min), label != "opened" || e.step > 0 else { continue }
+                      e.step >= (r.forkStep ?? Int.min) else { continue }
+                // Every run of a reopened race says "opened" at the same step: one marker says it.
+                if label == "opened", i > 0 { continue }
                 guard let x = s.timeAxis ? WorkbenchView.seconds(atStep: e.step, in: t) : Double(e.step) else { continue }
                 out.append(ChartMarker(x: x, label: WorkbenchView.markerLabel("\(i + 1):\(label)", glyphs: s.glyphs),
                                        role: e.level == .error ? .error : role(r.slot)))
@@ -67,9 +69,11 @@ enum RaceView {
     struct LegendEntry {
         var sample: String
         var text: String
-        var values: String
+        /// Latest, smoothed, test: dropped from the end when the legend is short of room.
+        var values: [String]
         var role: ColorRole
-        var width: Int { sample.count + 1 + text.count + (values.isEmpty ? 0 : 1 + values.count) }
+        var shown: String { values.joined(separator: " ") }
+        var width: Int { sample.count + 1 + text.count + (values.isEmpty ? 0 : 1 + shown.count) }
     }
 
     static func sample(slot: Int?, markers: Bool, glyphs: GlyphSet) -> String {
@@ -89,9 +93,21 @@ enum RaceView {
             }
             return out
         }
-        let full = pack(entries)
-        if full.count <= rows { return full }
-        return Array(pack(entries.map { var e = $0; e.values = ""; return e }).prefix(rows))
+        var list = entries
+        let most = entries.map(\.values.count).max() ?? 0
+        for keep in stride(from: most, through: 0, by: -1) {
+            list = entries.map { var e = $0; e.values = Array(e.values.prefix(keep)); return e }
+            let packed = pack(list)
+            if packed.count <= rows { return packed }
+        }
+        // Then shorter names, down to the run's number and two letters (every run stays listed).
+        for cut in [10, 6, 4] {
+            let short = list.map { var e = $0; e.text = TextFit.truncate(e.text, to: cut); return e }
+            let packed = pack(short)
+            if packed.count <= rows { return packed }
+            list = short
+        }
+        return Array(pack(list).prefix(rows))
     }
 
     static func drawLegend(_ rows: [[LegendEntry]], into grid: inout CellGrid, at rect: Rect, glyphs: GlyphSet) {
@@ -101,7 +117,7 @@ enum RaceView {
             for e in row {
                 x = grid.put(e.sample, x: x, y: line.y, style: Style(e.role, bold: true), clip: line)
                 x = grid.put(" " + e.text, x: x, y: line.y, style: Style(.label), clip: line)
-                if !e.values.isEmpty { x = grid.put(" " + e.values, x: x, y: line.y, style: Style(e.role, bold: true), clip: line) }
+                if !e.values.isEmpty { x = grid.put(" " + e.shown, x: x, y: line.y, style: Style(e.role, bold: true), clip: line) }
                 x += 2
             }
         }
@@ -149,11 +165,13 @@ enum RaceView {
             let fork = r.forkedFrom.map { " ⑂\($0)@\(r.forkStep ?? 0)" } ?? ""
             entries.append(LegendEntry(sample: sample(slot: r.slot, markers: false, glyphs: s.glyphs),
                                        text: "\(focusMark)\(i + 1) \(r.name)" + WorkbenchView.markerLabel(fork, glyphs: s.glyphs),
-                                       values: values.joined(separator: " "), role: role(r.slot)))
+                                       values: values, role: role(r.slot)))
         }
         let ghosts = ghostSeries(s, accuracy: accuracy)
-        for g in ghosts {
-            entries.append(LegendEntry(sample: sample(slot: nil, markers: accuracy, glyphs: s.glyphs), text: g.label, values: "", role: .dim))
+        if !ghosts.isEmpty {   // one entry for all ghosts: the runs' entries matter more
+            let names = s.ghosts.map(\.name).joined(separator: ", ")
+            entries.append(LegendEntry(sample: sample(slot: nil, markers: accuracy, glyphs: s.glyphs),
+                                       text: "ghost " + TextFit.truncate(names, to: 40, glyphs: s.glyphs), values: [], role: .dim))
         }
         let rows = legendRows(entries, width: inner.width, rows: legendBudget(inner.height, runs: board.runs.count))
         let (legend, plot) = inner.splitTop(min(rows.count, max(0, inner.height - 3)))
@@ -187,7 +205,7 @@ enum RaceView {
         func percent(_ v: Double?) -> String { v.map { ValueFormat.percent.readout($0, glyphs: s.glyphs) } ?? "–" }
         let dash = s.glyphs == .unicode ? "–" : "-"
         var columns = [
-            Column(title: "#", cells: rows.map { "\($0.number)" }, priority: 10),
+            Column(title: "#", cells: rows.map { ($0.number - 1 == board.focused ? (s.glyphs == .unicode ? "▸" : ">") : " ") + "\($0.number)" }, priority: 10),
             Column(title: "run", cells: rows.map { $0.score.name }, priority: 10, alignLeft: true),
             Column(title: "step", cells: rows.map { "\($0.score.step)" }, priority: 9),
             Column(title: "loss≈", cells: rows.map { $0.score.smoothedLoss.map { String(format: "%.4f", $0) } ?? dash }, priority: 8),
@@ -238,7 +256,6 @@ enum RaceView {
             let focused = r.number - 1 == board.focused
             let text = line(cells)
             grid.putTruncated(text, x: inner.x, y: inner.y + 1 + i, maxWidth: inner.width, style: Style(role(r.slot), bold: focused), glyphs: s.glyphs)
-            if focused { grid.put(s.glyphs == .unicode ? "▸" : ">", x: inner.x, y: inner.y + 1 + i, style: Style(role(r.slot), bold: true), clip: inner) }
         }
     }
 

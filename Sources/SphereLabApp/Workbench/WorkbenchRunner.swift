@@ -246,7 +246,7 @@ public final class WorkbenchRunner {
             while name == nil, race.contenders.contains(where: { $0.name == unique }) { n += 1; unique = "run\(n)" }
             let reference = race.contenders.first?.session
             let c = try race.add(name: unique, request: request)
-            c.session.note("added to the race: \(spec.isEmpty ? "the shared settings" : spec)", marker: "added")
+            c.session.note("added to the race from the start: \(spec.isEmpty ? "the shared settings" : spec)")
             if let reference, reference.state == .running {
                 if let end = reference.totalSteps { try c.session.run(steps: max(1, end)) } else { c.session.apply(.resume) }
             } else {
@@ -271,7 +271,8 @@ public final class WorkbenchRunner {
             var n = 2
             while name == nil, race.contenders.contains(where: { $0.name == unique }) { unique = "\(source)-b\(s.step)-\(n)"; n += 1 }
             let hyper = request.hyper
-            try race.branch(of: i, name: unique) { h in h = hyper }
+            let branch = try race.branch(of: i, name: unique) { h in h = hyper }
+            if !spec.isEmpty { branch.session.note("branch of \(source) at step \(s.step) with \(spec)") }
         }
         _ = state.update(.status("branching \(source)…"))
     }
