@@ -125,6 +125,14 @@ extension AppState {
         return s
     }
 
+    @Test func clickOnAScoreboardRowFocusesItsRun() {
+        var s = raceState()
+        _ = s.update(.resize(width: 120, height: 36))
+        guard let board = WorkbenchView.layout(s, width: 120, height: 36).scoreboard else { Issue.record("no scoreboard at 120×36"); return }
+        _ = s.update(.key(.mouse(MouseEvent(action: .press(.left), x: board.x + 5, y: board.y + 3))))
+        #expect(s.race?.focused == 1 && s.telemetry.runName == "cosine")
+    }
+
     @Test func removeAsksFirstAndTheLastRunStays() {
         var s = raceState()
         _ = s.update(.key(.char("2")))

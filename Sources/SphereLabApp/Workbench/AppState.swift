@@ -268,6 +268,18 @@ public struct AppState: Sendable {
         let panel = layout.panel(atX: m.x, y: m.y)
         switch m.action {
         case .press(.left):
+            // A click on a scoreboard row focuses that run.
+            if let board = layout.scoreboard, var race, m.y > board.y + 1, m.y < board.maxY - 1, m.x >= board.x, m.x < board.maxX {
+                let rows = race.rows(layer: nil)
+                let i = m.y - board.y - 2
+                if rows.indices.contains(i) {
+                    race.focused = rows[i].number - 1
+                    self.race = race
+                    showRun(race.runs[race.focused])
+                    status = "focus: \(rows[i].number) \(race.runs[race.focused].name)"
+                }
+                return []
+            }
             if let panel { focus = panel }
             if panel == .controls, let controls = layout.controls {
                 let row = m.y - controls.y - 1
