@@ -275,6 +275,9 @@ extension AppState {
         s.glyphs = .ascii
         let text = WorkbenchView.render(s, width: 120, height: 36).lines.joined(separator: "\n")
         #expect(text.contains("** >1 conv") && text.contains("oo 2 cosine"), "\(text)")
-        #expect(text.contains("o"))
+        #expect(text.contains("loss~") && text.contains(">1  conv"))
+        // As in one run: only labels that name angles keep Greek/arrow letters.
+        let drawing = text.unicodeScalars.filter { $0.value > 127 && !"θπ↔×·…»ΔβŁ–".unicodeScalars.contains($0) }
+        #expect(drawing.isEmpty, "non-ASCII drawing characters: \(String(String.UnicodeScalarView(drawing.prefix(10))))")
     }
 }

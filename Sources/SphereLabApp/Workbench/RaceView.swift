@@ -82,7 +82,7 @@ enum RaceView {
     }
 
     /// Entries packed into at most `rows` rows; when they do not fit, values are dropped first.
-    static func legendRows(_ entries: [LegendEntry], width: Int, rows: Int) -> [[LegendEntry]] {
+    static func legendRows(_ entries: [LegendEntry], width: Int, rows: Int, glyphs: GlyphSet) -> [[LegendEntry]] {
         func pack(_ list: [LegendEntry]) -> [[LegendEntry]] {
             var out: [[LegendEntry]] = [[]]
             var used = 0
@@ -102,7 +102,7 @@ enum RaceView {
         }
         // Then shorter names, down to the run's number and two letters (every run stays listed).
         for cut in [10, 6, 4] {
-            let short = list.map { var e = $0; e.text = TextFit.truncate(e.text, to: cut); return e }
+            let short = list.map { var e = $0; e.text = TextFit.truncate(e.text, to: cut, glyphs: glyphs); return e }
             let packed = pack(short)
             if packed.count <= rows { return packed }
             list = short
@@ -126,12 +126,16 @@ enum RaceView {
     /// Rows the legend may take in a chart of `height` inner rows (the plot keeps at least 4).
     static func legendBudget(_ height: Int, runs: Int) -> Int { max(1, min(runs, (height - 4) / 2)) }
 
+    /// The ghosts' curves, dimmed (train loss; test accuracy as points). One legend entry
+    /// names them all: the live runs' entries matter more.
     static func ghostSeries(_ s: AppState, accuracy: Bool) -> [ChartSeries] {
-        s.ghosts.map { g in
+        let label = "ghost " + TextFit.truncate(s.ghosts.map(\.name).joined(separator: ", "), to: 40, glyphs: s.glyphs)
+        return s.ghosts.enumerated().map { i, g in
             var series = accuracy
-                ? ChartSeries(label: "ghost " + g.name, role: .dim, points: spanPoints(g.history.testAccuracy, s, fork: nil), style: .markers)
-                : ChartSeries(label: "ghost " + g.name, role: .dim, points: spanPoints(g.history.trainLoss, s, fork: nil))
+                ? ChartSeries(label: label, role: .dim, points: spanPoints(g.history.testAccuracy, s, fork: nil), style: .markers)
+                : ChartSeries(label: label, role: .dim, points: spanPoints(g.history.trainLoss, s, fork: nil))
             series.asciiGlyph = ":"
+            series.inLegend = i == 0
             return series
         }
     }
@@ -162,18 +166,16 @@ enum RaceView {
             if s.smoothing > 0, let m = smoothed.last?.value { values.append(approx + format.readout(m, glyphs: s.glyphs)) }
             if let t = (accuracy ? h.testAccuracy : h.testLoss).last?.value { values.append("test " + format.readout(t, glyphs: s.glyphs)) }
             let focusMark = i == board.focused ? (s.glyphs == .unicode ? "▸" : ">") : ""
-            let fork = r.forkedFrom.map { " ⑂\($0)@\(r.forkStep ?? 0)" } ?? ""
+            let fork = r.forkedFrom.map { (s.glyphs == .unicode ? " ⑂" : " fork ") + "\($0)@\(r.forkStep ?? 0)" } ?? ""
             entries.append(LegendEntry(sample: sample(slot: r.slot, markers: false, glyphs: s.glyphs),
                                        text: "\(focusMark)\(i + 1) \(r.name)" + WorkbenchView.markerLabel(fork, glyphs: s.glyphs),
                                        values: values, role: role(r.slot)))
         }
         let ghosts = ghostSeries(s, accuracy: accuracy)
-        if !ghosts.isEmpty {   // one entry for all ghosts: the runs' entries matter more
-            let names = s.ghosts.map(\.name).joined(separator: ", ")
-            entries.append(LegendEntry(sample: sample(slot: nil, markers: accuracy, glyphs: s.glyphs),
-                                       text: "ghost " + TextFit.truncate(names, to: 40, glyphs: s.glyphs), values: [], role: .dim))
+        if let first = ghosts.first {
+            entries.append(LegendEntry(sample: sample(slot: nil, markers: accuracy, glyphs: s.glyphs), text: first.label, values: [], role: .dim))
         }
-        let rows = legendRows(entries, width: inner.width, rows: legendBudget(inner.height, runs: board.runs.count))
+        let rows = legendRows(entries, width: inner.width, rows: legendBudget(inner.height, runs: board.runs.count), glyphs: s.glyphs)
         let (legend, plot) = inner.splitTop(min(rows.count, max(0, inner.height - 3)))
         drawLegend(rows, into: &grid, at: legend, glyphs: s.glyphs)
         LineChart(series: ghosts + series, xRange: xRange(s, board), glyphs: s.glyphs, showLegend: false,
@@ -197,18 +199,20 @@ enum RaceView {
 
     static func scoreboard(_ s: AppState, _ board: RaceBoard, into grid: inout CellGrid, in rect: Rect) {
         let sortNote = board.sort == .order ? "" : " · sorted by \(board.sort == .theta ? "θ" : board.sort.title) (>)"
-        let target = board.applyToAll ? "changes → ALL runs" : "changes → \(board.focusedName ?? "–") only"
+        let arrow = s.glyphs == .unicode ? "→" : "->"
+        let target = board.applyToAll ? "changes \(arrow) ALL runs" : "changes \(arrow) \(board.focusedName ?? "-") only"
         let inner = Panel(title: "Scoreboard" + sortNote + " · " + target, glyphs: s.glyphs).render(into: &grid, in: rect)
         let layer = WorkbenchView.layersShown(s.telemetry).indices.contains(s.selectedLayer)
             ? WorkbenchView.layersShown(s.telemetry)[s.selectedLayer].layer : nil
         let rows = board.rows(layer: layer)
-        func percent(_ v: Double?) -> String { v.map { ValueFormat.percent.readout($0, glyphs: s.glyphs) } ?? "–" }
         let dash = s.glyphs == .unicode ? "–" : "-"
+        let lossTitle = s.glyphs == .unicode ? "loss≈" : "loss~"
+        func percent(_ v: Double?) -> String { v.map { ValueFormat.percent.readout($0, glyphs: s.glyphs) } ?? dash }
         var columns = [
             Column(title: "#", cells: rows.map { ($0.number - 1 == board.focused ? (s.glyphs == .unicode ? "▸" : ">") : " ") + "\($0.number)" }, priority: 10),
             Column(title: "run", cells: rows.map { $0.score.name }, priority: 10, alignLeft: true),
             Column(title: "step", cells: rows.map { "\($0.score.step)" }, priority: 9),
-            Column(title: "loss≈", cells: rows.map { $0.score.smoothedLoss.map { String(format: "%.4f", $0) } ?? dash }, priority: 8),
+            Column(title: lossTitle, cells: rows.map { $0.score.smoothedLoss.map { String(format: "%.4f", $0) } ?? dash }, priority: 8),
             Column(title: "test", cells: rows.map { percent($0.score.lastTestAccuracy) }, priority: 9),
             Column(title: "best", cells: rows.map { percent($0.score.bestTestAccuracy) }, priority: 8),
         ]
@@ -230,7 +234,7 @@ enum RaceView {
             case .order: return nil
             case .name: return "run"
             case .step: return "step"
-            case .loss: return "loss≈"
+            case .loss: return lossTitle
             case .lastTest: return "test"
             case .bestTest: return "best"
             case .threshold(let i): return i < board.thresholds.count ? String(format: "to %g%%", 100 * board.thresholds[i]) : nil
@@ -263,7 +267,7 @@ enum RaceView {
 
     static func headerLine(_ s: AppState, _ board: RaceBoard) -> String {
         let focused = board.focusedName ?? "–"
-        return "race of \(board.runs.count) · focus \(board.focused + 1) \(focused) · changes → " + (board.applyToAll ? "ALL" : focused)
+        return "race of \(board.runs.count) · focus \(board.focused + 1) \(focused) · changes \(s.glyphs == .unicode ? "→" : "->") " + (board.applyToAll ? "ALL" : focused)
     }
 
     static func dialog(_ s: AppState) -> Dialog? {

@@ -205,6 +205,7 @@ public enum WorkbenchView {
             case "÷": out += "/"
             case "→": out += "->"
             case "θ": out += "theta"
+            case "⑂": out += "Y"   // a branch's fork
             default: out += c.isASCII ? String(c) : "?"
             }
         }
