@@ -65,7 +65,13 @@ struct Workbench: ParsableCommand {
                 opened = .race(race)
             } else if let resume, SessionArchive.isRace(path: resume) {
                 FileHandle.standardError.write(Data("opening race \(resume)…\n".utf8))
-                let race = try archive.restoreRace(path: resume)
+                var changes: [String] = []
+                let race = try archive.restoreRace(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
+                if !changes.isEmpty {
+                    for c in race.contenders {
+                        c.session.note("resumed \(resume); command line overrides the saved race: " + changes.joined(separator: ", "), marker: "resumed")
+                    }
+                }
                 if let steps { try race.run(steps: steps); race.applyToAll(.pause) }
                 opened = .race(race)
             } else if let resume {

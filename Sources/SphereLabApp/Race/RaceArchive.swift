@@ -80,8 +80,9 @@ extension SessionArchive {
 
     /// Reopens a saved race: every run rebuilt exactly from its snapshot folder (paused), on
     /// one shared copy of the data and one workspace, with the names and fork points of
-    /// `race.json`. A damaged member stops the whole open with its reason.
-    public func restoreRace(path: String) throws -> Race {
+    /// `race.json`. A damaged member stops the whole open with its reason. `override` changes
+    /// every run's hyperparameters (the command line's options, as for one snapshot).
+    public func restoreRace(path: String, override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> Race {
         let manifest = try readRaceManifest(path: path)
         guard !manifest.runs.isEmpty else { throw EngineError("\(path)/\(RaceManifest.fileName) lists no runs; the race folder is damaged") }
         let race = Race()
@@ -99,7 +100,7 @@ extension SessionArchive {
             }
             let run = try SessionArchive.rebuild(contents: contents, manifest: session, data: data, path: member,
                                                  resumedFrom: (path as NSString).lastPathComponent + "/" + entry.folder,
-                                                 workspace: race.workspace)
+                                                 override: override, workspace: race.workspace)
             run.session.note("opened \(member)", marker: "opened")
             let fork = entry.forkedFrom.flatMap { from in entry.forkStep.map { (from: from, step: $0) } }
             try race.adopt(name: entry.name, run: run, data: data, fork: fork)

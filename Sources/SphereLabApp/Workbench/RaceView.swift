@@ -41,8 +41,9 @@ enum RaceView {
             for (j, e) in t.events.enumerated() {
                 guard let label = e.marker, last["\(e.step) \(WorkbenchView.markerKind(label))"] == j,
                       e.step >= (r.forkStep ?? Int.min) else { continue }
-                // Every run of a reopened race says "opened" at the same step: one marker says it.
-                if label == "opened", i > 0 { continue }
+                // Every run of a reopened race says "opened" (and "resumed" with overrides) at the
+                // same step: one marker says it.
+                if label == "opened" || label == "resumed", i > 0 { continue }
                 guard let x = s.timeAxis ? WorkbenchView.seconds(atStep: e.step, in: t) : Double(e.step) else { continue }
                 out.append(ChartMarker(x: x, label: WorkbenchView.markerLabel("\(i + 1):\(label)", glyphs: s.glyphs),
                                        role: e.level == .error ? .error : role(r.slot)))
