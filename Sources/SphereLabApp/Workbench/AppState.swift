@@ -270,7 +270,7 @@ public struct AppState: Sendable {
         case .press(.left):
             // A click on a scoreboard row focuses that run.
             if let board = layout.scoreboard, var race, m.y > board.y + 1, m.y < board.maxY - 1, m.x >= board.x, m.x < board.maxX {
-                let rows = race.rows(layer: nil)
+                let rows = race.rows(layer: RaceView.angleLayer(self))   // in the order shown
                 let i = m.y - board.y - 2
                 if rows.indices.contains(i) {
                     race.focused = rows[i].number - 1

@@ -198,14 +198,18 @@ enum RaceView {
 
     static func scoreboardHeight(runs: Int) -> Int { runs + 3 }
 
+    /// The layer shown in the angle view (its median θ is a scoreboard column).
+    static func angleLayer(_ s: AppState) -> String? {
+        let layers = WorkbenchView.layersShown(s.telemetry)
+        return layers.indices.contains(s.selectedLayer) ? layers[s.selectedLayer].layer : nil
+    }
+
     static func scoreboard(_ s: AppState, _ board: RaceBoard, into grid: inout CellGrid, in rect: Rect) {
         let sortNote = board.sort == .order ? "" : " · sorted by \(board.sort == .theta ? "θ" : board.sort.title) (>)"
         let arrow = s.glyphs == .unicode ? "→" : "->"
         let target = board.applyToAll ? "changes \(arrow) ALL runs" : "changes \(arrow) \(board.focusedName ?? "-") only"
         let inner = Panel(title: "Scoreboard" + sortNote + " · " + target, glyphs: s.glyphs).render(into: &grid, in: rect)
-        let layer = WorkbenchView.layersShown(s.telemetry).indices.contains(s.selectedLayer)
-            ? WorkbenchView.layersShown(s.telemetry)[s.selectedLayer].layer : nil
-        let rows = board.rows(layer: layer)
+        let rows = board.rows(layer: angleLayer(s))
         let dash = s.glyphs == .unicode ? "–" : "-"
         let lossTitle = s.glyphs == .unicode ? "loss≈" : "loss~"
         func percent(_ v: Double?) -> String { v.map { ValueFormat.percent.readout($0, glyphs: s.glyphs) } ?? dash }
