@@ -270,6 +270,17 @@ extension AppState {
         #expect(text.contains("⑂cosine@30"))
     }
 
+    @Test func eightRunsHaveEightColours() {
+        let runs = (1...8).map { raceRun("run\($0)", variant: .cosine, lossScale: Double($0) / 4, test: 0.7 + Double($0) / 100) }
+        let s = raceState(runs)
+        let grid = WorkbenchView.render(s, width: 200, height: 60)
+        let rows = grid.lines.enumerated().filter { $0.element.contains("│") && $0.element.range(of: #"^│.\d  run\d"#, options: .regularExpression) != nil }
+        #expect(rows.count == 8)
+        let roles = Set(rows.compactMap { grid.styleAt(x: 4, y: $0.offset)?.role })
+        #expect(roles.count == 8, "\(roles)")
+        #expect(Set(s.race!.runs.map(\.slot)) == Set(0..<8))
+    }
+
     @Test func asciiGivesEachRunItsGlyph() {
         var s = raceState()
         s.glyphs = .ascii
