@@ -56,6 +56,28 @@ import Engine
         #expect(controller.hasStopped)
     }
 
+    /// A contender added from the start while the others ran catches up before they go on;
+    /// then the turns are fair again.
+    @Test func aLateContenderCatchesUp() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let race = Race()
+        var request = tinyRequest(datasets: datasets, variant: .conv)
+        request.hyper.evalEvery = 100
+        try race.add(name: "conv", request: request)
+        try race.run(steps: 8)
+        for _ in 0..<5 { _ = race.advance() }
+        #expect(race.contenders[0].session.step == 5)
+        request.hyper.variant = .cosine
+        try race.add(name: "late", request: request).session.run(steps: 8)
+        var order: [Int] = []
+        while let (i, _) = race.advance() { order.append(i) }
+        // Four steps of the late run alone (to step 4, one behind), then turns.
+        #expect(Array(order.prefix(4)) == [1, 1, 1, 1], "\(order)")
+        #expect(Array(order.dropFirst(4).prefix(4)) == [0, 1, 0, 1], "\(order)")
+        #expect(race.contenders.map(\.session.step) == [8, 8])
+    }
+
     /// A race saved from the controller's capture reopens with its names, steps and fork.
     @Test func capturedRaceReopensAsARace() throws {
         let datasets = try makeTinyDatasets()

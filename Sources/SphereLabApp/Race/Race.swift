@@ -108,11 +108,17 @@ public final class Race {
     public var wantsWork: Bool { contenders.contains { $0.session.wantsWork } }
 
     /// One unit of work of the next contender in turn that has work; nil when none has.
+    /// A contender more than one step behind the furthest one that works (one added from the
+    /// start while the others ran) goes first until it has caught up, so the runs again stand
+    /// at the same step ± 1; runs in step never see this rule.
     public func advance() -> (contender: Int, events: [SessionEvent])? {
         let n = contenders.count
+        let working = contenders.filter { $0.session.wantsWork }
+        let lead = working.map(\.session.step).max() ?? 0
+        let behind = working.contains { $0.session.step < lead - 1 }
         for offset in 0..<n {
             let i = (turn + offset) % n
-            if contenders[i].session.wantsWork {
+            if contenders[i].session.wantsWork, !behind || contenders[i].session.step < lead - 1 {
                 turn = (i + 1) % n
                 return (i, contenders[i].session.advance())
             }
