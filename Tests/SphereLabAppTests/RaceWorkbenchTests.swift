@@ -270,6 +270,14 @@ extension AppState {
         #expect(text.contains("⑂cosine@30"))
     }
 
+    @Test func aNarrowLegendStillListsEveryRun() {
+        let runs = ["conv", "cosine", "sig", "sig-b40"].enumerated().map { raceRun($1, variant: .cosine, lossScale: 1 + Double($0) / 4, test: 0.8) }
+        let lines = WorkbenchView.render(raceState(runs), width: 80, height: 24).lines
+        let legend = lines.first { $0.contains("▸1") } ?? ""
+        for n in ["▸1", "2", "3", "4"] { #expect(legend.contains(n), "\(legend)") }
+        #expect(legend.contains("▸1 co") && legend.contains("4 si"), "\(legend)")
+    }
+
     @Test func eightRunsHaveEightColours() {
         let runs = (1...8).map { raceRun("run\($0)", variant: .cosine, lossScale: Double($0) / 4, test: 0.7 + Double($0) / 100) }
         let s = raceState(runs)

@@ -74,7 +74,7 @@ enum RaceView {
         var values: [String]
         var role: ColorRole
         var shown: String { values.joined(separator: " ") }
-        var width: Int { sample.count + 1 + text.count + (values.isEmpty ? 0 : 1 + shown.count) }
+        var width: Int { (sample.isEmpty ? 0 : sample.count + 1) + text.count + (values.isEmpty ? 0 : 1 + shown.count) }
     }
 
     static func sample(slot: Int?, markers: Bool, glyphs: GlyphSet) -> String {
@@ -101,9 +101,15 @@ enum RaceView {
             let packed = pack(list)
             if packed.count <= rows { return packed }
         }
-        // Then shorter names, down to the run's number and two letters (every run stays listed).
-        for cut in [10, 6, 4] {
-            let short = list.map { var e = $0; e.text = TextFit.truncate(e.text, to: cut, glyphs: glyphs); return e }
+        // Then shorter names; then the name itself in the run's colour stands for the sample;
+        // down to the run's number and a letter or two (every run stays listed).
+        for (cut, keepSample) in [(10, true), (6, true), (6, false), (4, false), (3, false)] {
+            let short = list.map { e -> LegendEntry in
+                var e = e
+                e.text = TextFit.truncate(e.text, to: cut, glyphs: glyphs)
+                if !keepSample { e.sample = "" }
+                return e
+            }
             let packed = pack(short)
             if packed.count <= rows { return packed }
             list = short
@@ -116,8 +122,12 @@ enum RaceView {
             var x = rect.x
             let line = Rect(x: rect.x, y: rect.y + i, width: rect.width, height: 1)
             for e in row {
-                x = grid.put(e.sample, x: x, y: line.y, style: Style(e.role, bold: true), clip: line)
-                x = grid.put(" " + e.text, x: x, y: line.y, style: Style(.label), clip: line)
+                if e.sample.isEmpty {
+                    x = grid.put(e.text, x: x, y: line.y, style: Style(e.role, bold: true), clip: line)
+                } else {
+                    x = grid.put(e.sample, x: x, y: line.y, style: Style(e.role, bold: true), clip: line)
+                    x = grid.put(" " + e.text, x: x, y: line.y, style: Style(.label), clip: line)
+                }
                 if !e.values.isEmpty { x = grid.put(" " + e.shown, x: x, y: line.y, style: Style(e.role, bold: true), clip: line) }
                 x += 2
             }
