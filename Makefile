@@ -34,7 +34,7 @@ test: deps
 	swift build --build-tests
 	swift test --skip-build
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-	swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ControllerStressTests|RemoteRunTests"
+	swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ControllerStressTests|RemoteRunTests|RaceControllerTests"
 	$(MAKE) test-torch
 
 # Long fuzz run of the snapshot and dataset readers: 100 000 cases per format (Tests/FUZZ.md).

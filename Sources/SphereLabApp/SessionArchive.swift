@@ -18,6 +18,15 @@ public struct SessionArchive: Sendable {
     public func entries() throws -> [SnapshotEntry] {
         try store.listChecked(modelCheck: SessionArchive.modelCheck).map { listing in
             let s = listing.summary
+            // A saved race lists as one entry (its runs open together; each also alone by path).
+            if SessionArchive.isRace(path: s.path) {
+                guard let race = try? readRaceManifest(path: s.path) else {
+                    return SnapshotEntry(name: s.name, path: s.path, detail: "damaged: \(RaceManifest.fileName) cannot be read", damaged: true)
+                }
+                let step = race.runs.map(\.step).max().map { " · step \($0)" } ?? ""
+                return SnapshotEntry(name: s.name, path: s.path,
+                                     detail: "race of \(race.runs.count): " + race.runs.map(\.name).joined(separator: ", ") + step)
+            }
             var detail = [s.savedAt.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") },
                           s.step.map { "step \($0)" }, s.dataset, s.variant].compactMap { $0 }.joined(separator: " · ")
             if let best = s.bestTestAccuracy { detail += String(format: " · best %.2f%%", 100 * best) }

@@ -12,7 +12,7 @@ struct ChartLegend {
         switch (series.style, glyphs) {
         case (.line, .unicode): return "──"
         case (.line, .ascii):
-            return String(repeating: LineChart.asciiMarkers[index % LineChart.asciiMarkers.count], count: 2)
+            return String(repeating: series.asciiGlyph ?? LineChart.asciiMarkers[index % LineChart.asciiMarkers.count], count: 2)
         case (.markers, .unicode): return "─●"
         case (.markers, .ascii): return ".O"
         }

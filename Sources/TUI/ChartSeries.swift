@@ -55,6 +55,9 @@ public struct ChartSeries: Equatable, Sendable {
     public var readout: Readout?
     /// Whether the series has a legend entry (a smoothed twin of a series already named may not need one).
     public var inLegend = true
+    /// The ASCII character of a line series (nil: chosen by its place among the series). Runs
+    /// overlaid in one chart keep their own character whatever else is drawn beside them.
+    public var asciiGlyph: Character?
 
     public init(label: String, role: ColorRole, points: [ChartPoint], style: SeriesStyle = .line,
                 readout: Readout? = nil) {

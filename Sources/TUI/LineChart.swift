@@ -157,7 +157,7 @@ public struct LineChart: Sendable {
                     character = Braille.character(bits)
                 } else {
                     character = series[owner].style == .markers
-                        ? "." : LineChart.asciiMarkers[owner % LineChart.asciiMarkers.count]
+                        ? "." : series[owner].asciiGlyph ?? LineChart.asciiMarkers[owner % LineChart.asciiMarkers.count]
                 }
                 grid.set(character, x: plot.x + column, y: plot.y + row, style: Style(series[owner].role))
             }

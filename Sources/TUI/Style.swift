@@ -31,7 +31,7 @@ public struct ColorRole: Hashable, Sendable, CustomStringConvertible {
     public static let axis = ColorRole(index: 9)
 
     /// Number of `series` roles; indices wrap around.
-    public static let seriesCount = 6
+    public static let seriesCount = 8   // a race's runs each keep one (at most 8)
     /// Number of `heat` levels, 0 = coolest.
     public static let heatLevels = 5
     /// Total number of distinct roles.

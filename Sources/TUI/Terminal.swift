@@ -258,8 +258,10 @@ public final class Terminal {
         use_default_colors()  // -1 below: the terminal's own foreground/background
         let many = spherelab_colors() >= 256
         let grey: Int16 = spherelab_colors() >= 16 ? 8 : -1
+        // Eight series (a race has up to 8 runs): the last two are orange and violet on
+        // 256-colour terminals; on 8 colours, white and bold cyan.
         let series: [Int16] = [Int16(COLOR_CYAN), Int16(COLOR_YELLOW), Int16(COLOR_MAGENTA), Int16(COLOR_GREEN),
-                               Int16(COLOR_RED), Int16(COLOR_BLUE)]
+                               Int16(COLOR_RED), Int16(COLOR_BLUE), many ? 208 : Int16(COLOR_WHITE), many ? 141 : Int16(COLOR_CYAN)]
         // A blue → teal → green → gold ramp on 256-colour terminals, the nearest 8 colours otherwise.
         let heat: [Int16] = many ? [25, 31, 36, 106, 220]
             : [Int16(COLOR_BLUE), Int16(COLOR_BLUE), Int16(COLOR_CYAN), Int16(COLOR_GREEN), Int16(COLOR_YELLOW)]
@@ -267,7 +269,7 @@ public final class Terminal {
             let pair = Int16(role.index) + 1
             let (foreground, background, attributes): (Int16, Int16, attr_t)
             if let n = role.seriesNumber {
-                (foreground, background, attributes) = (series[n], -1, none)
+                (foreground, background, attributes) = (series[n], -1, n == 7 && !many ? bold : none)
             } else if let level = role.heatLevel {
                 (foreground, background, attributes) = (heat[level], -1, none)
             } else {

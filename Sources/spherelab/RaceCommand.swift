@@ -33,13 +33,19 @@ struct RaceCommand: ParsableCommand {
 
     /// The contenders' names and requests, from --variants then --run.
     func contenders() throws -> [(name: String, request: RunRequest)] {
+        try RaceCommand.contenders(options: options, variants: variants, runs: runs, steps: steps)
+    }
+
+    /// The contenders of `--variants` then `--run` (shared with the workbench's `--race`/`--run`).
+    static func contenders(options: RunOptions, variants: String?, runs: [String], steps: Int?,
+                           variantsFlag: String = "--variants") throws -> [(name: String, request: RunRequest)] {
         var out: [(name: String, request: RunRequest)] = []
         for written in (variants ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            guard !written.isEmpty else { throw ValidationError("--variants has an empty entry; write e.g. conv,cosine") }
+            guard !written.isEmpty else { throw ValidationError("\(variantsFlag) has an empty entry; write e.g. conv,cosine") }
             var o = options
             o.variant = written
             do { out.append((written, try o.request(steps: steps))) } catch let e as ValidationError {
-                throw ValidationError("--variants \(written): \(e.message)")
+                throw ValidationError("\(variantsFlag) \(written): \(e.message)")
             }
         }
         let base = try options.request(steps: steps)

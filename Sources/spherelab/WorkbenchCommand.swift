@@ -15,6 +15,11 @@ struct Workbench: ParsableCommand {
     @Flag(help: "Draw with ASCII characters only (no braille or box lines).") var ascii = false
     @Option(name: .customLong("autosave-minutes"), help: "Autosave unsaved progress every N minutes (0: off).") var autosaveMinutes = 10.0
     @Option(name: .customLong("autosave-keep"), help: "Autosaves of a run to keep.") var autosaveKeep = 3
+    @Option(help: "Race: one run per variant, side by side (e.g. conv,cosine,sigmoid); the other options set what they share.") var race: String?
+    @Option(name: .customLong("run"), help: "Race: a contender as key=value words, e.g. 'name=fast variant=cosine lr=0.004' (repeatable).") var runs: [String] = []
+
+    /// Whether the workbench opens a race (`--race` or `--run` given).
+    var isRace: Bool { race != nil || !runs.isEmpty }
 
     func validate() throws {
         _ = try checkedSteps
@@ -24,6 +29,10 @@ struct Workbench: ParsableCommand {
         }
         guard autosaveMinutes >= 0, autosaveMinutes <= 24 * 60 else { throw ValidationError("--autosave-minutes must be in 0…1440") }
         guard autosaveKeep >= 1 else { throw ValidationError("--autosave-keep must be at least 1") }
+        if isRace {
+            if resume != nil { throw ValidationError("--race/--run start a new race; to reopen a saved one give only --resume Sessions/NAME") }
+            _ = try RaceCommand.contenders(options: options, variants: race, runs: runs, steps: try checkedSteps, variantsFlag: "--race")
+        }
     }
 
     var checkedSteps: Int? { get throws { try steps.map { s in try options.checked { try Settings.steps.parse(s) } } } }
@@ -41,27 +50,54 @@ struct Workbench: ParsableCommand {
         if let resume, (resume as NSString).deletingLastPathComponent != archive.store.root {
             reportCleanUp(SessionArchive(root: (resume as NSString).deletingLastPathComponent))
         }
-        let run: OpenedRun
+        enum Opened { case single(OpenedRun), race(Race) }
+        let opened: Opened
         do {
-            if let resume {
+            if isRace {
+                let contenders = try RaceCommand.contenders(options: options, variants: race, runs: runs, steps: steps, variantsFlag: "--race")
+                FileHandle.standardError.write(Data("loading \(request.dataset.rawValue) for \(contenders.map(\.name).joined(separator: ", "))…\n".utf8))
+                let race = Race()
+                for c in contenders {
+                    try MachineMemory.check(try ModelPlan(spec: try c.request.modelSpec()), batchSize: c.request.hyper.batchSize)
+                    try race.add(name: c.name, request: c.request)
+                }
+                if let steps { try race.run(steps: steps) }
+                opened = .race(race)
+            } else if let resume, SessionArchive.isRace(path: resume) {
+                FileHandle.standardError.write(Data("opening race \(resume)…\n".utf8))
+                var changes: [String] = []
+                let race = try archive.restoreRace(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
+                if !changes.isEmpty {
+                    for c in race.contenders {
+                        c.session.note("resumed \(resume); command line overrides the saved race: " + changes.joined(separator: ", "), marker: "resumed")
+                    }
+                }
+                if let steps { try race.run(steps: steps); race.applyToAll(.pause) }
+                opened = .race(race)
+            } else if let resume {
                 FileHandle.standardError.write(Data("opening \(resume)…\n".utf8))
                 // Like `train --resume`: identity options were refused; hyperparameters apply.
                 var changes: [String] = []
                 let (restored, manifest) = try archive.restore(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
-                run = restored
+                let run = restored
+                opened = .single(run)
                 if !changes.isEmpty {
                     run.session.note("resumed \(resume) at step \(manifest.step); command line overrides the snapshot: " + changes.joined(separator: ", "), marker: "resumed")
                 }
                 if let steps { try run.session.run(steps: steps); run.session.apply(.pause) }
             } else {
                 FileHandle.standardError.write(Data("loading \(request.dataset.rawValue)…\n".utf8))
-                run = try request.open(totalSteps: steps)
+                opened = .single(try request.open(totalSteps: steps))
             }
         } catch {
             throw failure("\(error)")
         }
         let sessions = archive.isUsable ? archive : nil
-        let runner = WorkbenchRunner(run: run, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
+        let runner: WorkbenchRunner
+        switch opened {
+        case .single(let run): runner = WorkbenchRunner(run: run, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
+        case .race(let race): runner = WorkbenchRunner(race: race, base: isRace ? request : nil, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
+        }
         runner.autosaveInterval = autosaveMinutes > 0 ? autosaveMinutes * 60 : nil
         runner.autosaveKeep = autosaveKeep
         do {
@@ -71,6 +107,13 @@ struct Workbench: ParsableCommand {
         }
         if let note = runner.emergencyNote { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
         if let signal = runner.exitSignal { throw ExitCode(128 + signal) }
+        if let runs = runner.raceRuns {
+            for r in runs {
+                let t = r.telemetry
+                print("\(r.name): stopped at step \(t.step)" + (t.bestTestAccuracy.map { String(format: ", best test accuracy %.2f%%", 100 * $0) } ?? ""))
+            }
+            return
+        }
         let t = runner.telemetry
         print("stopped at step \(t.step)" + (t.bestTestAccuracy.map { String(format: ", best test accuracy %.2f%%", 100 * $0) } ?? ""))
     }

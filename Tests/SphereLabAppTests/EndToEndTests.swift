@@ -34,8 +34,18 @@ import Foundation
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
+        // The child starts with no signal blocked: the test runner's threads block most
+        // signals, and a tmux server that inherited that mask never reaped its pane's shell nor
+        // heard SIGTERM, so it outlived `kill-server`.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, args[0], &actions, nil, &argv, environ)
+        let rc = posix_spawnp(&pid, args[0], &actions, &attributes, &argv, environ)
         guard rc == 0 else { return (-1, "cannot start \(args[0]): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

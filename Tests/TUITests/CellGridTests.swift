@@ -121,8 +121,8 @@ import Testing
         let all = ColorRole.all
         #expect(all.count == ColorRole.count)
         #expect(Set(all).count == all.count)
-        #expect(ColorRole.series(6) == ColorRole.series(0), "series wrap around")
-        #expect(ColorRole.series(-1) == ColorRole.series(5))
+        #expect(ColorRole.series(ColorRole.seriesCount) == ColorRole.series(0), "series wrap around")
+        #expect(ColorRole.series(-1) == ColorRole.series(ColorRole.seriesCount - 1))
         #expect(ColorRole.heat(9) == ColorRole.heat(4), "heat clamps")
         #expect(ColorRole.series(2).seriesNumber == 2 && ColorRole.series(2).heatLevel == nil)
         #expect(ColorRole.heat(3).heatLevel == 3)

@@ -47,6 +47,21 @@ public final class Race {
         return contender
     }
 
+    /// Takes in a run opened elsewhere (a saved race's member, rebuilt on `data` with this
+    /// race's `workspace`), as contender `name`; `fork` as the saved race recorded it.
+    @discardableResult
+    public func adopt(name: String, run: OpenedRun, data: DatasetPair, fork: (from: String, step: Int)?) throws -> Contender {
+        try checkRoom(for: name)
+        let contender = Contender(name: name, run: run, fork: fork, data: data)
+        contenders.append(contender)
+        return contender
+    }
+
+    /// The data of `kind` in `directory`, read once per race and shared by its contenders.
+    public func sharedData(_ kind: DatasetKind, directory: String) throws -> DatasetPair {
+        try dataset(kind, directory: directory)
+    }
+
     /// A copy of contender `index` at its current step — weights, buffers, optimizer state,
     /// data position and history — that continues as `name` with `changes` applied to its
     /// hyperparameters (none: it repeats the original exactly). It runs towards the same end
@@ -93,11 +108,17 @@ public final class Race {
     public var wantsWork: Bool { contenders.contains { $0.session.wantsWork } }
 
     /// One unit of work of the next contender in turn that has work; nil when none has.
+    /// A contender more than one step behind the furthest one that works (one added from the
+    /// start while the others ran) goes first until it has caught up, so the runs again stand
+    /// at the same step ± 1; runs in step never see this rule.
     public func advance() -> (contender: Int, events: [SessionEvent])? {
         let n = contenders.count
+        let working = contenders.filter { $0.session.wantsWork }
+        let lead = working.map(\.session.step).max() ?? 0
+        let behind = working.contains { $0.session.step < lead - 1 }
         for offset in 0..<n {
             let i = (turn + offset) % n
-            if contenders[i].session.wantsWork {
+            if contenders[i].session.wantsWork, !behind || contenders[i].session.step < lead - 1 {
                 turn = (i + 1) % n
                 return (i, contenders[i].session.advance())
             }

@@ -27,17 +27,35 @@ extension SessionArchive {
     /// one). Returns the folder's path.
     @discardableResult
     public func write(race: Race, name: String) throws -> String {
-        try SessionArchive.checkName(name)
-        var members: [(name: String, contents: SnapshotContents)] = []
+        try write(captureRace(race), name: name)
+    }
+
+    /// A race copied between steps (on the queue that drives it), to be written elsewhere.
+    public struct RaceCapture: Sendable {
+        public var members: [(folder: String, capture: Capture)]
+        public var entries: [RaceManifest.Entry]
+    }
+
+    /// Copies every contender's snapshot state and the manifest entries; cheap next to writing.
+    public func captureRace(_ race: Race) -> RaceCapture {
+        var members: [(folder: String, capture: Capture)] = []
         var entries: [RaceManifest.Entry] = []
         var used: Set<String> = [RaceManifest.fileName]
         for c in race.contenders {
             let folder = SessionArchive.folderName(for: c.name, avoiding: used)
             used.insert(folder)
-            members.append((folder, try encoded(capture(c.session, identity: c.run.identity), name: folder)))
+            members.append((folder, capture(c.session, identity: c.run.identity)))
             entries.append(.init(name: c.name, folder: folder, step: c.session.step, forkedFrom: c.fork?.from, forkStep: c.fork?.step))
         }
-        let manifest = RaceManifest(savedAt: ISO8601DateFormatter().string(from: Date()), runs: entries)
+        return RaceCapture(members: members, entries: entries)
+    }
+
+    /// Writes a captured race as a unit (see `write(race:name:)`); returns the folder's path.
+    @discardableResult
+    public func write(_ race: RaceCapture, name: String) throws -> String {
+        try SessionArchive.checkName(name)
+        let members = try race.members.map { (name: $0.folder, contents: try encoded($0.capture, name: $0.folder)) }
+        let manifest = RaceManifest(savedAt: ISO8601DateFormatter().string(from: Date()), runs: race.entries)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = Array(try encoder.encode(manifest))
@@ -53,6 +71,41 @@ extension SessionArchive {
         do { return try JSONDecoder().decode(RaceManifest.self, from: data) } catch {
             throw EngineError("\(file) is not a SphereLab race manifest (\(error)); the race folder is damaged")
         }
+    }
+
+    /// Whether `path` is a saved race (a folder holding `race.json`).
+    public static func isRace(path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/" + RaceManifest.fileName)
+    }
+
+    /// Reopens a saved race: every run rebuilt exactly from its snapshot folder (paused), on
+    /// one shared copy of the data and one workspace, with the names and fork points of
+    /// `race.json`. A damaged member stops the whole open with its reason. `override` changes
+    /// every run's hyperparameters (the command line's options, as for one snapshot).
+    public func restoreRace(path: String, override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> Race {
+        let manifest = try readRaceManifest(path: path)
+        guard !manifest.runs.isEmpty else { throw EngineError("\(path)/\(RaceManifest.fileName) lists no runs; the race folder is damaged") }
+        let race = Race()
+        for entry in manifest.runs {
+            guard !entry.folder.contains("/"), entry.folder != "..", entry.folder != "." else {
+                throw EngineError("\(path)/\(RaceManifest.fileName): run '\(entry.name)' names folder '\(entry.folder)' outside the race; the race folder is damaged")
+            }
+            let member = path + "/" + entry.folder
+            try preflight(path: member)
+            let contents = try store.load(path: member)
+            let session = try readManifest(contents, path: member)
+            let data = try race.sharedData(session.setup.dataset, directory: datasetsDirectory)
+            guard data.train.fingerprint == session.datasetFingerprint else {
+                throw EngineError("\(member): the run was trained on a different copy of \(session.setup.dataset.rawValue) (fingerprint \(session.datasetFingerprint), found \(data.train.fingerprint)); reopening would not be exact")
+            }
+            let run = try SessionArchive.rebuild(contents: contents, manifest: session, data: data, path: member,
+                                                 resumedFrom: (path as NSString).lastPathComponent + "/" + entry.folder,
+                                                 override: override, workspace: race.workspace)
+            run.session.note("opened \(member)", marker: "opened")
+            let fork = entry.forkedFrom.flatMap { from in entry.forkStep.map { (from: from, step: $0) } }
+            try race.adopt(name: entry.name, run: run, data: data, fork: fork)
+        }
+        return race
     }
 
     /// A snapshot folder name for a run name: characters a name may not hold become '-', and a

@@ -95,3 +95,23 @@ public enum RaceSpec {
         return (given["name"], r)
     }
 }
+
+extension RunRequest {
+    /// The request that opens a run like `setup` with `hyper` from the start: the base of
+    /// contenders added to a race that was reopened from disk.
+    public init(setup: RunSetup, hyper: Hyperparameters, datasetsDirectory: String) {
+        self.init()
+        dataset = setup.dataset
+        let m = setup.model
+        modelName = m.architecture == .sphereNet ? "spherenet\(3 * m.depthPerStage)" : "sphereresnet\(6 * m.depthPerStage + 2)"
+        width = m.width
+        normalization = m.normalization
+        batchNormStatistics = m.batchNormStatistics
+        fc6BatchNorm = m.fc6BatchNorm
+        self.hyper = hyper
+        seed = setup.seed
+        evaluationLimit = setup.evaluationLimit
+        augmentation = setup.augmentation
+        self.datasetsDirectory = datasetsDirectory
+    }
+}

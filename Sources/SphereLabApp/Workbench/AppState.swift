@@ -13,6 +13,17 @@ public enum AppEffect: Equatable, Sendable {
     case open(path: String)
     case quit
     case saveAndQuit(name: String)
+    // Race mode.
+    /// A command to the named runs (nil: every run).
+    case sendTo(TrainerCommand, runs: [String]?)
+    /// A contender from the start, as a checked run spec (`name=x variant=sigmoid lr=0.002`).
+    case addRun(spec: String)
+    /// A branch of the named run at its current step, with the spec's changes.
+    case branchRun(of: String, spec: String)
+    case removeRun(String)
+    /// Ghosts: list saved snapshots and races to pick from; read one's curves.
+    case listGhosts
+    case loadGhost(path: String)
 }
 
 public enum Focus: Int, CaseIterable, Sendable { case charts, angles, controls, log }
@@ -77,6 +88,10 @@ public enum Overlay: Equatable, Sendable {
     case snapshots([SnapshotEntry], selected: Int)
     case confirmOpen(path: String)
     case message(title: String, lines: [String])
+    case runSpec(RunSpecDialog)
+    case confirmRemove(name: String)
+    case thresholds(String, error: String?)
+    case ghostPicker([SnapshotEntry], selected: Int)
 }
 
 /// Events the update function handles: keys, and news from the runner.
@@ -87,6 +102,11 @@ public enum AppEvent: Sendable {
     case telemetry(Telemetry)
     case snapshots([SnapshotEntry])
     case status(String)
+    /// Every race contender's latest telemetry (race mode).
+    case race([RunTelemetry])
+    /// Saved snapshots and races to pick a ghost from; curves read for the ghost overlay.
+    case ghostChoices([SnapshotEntry])
+    case ghosts([Ghost])
 }
 
 /// The workbench's whole UI state. `update` is pure apart from returning effects; the view
@@ -110,9 +130,9 @@ public struct AppState: Sendable {
     /// A snapshot is being written (the header shows SAVING; training goes on).
     public var saving = false
     /// Debiased moving averages of the training curves, kept incrementally.
-    public private(set) var smoothedLoss: [MetricPoint] = []
-    public private(set) var smoothedAccuracy: [MetricPoint] = []
-    private var smoothingState = (loss: 0.0, accuracy: 0.0, count: 0)
+    public internal(set) var smoother = CurveSmoother()
+    public var smoothedLoss: [MetricPoint] { smoother.loss }
+    public var smoothedAccuracy: [MetricPoint] { smoother.accuracy }
 
     // Chart and view settings (keys in `KeyMap`).
     public var chartWindow: ChartWindow = .all
@@ -130,6 +150,10 @@ public struct AppState: Sendable {
     /// Choices sent but not yet confirmed by telemetry: the next press advances from them.
     public var pendingVariant: Pending<ConvVariant>?
     public var pendingLoss: Pending<LossChoice>?
+    /// The race on screen (nil: one run). `telemetry` is then its focused run's.
+    public var race: RaceBoard?
+    /// Saved curves drawn dimmed behind the live ones.
+    public var ghosts: [Ghost] = []
 
     public init(telemetry: Telemetry) {
         self.telemetry = telemetry
@@ -157,7 +181,18 @@ public struct AppState: Sendable {
             status = s
             return []
         case .key(let key):
-            return handle(key)
+            return routed(handle(key))
+        case .race(let runs):
+            absorbRace(runs)
+            return []
+        case .ghostChoices(let list):
+            overlay = list.isEmpty ? .message(title: "Ghosts", lines: ["No snapshots in Sessions/ yet.", "Save one (s) to overlay it later."])
+                : .ghostPicker(list, selected: 0)
+            return []
+        case .ghosts(let list):
+            ghosts = Array((ghosts + list).suffix(8))
+            status = "ghost: " + list.map(\.name).joined(separator: ", ") + " (G clears)"
+            return []
         }
     }
 
@@ -165,6 +200,8 @@ public struct AppState: Sendable {
         if editText != nil { return handleEditing(key) }
         switch overlay {
         case .none: break
+        case .runSpec, .confirmRemove, .thresholds, .ghostPicker:
+            return handleRaceDialog(key)
         case .help, .message:
             overlay = .none
             return []
@@ -197,8 +234,8 @@ public struct AppState: Sendable {
             case .enter:
                 if list[selected].damaged { status = "cannot open \(list[selected].name): \(list[selected].detail)"; return [] }
                 let path = list[selected].path
-                overlay = telemetry.unsavedSteps > 0 ? .confirmOpen(path: path) : .none
-                return telemetry.unsavedSteps > 0 ? [] : [.open(path: path)]
+                overlay = unsavedSteps > 0 ? .confirmOpen(path: path) : .none
+                return unsavedSteps > 0 ? [] : [.open(path: path)]
             case .escape, .char("q"): overlay = .none
             default: break
             }
@@ -218,6 +255,7 @@ public struct AppState: Sendable {
             return []
         }
         guard let action = KeyMap.action(for: key) else { return [] }
+        if action.isRaceAction { status = nil; return performRace(action, key: key) }
         return perform(action)
     }
 
@@ -230,6 +268,18 @@ public struct AppState: Sendable {
         let panel = layout.panel(atX: m.x, y: m.y)
         switch m.action {
         case .press(.left):
+            // A click on a scoreboard row focuses that run.
+            if let board = layout.scoreboard, var race, m.y > board.y + 1, m.y < board.maxY - 1, m.x >= board.x, m.x < board.maxX {
+                let rows = race.rows(layer: RaceView.angleLayer(self))   // in the order shown
+                let i = m.y - board.y - 2
+                if rows.indices.contains(i) {
+                    race.focused = rows[i].number - 1
+                    self.race = race
+                    showRun(race.runs[race.focused])
+                    status = "focus: \(rows[i].number) \(race.runs[race.focused].name)"
+                }
+                return []
+            }
             if let panel { focus = panel }
             if panel == .controls, let controls = layout.controls {
                 let row = m.y - controls.y - 1
@@ -296,7 +346,8 @@ public struct AppState: Sendable {
         switch action {
         case .togglePause: return [.send(.togglePause)]
         case .stepOnce:
-            if telemetry.state == .running { status = "n steps once while paused: press space first" ; return [] }
+            let running = race.map { $0.runs.contains { $0.telemetry.state == .running } } ?? (telemetry.state == .running)
+            if running { status = "n steps once while paused: press space first" ; return [] }
             return [.send(.stepOnce)]
         case .learningRateUp: return [.send(.scaleLearningRate(2))]
         case .learningRateDown: return [.send(.scaleLearningRate(0.5))]
@@ -336,6 +387,14 @@ public struct AppState: Sendable {
             guard sessionsAvailable else { status = "snapshots are unavailable: Sessions/ is not readable"; return [] }
             return [.listSnapshots]
         case .help: overlay = .help
+        case .pickGhost:
+            guard sessionsAvailable else { status = "ghosts are unavailable: Sessions/ is not readable"; return [] }
+            return [.listGhosts]
+        case .clearGhosts:
+            status = ghosts.isEmpty ? "no ghosts to clear (g picks one)" : "ghosts cleared"
+            ghosts = []
+        case .focusRun, .applyToAll, .addRun, .branchRun, .removeRun, .sortScoreboard, .editThresholds:
+            return performRace(action, key: .char(" "))
         case .chartWindow:
             chartWindow = ChartWindow(rawValue: (chartWindow.rawValue + 1) % ChartWindow.allCases.count)!
             status = "charts: \(chartWindow.name)"
@@ -351,7 +410,7 @@ public struct AppState: Sendable {
             logScroll = LogView.scrolled(logScroll, by: action == .logOlder ? .pageUp : .pageDown,
                                          lineCount: logLineCount, height: logHeight)
         case .quit:
-            if telemetry.unsavedSteps > 0 && sessionsAvailable { overlay = .confirmQuit; return [] }
+            if unsavedSteps > 0 && sessionsAvailable { overlay = .confirmQuit; return [] }
             return [.quit]
         }
         return []
@@ -419,8 +478,9 @@ public struct AppState: Sendable {
     }
 
     public var defaultSnapshotName: String {
-        let base = displayRunName.isEmpty ? "run" : displayRunName
-        return "\(base)-step\(telemetry.step)".filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
+        var base = displayRunName.isEmpty ? "run" : displayRunName
+        if let board = race { base = "race-" + board.runs.map(\.name).joined(separator: "-") }
+        return String("\(base)-step\(telemetry.step)".prefix(100)).filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
     }
 
     /// The run's name with its variant part following the variant now in use
@@ -442,41 +502,22 @@ public struct AppState: Sendable {
 
     /// Takes new telemetry, extending the smoothed curves with the new points only.
     mutating func absorb(_ t: Telemetry) {
-        let old = telemetry.history.trainLoss, new = t.history.trainLoss
-        // Points are only appended while the series keeps its buckets; otherwise start over.
-        let restarted = new.total < old.total || new.buckets.count != old.buckets.count
-            || new.pointsPerBucket != old.pointsPerBucket || t.trainLoss.count < smoothingState.count
         // A log scrolled back keeps showing the same lines while new ones arrive.
         let newLines = t.events.count - telemetry.events.count
         if logScroll > 0, newLines > 0 { logScroll += newLines }
+        let old = telemetry
         telemetry = t
         settlePending()
-        if restarted { resmooth(); return }
-        extendSmoothing()
+        smoother.absorb(old: old, new: t, weight: smoothing)
     }
 
     mutating func resmooth() {
-        smoothedLoss.removeAll(keepingCapacity: true)
-        smoothedAccuracy.removeAll(keepingCapacity: true)
-        smoothingState = (0, 0, 0)
+        smoother.reset()
         extendSmoothing()
+        resmoothRace()
     }
 
-    /// TensorBoard's debiased exponential moving average: m ← w·m + (1−w)·v, shown as
-    /// m / (1 − w^n).
     mutating func extendSmoothing() {
-        let w = smoothing
-        let loss = telemetry.trainLoss, acc = telemetry.trainAccuracy
-        var (ml, ma, n) = smoothingState
-        while n < loss.count {
-            ml = w * ml + (1 - w) * loss[n].value
-            ma = w * ma + (1 - w) * (n < acc.count ? acc[n].value : 0)
-            n += 1
-            let debias = 1 - pow(w, Double(n))
-            let scale = debias > 0 ? 1 / debias : 1
-            smoothedLoss.append(MetricPoint(step: loss[n - 1].step, value: ml * scale, seconds: loss[n - 1].seconds))
-            smoothedAccuracy.append(MetricPoint(step: loss[n - 1].step, value: ma * scale, seconds: loss[n - 1].seconds))
-        }
-        smoothingState = (ml, ma, n)
+        smoother.extend(telemetry, weight: smoothing)
     }
 }

@@ -7,6 +7,16 @@ public enum Action: String, Sendable, CaseIterable {
     case focusNext, focusPrevious, moveUp, moveDown, moveLeft, moveRight, edit, cancel
     case previousLayer, nextLayer, evaluateNow, save, open, help, quit
     case chartWindow, logScale, timeAxis, allLayers, classes, logOlder, logNewer
+    case pickGhost, clearGhosts
+    case focusRun, applyToAll, addRun, branchRun, removeRun, sortScoreboard, editThresholds
+
+    /// Keys that act on a race's runs (in one run they say how to start a race).
+    var isRaceAction: Bool {
+        switch self {
+        case .focusRun, .applyToAll, .addRun, .branchRun, .removeRun, .sortScoreboard, .editThresholds: return true
+        default: return false
+        }
+    }
 }
 
 public struct KeyBinding: Sendable {
@@ -41,8 +51,17 @@ public enum KeyMap {
         KeyBinding(keys: [.pageUp], action: .logOlder, label: "PgUp", help: "event log: older lines (↑↓ when the log has focus)"),
         KeyBinding(keys: [.pageDown], action: .logNewer, label: "PgDn", help: "event log: newer lines (End follows)"),
         KeyBinding(keys: [.char("e")], action: .evaluateNow, label: "e", help: "evaluate on the test set now"),
-        KeyBinding(keys: [.char("s")], action: .save, label: "s", help: "save a snapshot"),
-        KeyBinding(keys: [.char("o")], action: .open, label: "o", help: "open a snapshot"),
+        KeyBinding(keys: [.char("s")], action: .save, label: "s", help: "save a snapshot (in a race: the whole race, as one folder)"),
+        KeyBinding(keys: [.char("o")], action: .open, label: "o", help: "open a snapshot or a saved race"),
+        KeyBinding(keys: [.char("g")], action: .pickGhost, label: "g", help: "ghost: overlay a saved snapshot's or race's curves, dimmed"),
+        KeyBinding(keys: [.char("G")], action: .clearGhosts, label: "G", help: "clear the ghosts"),
+        KeyBinding(keys: (1...8).map { .char(Character(String($0))) }, action: .focusRun, label: "1–8", help: "race: focus a run (angles, controls, events follow it)"),
+        KeyBinding(keys: [.char("A")], action: .applyToAll, label: "A", help: "race: changes apply to the focused run / to all runs"),
+        KeyBinding(keys: [.char("r")], action: .addRun, label: "r", help: "race: add a contender from the start (a run spec)"),
+        KeyBinding(keys: [.char("b")], action: .branchRun, label: "b", help: "race: branch the focused run at its step (a run spec of changes)"),
+        KeyBinding(keys: [.char("x")], action: .removeRun, label: "x", help: "race: remove the focused run (asks first)"),
+        KeyBinding(keys: [.char(">")], action: .sortScoreboard, label: ">", help: "race: sort the scoreboard by the next column"),
+        KeyBinding(keys: [.char("%")], action: .editThresholds, label: "%", help: "race: edit the scoreboard's accuracy thresholds"),
         KeyBinding(keys: [.char("?"), .f(1)], action: .help, label: "?/F1", help: "this help"),
         KeyBinding(keys: [.char("q"), .ctrlC], action: .quit, label: "q", help: "quit (asks to save unsaved progress)"),
     ]
@@ -64,5 +83,14 @@ public enum KeyMap {
         KeyHint("t", "time", priority: 1), KeyHint("c", "classes", priority: 2), KeyHint("e", "eval", priority: 2),
         KeyHint("s", "save", priority: 6), KeyHint("o", "open", priority: 3), KeyHint("?", "help", priority: 10),
         KeyHint("q", "quit", priority: 10),
+    ]
+
+    /// The key bar in a race: the race keys take the place of the rarer single-run ones.
+    public static let raceHints: [KeyHint] = [
+        KeyHint("space", "pause", priority: 8), KeyHint("1-8", "focus", priority: 9), KeyHint("A", "all/one", priority: 7),
+        KeyHint("+/-", "lr", priority: 6), KeyHint("v", "variant", priority: 5), KeyHint("r", "add", priority: 4),
+        KeyHint("b", "branch", priority: 4), KeyHint("x", "remove", priority: 3), KeyHint(">", "sort", priority: 2),
+        KeyHint("t", "time", priority: 1), KeyHint("g", "ghost", priority: 1), KeyHint("s", "save", priority: 6),
+        KeyHint("?", "help", priority: 10), KeyHint("q", "quit", priority: 10),
     ]
 }

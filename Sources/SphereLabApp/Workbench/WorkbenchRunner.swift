@@ -26,8 +26,11 @@ public final class WorkbenchRunner {
     private var lastAutosave = Date()
     /// Saves started and not yet finished (written on the utility queue).
     private let savesInFlight = Locked(0)
-    /// A snapshot being opened off the UI thread (see `open`).
-    private var pendingOpen: (path: String, result: Locked<Result<OpenedRun, any Error>?>, stopSent: Bool)?
+    /// A snapshot or a saved race being opened off the UI thread (see `open`).
+    private var pendingOpen: (path: String, result: Locked<Result<Opened, any Error>?>, stopSent: Bool)?
+    private enum Opened { case single(OpenedRun), race(Race) }
+    /// The race on screen, when the driver is one (`driver` is then this controller).
+    private var raceController: RaceController? { driver as? RaceController }
     /// When the last Ctrl-C arrived: a second one within 2 s quits.
     private var lastInterrupt: Date?
     /// The signal that ended the workbench (SIGTERM, SIGHUP), if one did; the command exits
@@ -48,6 +51,29 @@ public final class WorkbenchRunner {
         state.glyphs = glyphs
         state.sessionsAvailable = sessions != nil
     }
+
+    /// Takes a race over (race mode): its contenders are handed to a `RaceController`; `base`
+    /// is what contenders added from the workbench start from (the shared options).
+    public init(race: Race, base: RunRequest?, sessions: SessionArchive?, glyphs: GlyphSet) {
+        let controller = RaceController(race: race)
+        driver = controller
+        identity = nil
+        self.sessions = sessions
+        state = AppState(telemetry: controller.telemetry)
+        state.race = RaceBoard(base: base ?? WorkbenchRunner.base(of: race, datasetsDirectory: sessions?.datasetsDirectory ?? "Datasets"))
+        _ = state.update(.race(controller.runs))
+        state.glyphs = glyphs
+        state.sessionsAvailable = sessions != nil
+    }
+
+    /// The request a reopened race's new contenders start from: its first run's setup.
+    static func base(of race: Race, datasetsDirectory: String) -> RunRequest {
+        guard let first = race.contenders.first else { return RunRequest() }
+        return RunRequest(setup: first.run.identity.setup, hyper: first.session.trainer.hyper, datasetsDirectory: datasetsDirectory)
+    }
+
+    /// Every race run's latest telemetry (nil: one run on screen).
+    public var raceRuns: [RunTelemetry]? { raceController?.runs }
 
     /// Drives a run that lives elsewhere (`spherelab attach`): saving asks it to save.
     public init(driver: any RunDriver, glyphs: GlyphSet) {
@@ -84,7 +110,7 @@ public final class WorkbenchRunner {
             handleStopSignal()
             finishOpening()
             if quitting { break }
-            _ = state.update(.telemetry(driver.telemetry))
+            refreshTelemetry()
             if let notice = driver.takeNotice() { _ = state.update(.status(notice)) }
             state.saving = savesInFlight.withLock { $0 } > 0
             autosaveIfDue()
@@ -94,14 +120,19 @@ public final class WorkbenchRunner {
         }
     }
 
+    /// Reads the latest telemetry (every run's in a race) into the state.
+    func refreshTelemetry() {
+        if let race = raceController { _ = state.update(.race(race.runs)) } else { _ = state.update(.telemetry(driver.telemetry)) }
+    }
+
     /// Every `autosaveInterval` seconds with unsaved progress: a snapshot named
     /// `autosave-<run>-step<N>`, keeping the newest `autosaveKeep` of this run.
     func autosaveIfDue() {
         guard let interval = autosaveInterval, let sessions, Date().timeIntervalSince(lastAutosave) >= interval else { return }
         lastAutosave = Date()
         let t = state.telemetry
-        guard t.unsavedSteps > 0, t.state != .diverged else { return }
-        let prefix = WorkbenchRunner.autosavePrefix(t.runName)
+        guard state.unsavedSteps > 0, state.race != nil || t.state != .diverged else { return }
+        let prefix = WorkbenchRunner.autosavePrefix(state.race == nil ? t.runName : "race")
         let keep = autosaveKeep
         // Named from the step the capture holds (it happens later, on the trainer's queue).
         save(name: "\(prefix)-step\(t.step)", nameForStep: { "\(prefix)-step\($0)" }, wait: false) {
@@ -128,17 +159,19 @@ public final class WorkbenchRunner {
             return
         }
         exitSignal = signal
-        let t = driver.telemetry
+        refreshTelemetry()
+        let t = state.telemetry
+        let unsaved = state.unsavedSteps
         let what = signal == SIGHUP ? "SIGHUP (terminal closed)" : "SIGTERM"
-        if t.unsavedSteps > 0, sessions != nil {
-            let name = "\(WorkbenchRunner.autosavePrefix(t.runName))-step\(t.step)"
+        if unsaved > 0, sessions != nil {
+            let name = "\(WorkbenchRunner.autosavePrefix(state.race == nil ? t.runName : "race"))-step\(t.step)"
             if save(name: name, wait: true) {
-                emergencyNote = "\(what): \(t.unsavedSteps) unsaved steps written to \(lastSavedPath ?? name)"
+                emergencyNote = "\(what): \(unsaved) unsaved steps written to \(lastSavedPath ?? name)"
             } else {
-                emergencyNote = "\(what): the emergency autosave failed (\(lastSaveError ?? "see the event log")); \(t.unsavedSteps) steps are lost"
+                emergencyNote = "\(what): the emergency autosave failed (\(lastSaveError ?? "see the event log")); \(unsaved) steps are lost"
             }
         } else {
-            emergencyNote = "\(what): " + (t.unsavedSteps > 0 ? "\(t.unsavedSteps) unsaved steps are lost: snapshots are unavailable" : "nothing unsaved")
+            emergencyNote = "\(what): " + (unsaved > 0 ? "\(unsaved) unsaved steps are lost: snapshots are unavailable" : "nothing unsaved")
         }
         quit()
     }
@@ -179,8 +212,69 @@ public final class WorkbenchRunner {
             case .open(let path):
                 if skipOpen { skipOpen = false } else { open(path) }
             case .quit: quit()
+            case .sendTo(let c, let names):
+                if let race = raceController { race.send(c, to: names) } else { driver.send(c) }
+            case .addRun(let spec): addRun(spec)
+            case .branchRun(let of, let spec): branchRun(of: of, spec: spec)
+            case .removeRun(let name):
+                raceController?.perform(failure: "cannot remove \(name)") { race in
+                    guard let i = race.contenders.firstIndex(where: { $0.name == name }) else { return }
+                    race.remove(at: i)
+                }
+            case .listGhosts:
+                guard let sessions else { continue }
+                do { _ = state.update(.ghostChoices(try sessions.entries())) } catch {
+                    _ = state.update(.status("cannot list snapshots: \(error)"))
+                }
+            case .loadGhost(let path):
+                do { _ = state.update(.ghosts(try Ghost.load(path: path))) } catch {
+                    _ = state.update(.status("cannot overlay \(path): \(error)"))
+                }
             }
         }
+    }
+
+    /// A contender from the start: the spec (checked by the dialog) applied to the race's
+    /// base; it joins running if the others run, towards the same end.
+    func addRun(_ spec: String) {
+        guard let race = raceController, let base = state.race?.base else { return }
+        let number = (state.race?.runs.count ?? 0) + 1
+        race.perform(failure: "cannot add '\(spec)'") { race in
+            let (name, request) = try RaceSpec.parse(spec, base: base)
+            var unique = name ?? "run\(number)"
+            var n = number
+            while name == nil, race.contenders.contains(where: { $0.name == unique }) { n += 1; unique = "run\(n)" }
+            let reference = race.contenders.first?.session
+            let c = try race.add(name: unique, request: request)
+            c.session.note("added to the race from the start: \(spec.isEmpty ? "the shared settings" : spec)")
+            if let reference, reference.state == .running {
+                if let end = reference.totalSteps { try c.session.run(steps: max(1, end)) } else { c.session.apply(.resume) }
+            } else {
+                c.session.apply(.pause)
+            }
+        }
+        _ = state.update(.status("adding a contender (\(spec.isEmpty ? "shared settings" : spec))…"))
+    }
+
+    /// A branch of the named run at its current step with the spec's changes.
+    func branchRun(of source: String, spec: String) {
+        guard let race = raceController, let base = state.race?.base else { return }
+        race.perform(failure: "cannot branch \(source)") { race in
+            guard let i = race.contenders.firstIndex(where: { $0.name == source }) else {
+                throw EngineError("\(source) is no longer in the race")
+            }
+            let s = race.contenders[i].session
+            var b = base
+            b.hyper = s.trainer.hyper
+            let (name, request) = spec.isEmpty ? (nil, b) : try RaceSpec.parse(spec, base: b)
+            var unique = name ?? "\(source)-b\(s.step)"
+            var n = 2
+            while name == nil, race.contenders.contains(where: { $0.name == unique }) { unique = "\(source)-b\(s.step)-\(n)"; n += 1 }
+            let hyper = request.hyper
+            let branch = try race.branch(of: i, name: unique) { h in h = hyper }
+            if !spec.isEmpty { branch.session.note("branch of \(source) at step \(s.step) with \(spec)") }
+        }
+        _ = state.update(.status("branching \(source)…"))
     }
 
     /// Copies the state on the trainer's queue (training pauses only for the copy), then
@@ -189,10 +283,34 @@ public final class WorkbenchRunner {
     func save(name: String, nameForStep: (@Sendable (Int) -> String)? = nil, wait: Bool,
               after: (@Sendable () throws -> Void)? = nil) -> Bool {
         if driver.writesOwnSnapshots { driver.requestSave(name: name); return true }
-        guard let sessions, let controller = driver as? TrainingController, let identity else { return false }
+        guard let sessions else { return false }
         let done = DispatchSemaphore(value: 0)
         let outcome = SaveOutcome()
         let inFlight = savesInFlight
+        if let race = raceController {
+            // The whole race as one folder: copied between units of work, written elsewhere.
+            inFlight.withLock { $0 += 1 }
+            race.perform { r in
+                let capture = sessions.captureRace(r)
+                let name = nameForStep?(capture.entries.map(\.step).max() ?? 0) ?? name
+                for c in r.contenders { c.session.note("saving race \(name)…") }
+                DispatchQueue.global(qos: .utility).async {
+                    do {
+                        let path = try sessions.write(capture, name: name)
+                        race.send(.markSaved(path), to: nil)
+                        outcome.set(.success(path))
+                        try after?()
+                    } catch {
+                        if outcome.path == nil { outcome.set(.failure(error)) }
+                        race.send(.log("save failed: \(error)", .error), to: nil)
+                    }
+                    inFlight.withLock { $0 -= 1 }
+                    done.signal()
+                }
+            }
+            return wait ? waitForSave(done, outcome) : true
+        }
+        guard let controller = driver as? TrainingController, let identity else { return false }
         inFlight.withLock { $0 += 1 }
         controller.perform { session in
             let snapshot = sessions.capture(session, identity: identity)
@@ -212,11 +330,15 @@ public final class WorkbenchRunner {
                 done.signal()
             }
         }
-        guard wait else { return true }
+        return wait ? waitForSave(done, outcome) : true
+    }
+
+    /// Waits for a save started by `save`, drawing meanwhile; true when it was written.
+    private func waitForSave(_ done: DispatchSemaphore, _ outcome: SaveOutcome) -> Bool {
         defer { lastSavedPath = outcome.path; lastSaveError = outcome.error }
         // Quitting: keep drawing while the save completes so the screen shows progress.
         while done.wait(timeout: .now() + .milliseconds(Int(WorkbenchRunner.frameMilliseconds))) == .timedOut {
-            _ = state.update(.telemetry(driver.telemetry))
+            refreshTelemetry()
             let size = terminal.size
             terminal.draw(WorkbenchView.render(state, width: size.width, height: size.height))
         }
@@ -231,11 +353,13 @@ public final class WorkbenchRunner {
     func open(_ path: String) {
         guard let sessions, !driver.writesOwnSnapshots else { return }
         guard pendingOpen == nil else { _ = state.update(.status("already opening \(pendingOpen!.path)…")); return }
-        let result = Locked<Result<OpenedRun, any Error>?>(nil)
+        let result = Locked<Result<Opened, any Error>?>(nil)
         pendingOpen = (path, result, false)
         _ = state.update(.status("opening \(path)…"))
         DispatchQueue.global(qos: .userInitiated).async {
-            let r = Result { try sessions.restore(path: path).0 }
+            let r = Result { () throws -> Opened in
+                SessionArchive.isRace(path: path) ? .race(try sessions.restoreRace(path: path)) : .single(try sessions.restore(path: path).0)
+            }
             result.withLock { $0 = r }
         }
     }
@@ -247,21 +371,33 @@ public final class WorkbenchRunner {
         case .failure(let error):
             pendingOpen = nil
             _ = state.update(.status("cannot open \(pending.path): \(error)"))
-        case .success(let run):
+        case .success(let opened):
             if !pending.stopSent {
                 driver.send(.quit)
                 pendingOpen?.stopSent = true
             }
-            guard (driver as? TrainingController)?.hasStopped ?? true else {
+            guard (driver as? TrainingController)?.hasStopped ?? raceController?.hasStopped ?? true else {
                 _ = state.update(.status("opening \(pending.path)… (waiting for the current step to finish)"))
                 return
             }
             pendingOpen = nil
-            driver = TrainingController(session: run.session)
-            identity = run.identity
-            let glyphs = state.glyphs
-            state = AppState(telemetry: driver.telemetry)
+            let glyphs = state.glyphs, ghosts = state.ghosts
+            switch opened {
+            case .single(let run):
+                driver = TrainingController(session: run.session)
+                identity = run.identity
+                state = AppState(telemetry: driver.telemetry)
+            case .race(let race):
+                let base = WorkbenchRunner.base(of: race, datasetsDirectory: sessions?.datasetsDirectory ?? "Datasets")
+                let controller = RaceController(race: race)
+                driver = controller
+                identity = nil
+                state = AppState(telemetry: controller.telemetry)
+                state.race = RaceBoard(base: base)
+                _ = state.update(.race(controller.runs))
+            }
             state.glyphs = glyphs
+            state.ghosts = ghosts
             state.sessionsAvailable = true
             driver.start()
         }

@@ -19,13 +19,19 @@ public enum WorkbenchView {
         let l = layout(s, width: width, height: height)
         header(s, into: &grid, in: l.header)
         if let r = l.classes { classes(s, into: &grid, in: r) }
-        if let r = l.loss { lossChart(s, into: &grid, in: r) }
-        if let r = l.accuracy { accuracyChart(s, into: &grid, in: r) }
+        if let board = s.race {
+            if let r = l.loss { RaceView.chart(s, board, accuracy: false, into: &grid, in: r) }
+            if let r = l.accuracy { RaceView.chart(s, board, accuracy: true, into: &grid, in: r) }
+            if let r = l.scoreboard { RaceView.scoreboard(s, board, into: &grid, in: r) }
+        } else {
+            if let r = l.loss { lossChart(s, into: &grid, in: r) }
+            if let r = l.accuracy { accuracyChart(s, into: &grid, in: r) }
+        }
         if let r = l.angles { angles(s, into: &grid, in: r) }
         if let r = l.controls { controls(s, into: &grid, in: r) }
         if let r = l.results { results(s, into: &grid, in: r) }
         if let r = l.log { log(s, into: &grid, in: r) }
-        HelpBar(hints: KeyMap.hints, glyphs: s.glyphs).render(into: &grid, in: l.help)
+        HelpBar(hints: s.race == nil ? KeyMap.hints : KeyMap.raceHints, glyphs: s.glyphs).render(into: &grid, in: l.help)
         overlay(s, into: &grid)
         return grid
     }
@@ -42,6 +48,8 @@ public enum WorkbenchView {
         public var angles: Rect?
         public var controls: Rect?
         public var results: Rect?
+        /// The race's scoreboard (race mode only).
+        public var scoreboard: Rect?
         public var log: Rect?
         public var help = Rect(x: 0, y: 0, width: 0, height: 0)
 
@@ -66,11 +74,16 @@ public enum WorkbenchView {
         var l = ScreenLayout()
         guard width >= minimumWidth, height >= minimumHeight else { return l }
         let bounds = Rect(x: 0, y: 0, width: width, height: height)
-        let rows = Layout.rows(bounds, [.fixed(2, priority: 10), LayoutSlot(minimum: 14, weight: 3, priority: 9),
-                                        LayoutSlot(minimum: 4, weight: 1, priority: 6), .fixed(1, priority: 10)])
+        // A race puts its scoreboard between the body and the log (the log gives way first).
+        let board = s.race.map { LayoutSlot.fixed(RaceView.scoreboardHeight(runs: $0.runs.count), priority: 8) }
+        let rows = Layout.rows(bounds, [.fixed(2, priority: 10), LayoutSlot(minimum: 14, weight: 3, priority: 9)]
+                                       + (board.map { [$0] } ?? [])
+                                       + [LayoutSlot(minimum: 4, weight: 1, priority: 6), .fixed(1, priority: 10)])
+        let n = rows.count
         l.header = rows[0] ?? Rect(x: 0, y: 0, width: width, height: 2)
-        l.help = rows[3] ?? Rect(x: 0, y: height - 1, width: width, height: 1)
-        l.log = rows[2]
+        l.help = rows[n - 1] ?? Rect(x: 0, y: height - 1, width: width, height: 1)
+        l.log = rows[n - 2]
+        if board != nil { l.scoreboard = rows[2] }
         guard let body = rows[1] else { return l }
         let columns = Layout.columns(body, [LayoutSlot(minimum: 32, weight: 5, priority: 9),
                                             LayoutSlot(minimum: 22, weight: 3, priority: 5),
@@ -134,6 +147,7 @@ public enum WorkbenchView {
         var line2 = "\(t.dataset) · \(t.model) · \(s.currentVariant.description) · lr \(Control.number(Double(t.learningRate))) · \(h.optimizer.name) · \(s.currentLoss.name) · batch \(h.batchSize)"
         if let from = t.resumedFrom { line2 += " · from \(from)" }
         if t.unsavedSteps > 0 && s.sessionsAvailable { line2 += " · \(t.unsavedSteps) unsaved steps" }
+        if let board = s.race { line2 = RaceView.headerLine(s, board) + " · " + line2 }
         grid.putTruncated(" " + line2, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: Style(.dim))
     }
 
@@ -191,6 +205,7 @@ public enum WorkbenchView {
             case "÷": out += "/"
             case "→": out += "->"
             case "θ": out += "theta"
+            case "⑂": out += "Y"   // a branch's fork
             default: out += c.isASCII ? String(c) : "?"
             }
         }
@@ -246,7 +261,7 @@ public enum WorkbenchView {
             avg.inLegend = false
             series.append(avg)
         }
-        LineChart(series: series, xRange: xRange(s), glyphs: s.glyphs, emptyMessage: "waiting for the first step…",
+        LineChart(series: series + RaceView.ghostSeries(s, accuracy: false), xRange: xRange(s), glyphs: s.glyphs, emptyMessage: "waiting for the first step…",
                   markers: markers(s), yFit: .robust(trim: 0.02), logY: s.logScaleLoss,
                   xFormat: s.timeAxis ? .duration : .number).render(into: &grid, in: inner)
     }
@@ -270,7 +285,7 @@ public enum WorkbenchView {
             series.append(ChartSeries(label: "test, train-mode BN", role: .series(2), points: points(t.testAccuracyTrainModeBN, s), style: .markers,
                                       readout: t.history.testAccuracyTrainModeBN.last.map { Readout(latest: $0.value, format: .percent, glyphs: s.glyphs) }))
         }
-        LineChart(series: series, xRange: xRange(s), glyphs: s.glyphs, emptyMessage: "waiting for the first step…",
+        LineChart(series: series + RaceView.ghostSeries(s, accuracy: true), xRange: xRange(s), glyphs: s.glyphs, emptyMessage: "waiting for the first step…",
                   markers: markers(s), yFit: .robust(trim: 0.02), xFormat: s.timeAxis ? .duration : .number,
                   yFormat: .percent).render(into: &grid, in: inner)
     }
@@ -467,7 +482,7 @@ public enum WorkbenchView {
         case .help:
             dialog = helpDialog(s, width: grid.width, height: grid.height)
         case .confirmQuit:
-            dialog = Dialog(title: "Quit", content: .text(["\(s.telemetry.unsavedSteps) steps are not saved.",
+            dialog = Dialog(title: "Quit", content: .text(["\(s.unsavedSteps) steps are not saved.",
                                                            "Save a snapshot before quitting?"]),
                             footer: "y save and quit · n quit · esc stay", glyphs: s.glyphs)
         case .saveName(let name):
@@ -477,11 +492,14 @@ public enum WorkbenchView {
             dialog = Dialog(title: "Open snapshot", content: .pickList(items: list.map { "\($0.name)  \($0.detail)" }, selected: selected),
                             footer: "↑↓ choose · enter open · esc cancel", maxContentWidth: 76, glyphs: s.glyphs)
         case .confirmOpen:
-            dialog = Dialog(title: "Open snapshot", content: .text(["\(s.telemetry.unsavedSteps) steps of this run are not saved.",
+            dialog = Dialog(title: "Open snapshot", content: .text(["\(s.unsavedSteps) steps \(s.race == nil ? "of this run" : "of the race") are not saved.",
                                                                     "Save them first?"]),
                             footer: "y save then open · n open · esc cancel", glyphs: s.glyphs)
         case .message(let title, let lines):
             dialog = Dialog(title: title, content: .text(lines), footer: "any key closes", glyphs: s.glyphs)
+        case .runSpec, .confirmRemove, .thresholds, .ghostPicker:
+            guard let d = RaceView.dialog(s) else { return }
+            dialog = d
         }
         dialog.render(into: &grid, in: grid.bounds)
     }
