@@ -166,14 +166,10 @@ public struct ModelPlan: Sendable, Equatable {
     }
 
     /// Parameters and activation memory for training at `batchSize` (saturating: absurd
-    /// models give huge numbers, never an overflow).
-    /// Evaluation runs `Trainer.evaluationBatch` images forward only (about a third of what
-    /// training keeps per image), so the larger of the two counts.
+    /// models give huge numbers, never an overflow). Evaluation goes through the same buffers
+    /// in chunks of at most the batch size, so it adds nothing.
     public func memoryEstimate(batchSize: Int) -> MemoryEstimate {
-        var e = trainingEstimate(batchSize: batchSize)
-        let evaluation = trainingEstimate(batchSize: Trainer.evaluationBatch).activationBytes / 3
-        e.activationBytes = max(e.activationBytes, evaluation)
-        return e
+        trainingEstimate(batchSize: batchSize)
     }
 
     func trainingEstimate(batchSize: Int) -> MemoryEstimate {
