@@ -68,15 +68,16 @@ public final class Trainer {
     private let probe = AngleProbe()
 
 
-    // Step buffers, sized once per batch size.
-    private let images = FloatBuffer()          // (C, N, H, W)
+    // Step buffers, sized once per batch size, in the network's workspace (shared with the
+    // other runs of a race: nothing in them outlives a step or an evaluation).
+    private let images: FloatBuffer             // (C, N, H, W)
     private var labels: [Int32] = []            // (≥ N); the first N are the batch's
     /// The parameters trained at the current variants, rebuilt only when a variant changes.
     private var trainable: [Parameter]?
-    private let featureRows = FloatBuffer()     // (N, D) features as the head wants them
-    private let featureGradRows = FloatBuffer() // (N, D)
-    private let featureGrad = FloatBuffer()     // (D, N, 1, 1) back in the channel-major layout
-    private let logits = FloatBuffer()          // (N, C)
+    private let featureRows: FloatBuffer        // (N, D) features as the head wants them
+    private let featureGradRows: FloatBuffer    // (N, D)
+    private let featureGrad: FloatBuffer        // (D, N, 1, 1) back in the channel-major layout
+    private let logits: FloatBuffer             // (N, C)
     /// Confusion counts of the running evaluation, (C, C) true × predicted; allocated once.
     private var confusion: [Int]
     /// Every BatchNorm running mean/var and num_batches_tracked, and their values before the
@@ -101,6 +102,11 @@ public final class Trainer {
         self.test = test
         self.hyper = hyper
         network = try Network(spec: model, variant: hyper.variant, seed: seed, workspace: workspace)
+        images = workspace.buffer("trainer", "images")
+        featureRows = workspace.buffer("trainer", "featureRows")
+        featureGradRows = workspace.buffer("trainer", "featureGradRows")
+        featureGrad = workspace.buffer("trainer", "featureGrad")
+        logits = workspace.buffer("trainer", "logits")
         optimizer = Optimizer(kind: hyper.optimizer, weightDecay: hyper.weightDecay)
         orthogonality = OrthogonalityPenalty(weight: hyper.orthogonality)
         confusion = [Int](repeating: 0, count: model.classes * model.classes)
@@ -313,8 +319,11 @@ public final class Trainer {
     }
 
     /// Kernel-angle statistics of every SphereConv-capable layer from the last forward pass.
+    /// Empty when another network sharing the workspace has computed since (a race measures
+    /// each run right after its own step).
     public func angleStatistics() -> [LayerAngles] {
-        network.sphereCapable.compactMap { probe.measure($0, step: step) }
+        guard network.holdsWorkspace else { return [] }
+        return network.sphereCapable.compactMap { probe.measure($0, step: step) }
     }
 
     // MARK: live changes (between steps)
