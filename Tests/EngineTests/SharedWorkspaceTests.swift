@@ -83,4 +83,24 @@ import Foundation
         _ = try t.evaluate(trainModeBatchNorm: true)
         #expect(ws.bytes == trained)
     }
+
+    // The plan's estimate of the workspace against the workspace a real step and evaluation
+    // fill: never below it, and a race's estimate is every run's parameters plus the largest
+    // workspace.
+    @Test(arguments: [ConvVariant.conv, .cosine, .sigmoid(k: 0.3)])
+    func estimateCoversTheRealWorkspace(_ variant: ConvVariant) throws {
+        let ws = Workspace()
+        let t = try Self.trainer(width: 0.125, variant: variant, batch: 8, workspace: ws)
+        _ = try t.trainStep()
+        _ = try t.evaluate(trainModeBatchNorm: true)
+        let e = try ModelPlan(spec: t.model).memoryEstimate(batchSize: 8)
+        #expect(e.activationBytes >= ws.bytes, "estimate \(e.activationBytes) below the real \(ws.bytes)")
+        #expect(e.activationBytes <= 4 * ws.bytes, "estimate \(e.activationBytes) over 4× the real \(ws.bytes)")
+        let small = try ModelPlan(spec: Self.trainer(width: 0.0625, variant: variant, batch: 8, workspace: Workspace()).model)
+            .memoryEstimate(batchSize: 8)
+        let race = ModelPlan.MemoryEstimate.shared([e, small, e])
+        #expect(race.activationBytes == e.activationBytes)
+        #expect(race.parameterBytes == 2 * e.parameterBytes + small.parameterBytes)
+        #expect(race.parameters == 2 * e.parameters + small.parameters)
+    }
 }
