@@ -101,6 +101,23 @@ public struct Benchmark {
                       medianStepSeconds: median, steps: steps)
     }
 
+    /// A whole evaluation as `train` runs one: `batches` batches of test images through
+    /// `Trainer.evaluate` (chunks of the batch size, confusion counts included), images/second
+    /// by the median over repetitions. Compared with `measureInference` (one batch at a time,
+    /// the same images each time) it shows what streaming a test set adds.
+    public func measureEvaluation(_ c: Configuration, variant: ConvVariant, batches: Int = 10, repetitions: Int = 3) throws -> Result {
+        let run = try makeRun(c, variant: variant, testImages: batches * batch)
+        let images = batches * batch
+        var times: [Double] = []
+        for i in 0...repetitions {
+            let e = try run.trainer.evaluate(limit: images)
+            if i > 0 { times.append(e.seconds) }
+        }
+        let median = Benchmark.median(times)
+        return Result(configuration: c.name, variant: variant.name, mode: "evaluation", imagesPerSecond: Double(images) / median,
+                      medianStepSeconds: median / Double(batches), steps: repetitions)
+    }
+
     public static func median(_ v: [Double]) -> Double {
         let s = v.sorted()
         guard !s.isEmpty else { return .nan }

@@ -14,6 +14,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Flag(help: "Skip the inference measurement.") var noInference = false
+    @Flag(help: "Also time whole evaluations (10 batches of test images through the path train evaluates with).") var evaluation = false
     @Flag(name: .customLong("with-ui"), help: "Measure what drawing the workbench (off-screen, 15 fps) costs training.") var withUI = false
     @Flag(help: "Print one JSON object per line.") var json = false
     @Option(name: .customLong("long-run"), help: "Instead: train a tiny model this many steps and report memory, publish time, session.json size and exact resume.") var longRun: Int?
@@ -90,6 +91,7 @@ struct Bench: ParsableCommand {
             for v in variants {
                 var results = [try bench.measureTraining(c, variant: v)]
                 if !noInference { results.append(try bench.measureInference(c, variant: v)) }
+                if evaluation { results.append(try bench.measureEvaluation(c, variant: v)) }
                 for r in results {
                     if json {
                         print(JSONLine.object([("config", .string(r.configuration)), ("variant", .string(r.variant)), ("mode", .string(r.mode)),
