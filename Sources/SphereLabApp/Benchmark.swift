@@ -53,8 +53,11 @@ public struct Benchmark {
     }
 
     /// The configuration on synthetic data, as a run a controller can drive.
-    public func makeRun(_ c: Configuration, variant: ConvVariant, totalSteps: Int? = nil) throws -> OpenedRun {
-        let data = try Benchmark.syntheticData(c, count: max(batch * 2, 256))
+    /// `testImages` sizes the synthetic set (training and test are the same images); a run
+    /// given `workspace` shares it (a race's contenders).
+    public func makeRun(_ c: Configuration, variant: ConvVariant, totalSteps: Int? = nil, testImages: Int = 0,
+                        workspace: Workspace = Workspace()) throws -> OpenedRun {
+        let data = try Benchmark.syntheticData(c, count: max(batch * 2, 256, testImages))
         var hyper = Hyperparameters()
         hyper.variant = variant
         hyper.batchSize = batch
@@ -62,7 +65,8 @@ public struct Benchmark {
         hyper.statsEvery = 1_000_000
         let setup = RunSetup(dataset: data.kind, model: .sphereNet9(width: c.width, channels: c.channels, size: c.size, classes: 10),
                              seed: 1, augmentation: .none)
-        return try RunFactory.open(setup: setup, data: data, hyper: hyper, runName: "bench-\(c.name)-\(variant.name)", totalSteps: totalSteps)
+        return try RunFactory.open(setup: setup, data: data, hyper: hyper, runName: "bench-\(c.name)-\(variant.name)", totalSteps: totalSteps,
+                                   workspace: workspace)
     }
 
     /// Median training-step time after warm-up.
@@ -97,7 +101,24 @@ public struct Benchmark {
                       medianStepSeconds: median, steps: steps)
     }
 
-    static func median(_ v: [Double]) -> Double {
+    /// A whole evaluation as `train` runs one: `batches` batches of test images through
+    /// `Trainer.evaluate` (chunks of the batch size, confusion counts included), images/second
+    /// by the median over repetitions. Compared with `measureInference` (one batch at a time,
+    /// the same images each time) it shows what streaming a test set adds.
+    public func measureEvaluation(_ c: Configuration, variant: ConvVariant, batches: Int = 10, repetitions: Int = 3) throws -> Result {
+        let run = try makeRun(c, variant: variant, testImages: batches * batch)
+        let images = batches * batch
+        var times: [Double] = []
+        for i in 0...repetitions {
+            let e = try run.trainer.evaluate(limit: images)
+            if i > 0 { times.append(e.seconds) }
+        }
+        let median = Benchmark.median(times)
+        return Result(configuration: c.name, variant: variant.name, mode: "evaluation", imagesPerSecond: Double(images) / median,
+                      medianStepSeconds: median / Double(batches), steps: repetitions)
+    }
+
+    public static func median(_ v: [Double]) -> Double {
         let s = v.sorted()
         guard !s.isEmpty else { return .nan }
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2

@@ -14,13 +14,17 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Flag(help: "Skip the inference measurement.") var noInference = false
+    @Flag(help: "Also time whole evaluations (10 batches of test images through the path train evaluates with).") var evaluation = false
     @Flag(name: .customLong("with-ui"), help: "Measure what drawing the workbench (off-screen, 15 fps) costs training.") var withUI = false
     @Flag(help: "Print one JSON object per line.") var json = false
     @Option(name: .customLong("long-run"), help: "Instead: train a tiny model this many steps and report memory, publish time, session.json size and exact resume.") var longRun: Int?
+    @Option(help: "Instead: race this many runs (conv, cosine, sigmoid, linear, …) against the same runs one after another, and the race's peak memory against one run's (2…8).") var race: Int?
+    @Option(name: .customLong("race-memory-child"), help: .hidden) var raceMemoryChild: String?
 
     func validate() throws {
         if let n = longRun { guard n >= 1000, n <= 10_000_000 else { throw ValidationError("--long-run must be in 1000…10000000 steps") } }
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1…10000") }
+        if let n = race { guard (2...Race.maximumContenders).contains(n) else { throw ValidationError("--race must be in 2…\(Race.maximumContenders) runs") } }
         do { try Settings.batchSize.check(batch) } catch let e as EngineError { throw ValidationError(e.message) }
     }
 
@@ -43,6 +47,10 @@ struct Bench: ParsableCommand {
                     print("session.json \(r.sessionJSONBytes) bytes; resumes exactly: \(r.resumesExactly ? "yes" : "NO")")
                 }
             } catch { throw failure("\(error)") }
+            return
+        }
+        if race != nil || raceMemoryChild != nil {
+            try runRace()
             return
         }
         let configs: [Benchmark.Configuration]
@@ -83,6 +91,7 @@ struct Bench: ParsableCommand {
             for v in variants {
                 var results = [try bench.measureTraining(c, variant: v)]
                 if !noInference { results.append(try bench.measureInference(c, variant: v)) }
+                if evaluation { results.append(try bench.measureEvaluation(c, variant: v)) }
                 for r in results {
                     if json {
                         print(JSONLine.object([("config", .string(r.configuration)), ("variant", .string(r.variant)), ("mode", .string(r.mode)),
@@ -96,5 +105,71 @@ struct Bench: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// `--race N`: throughput of a race against the same runs one after another (in this
+    /// process, alternating), then peak memory of an N-run race against one run, each in a
+    /// process of its own (this binary with the hidden `--race-memory-child`).
+    private func runRace() throws {
+        var rb = RaceBenchmark()
+        rb.benchmark.batch = batch
+        do { rb.configuration = try Benchmark.Configuration.named(config == "all" ? "fmnist-w0.25" : config)[0] } catch let e as EngineError { throw ValidationError(e.message) }
+        if let t = threads {
+            do { try Settings.threads.check(t) } catch let e as EngineError { throw ValidationError(e.message) }
+            BLASThreads.set(t)
+        }
+        let memorySteps = 10, testImages = 1000
+        if let list = raceMemoryChild {
+            do { rb.variants = try list.split(separator: ",").map { try ConvVariant(parsing: String($0)) } } catch let e as EngineError { throw ValidationError(e.message) }
+            print(try rb.peakResidentKilobytes(steps: memorySteps, testImages: testImages))
+            return
+        }
+        let n = race ?? 4
+        rb.variants = (0..<n).map { RaceBenchmark.standardVariants[$0 % RaceBenchmark.standardVariants.count] }
+        rb.steps = steps
+        let names = rb.variants.map(\.name).joined(separator: ",")
+        let t: RaceBenchmark.Throughput
+        do { t = try rb.throughput() } catch { throw failure("\(error)") }
+        // One run: the variant that needs most alone (a SphereConv keeps cos θ for backward,
+        // plain convolution does not), so the ratio is the race's cost over its largest run.
+        let alone = try rb.variants.map { try childPeak(variants: [$0]) }
+        let one = alone.max() ?? 0, all = try childPeak(variants: rb.variants)
+        let ratio = Double(all) / Double(max(1, one))
+        if json {
+            print(JSONLine.object([("config", .string(rb.configuration.name)), ("runs", .string(names)), ("batch", .int(batch)),
+                                   ("steps_per_round", .int(steps)), ("rounds", .int(rb.rounds)),
+                                   ("race_images_per_sec", .double(Benchmark.median(t.race))),
+                                   ("sequential_images_per_sec", .double(Benchmark.median(t.sequential))),
+                                   ("race_overhead_percent", .double(t.overheadPercent)),
+                                   ("peak_rss_kb_one_run", .int(one)), ("peak_rss_kb_each_alone", .string(alone.map(String.init).joined(separator: ","))),
+                                   ("peak_rss_kb_race", .int(all)), ("memory_ratio", .double(ratio))]))
+        } else {
+            let rates = { (v: [Double]) in v.map { String(format: "%.1f", $0) }.joined(separator: " / ") }
+            print("\(rb.configuration.name), batch \(batch), runs \(names): \(rb.rounds) rounds of \(steps) steps per run, alternating")
+            print("  race            \(rates(t.race)) img/s")
+            print("  one after other \(rates(t.sequential)) img/s")
+            print(String(format: "  race overhead %.1f%% (medians)", t.overheadPercent))
+            print("  peak RSS (\(memorySteps) steps each, evaluation of \(testImages) images, a process each): each run alone "
+                  + zip(rb.variants, alone).map { "\($0.name) " + String(format: "%.0f MB", Double($1) / 1024) }.joined(separator: ", "))
+            print(String(format: "  %d-run race %.0f MB: %.2f× the largest run alone", n, Double(all) / 1024, ratio))
+        }
+    }
+
+    /// Peak resident kB of a fresh process training one run per variant, sharing a workspace.
+    private func childPeak(variants: [ConvVariant]) throws -> Int {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        p.arguments = ["bench", "--config", config == "all" ? "fmnist-w0.25" : config, "--batch", "\(batch)",
+                       "--race-memory-child", variants.map(\.description).joined(separator: ",")] + (threads.map { ["--threads", "\($0)"] } ?? [])
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard p.terminationStatus == 0, let kb = Int(text) else {
+            throw failure("the memory measurement of \(variants.count) run(s) failed (status \(p.terminationStatus)): \(text)")
+        }
+        return kb
     }
 }

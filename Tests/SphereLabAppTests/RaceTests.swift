@@ -86,6 +86,34 @@ private func alone(_ request: RunRequest, steps: Int) throws -> (Trace, Network)
         }
     }
 
+    /// Contenders of different widths (and batch sizes) share every per-step buffer: the
+    /// workspace grows to the widest in the first round and never again, and each contender
+    /// still equals its lone run bit for bit.
+    @Test func contendersOfDifferentWidthsShareOneWorkspace() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        var narrow = raceRequest(datasets, .cosine)
+        narrow.width = 0.0625; narrow.hyper.batchSize = 6
+        var wide = raceRequest(datasets, .sigmoid(k: 0.3))
+        wide.width = 0.1875
+        let race = Race()
+        try race.add(name: "narrow", request: narrow)
+        try race.add(name: "wide", request: wide)
+        try race.run(steps: 12)
+        var traces = [Trace(), Trace()]
+        var grown: Int?
+        while let (i, events) = race.advance() {
+            traces[i].record(events)
+            if grown == nil, race.contenders.allSatisfy({ $0.session.step == 1 }) { grown = race.workspace.bytes }
+        }
+        #expect(grown != nil && race.workspace.bytes == grown, "the workspace grew after the first round (evaluations included)")
+        for (i, request) in [narrow, wide].enumerated() {
+            let (lone, network) = try alone(request, steps: 12)
+            #expect(traces[i] == lone, "contender \(i) in the race differs from its lone run")
+            #expect(allValues(race.contenders[i].run.trainer.network) == allValues(network))
+        }
+    }
+
     /// A branch at step 20 with unchanged settings repeats the original's steps 21–30 exactly
     /// (losses, accuracies, the evaluation at 30, weights and optimizer moments); a branch with
     /// another variant does not.

@@ -33,15 +33,16 @@ public final class BatchNorm2D: Layer {
     public let runningVar: StateBuffer
     public let batchesTracked: StateBuffer
 
-    private let output = FloatBuffer()        // (C, N, H, W)
+    private let output: FloatBuffer           // (C, N, H, W), in the workspace
     private let means = FloatBuffer()         // (C) batch mean, kept for backward
     private let inverseStd = FloatBuffer()    // (C)
     /// The train-mode input, from which backward recomputes x̂ = (x − mean)/σ: storing x̂
     /// would cost one activation-sized buffer (and one write) per BatchNorm layer.
     private var input: Activation?
 
-    public init(name: String, channels: Int, statistics: BatchNormStatistics) {
+    public init(name: String, channels: Int, statistics: BatchNormStatistics, workspace: Workspace = Workspace()) {
         self.name = name; self.channels = channels; self.statistics = statistics
+        output = workspace.buffer(name, "output")
         weight = Parameter(name: "\(name).weight", shape: [channels], decays: true)
         bias = Parameter(name: "\(name).bias", shape: [channels], decays: true)
         runningMean = StateBuffer(name: "\(name).running_mean", shape: [channels])

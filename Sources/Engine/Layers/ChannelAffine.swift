@@ -7,11 +7,12 @@ public final class ChannelAffine: Layer {
     public var needsInputGradient = true
     public let weight: Parameter   // γ (C)
     public let bias: Parameter     // β (C)
-    private let output = FloatBuffer()
+    private let output: FloatBuffer   // (C, N, H, W), in the workspace
     private var input: Activation?
 
-    public init(name: String, channels: Int) {
+    public init(name: String, channels: Int, workspace: Workspace = Workspace()) {
         self.name = name; self.channels = channels
+        output = workspace.buffer(name, "output")
         weight = Parameter(name: "\(name).weight", shape: [channels], decays: true)
         bias = Parameter(name: "\(name).bias", shape: [channels], decays: true)
         weight.value.fill(1)

@@ -49,16 +49,18 @@ public final class Conv2D: Layer {
     /// The last forward pass's input (kept for backward and the angle probe).
     private(set) var input: Activation?
     private(set) var geometry = ConvGeometry(inChannels: 0, inHeight: 0, inWidth: 0, kernel: 1, stride: 1, padding: 0)
-    private let output = FloatBuffer()        // (OC, N, OH, OW): u, then g(θ) in place
-    private let cosine = FloatBuffer()        // (OC, M) clamped cos θ (aliases `output` for cosine)
-    private let inverseInputNorm = FloatBuffer()   // (M) 1/‖x‖ per output position
-    private let pixelValues = FloatBuffer()        // (N, H, W) Σ_c x² (forward), spread ‖x‖ term (backward)
+    // Per-step buffers of batch size live in the workspace (shared by a race's contenders);
+    // the per-channel ones are the layer's own.
+    private let output: FloatBuffer             // (OC, N, OH, OW): u, then g(θ) in place
+    private let cosine: FloatBuffer             // (OC, M) clamped cos θ (aliases `output` for cosine)
+    private let inverseInputNorm: FloatBuffer   // (M) 1/‖x‖ per output position
+    private let pixelValues: FloatBuffer        // (N, H, W) Σ_c x² (forward), spread ‖x‖ term (backward)
     private let inverseWeightNorm = FloatBuffer()  // (OC) 1/‖w‖
     private let effectiveK = FloatBuffer()         // (OC) k per output channel (sigmoid variants)
     private let rowAccumulator = FloatBuffer()     // (OC) Σ_m dc·c
-    private let columnAccumulator = FloatBuffer()  // (M) Σ_oc dc·c
+    private let columnAccumulator: FloatBuffer  // (M) Σ_oc dc·c
     private let kGradient = FloatBuffer()          // (OC) ∂L/∂k
-    private let inputGradient = FloatBuffer()      // (C, N, H, W)
+    private let inputGradient: FloatBuffer      // (C, N, H, W)
 
     /// Developer switch for measurements: SPHERELAB_NO_WINOGRAD=1 in the environment sends
     /// every convolution through im2col + GEMM. Read once per process.
@@ -81,6 +83,12 @@ public final class Conv2D: Layer {
         self.kernel = kernel; self.stride = stride; self.padding = padding
         self.sphereCapable = sphereCapable
         self.workspace = workspace
+        output = workspace.buffer(name, "output")
+        cosine = workspace.buffer(name, "cosine")
+        inverseInputNorm = workspace.buffer(name, "inverseInputNorm")
+        pixelValues = workspace.buffer(name, "pixelValues")
+        columnAccumulator = workspace.buffer(name, "columnAccumulator")
+        inputGradient = workspace.buffer(name, "inputGradient")
         im2colBackend = Im2colBackend(workspace: workspace, outChannels: outChannels)
         winogradBackend = WinogradConvolution.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels, outChannels: outChannels)
             ? WinogradBackend(workspace: workspace, inChannels: inChannels, outChannels: outChannels) : nil

@@ -63,14 +63,3 @@ extension Layer {
 public protocol NormalSource {
     mutating func nextGaussian() -> Float
 }
-
-/// Scratch memory shared by all layers of one network (they run one after another): the
-/// patch matrix of a chunk of images and its gradient.
-public final class Workspace {
-    /// Upper bound for one patch-matrix chunk, in floats (16 MiB): keeps im2col data in the
-    /// last-level cache's neighbourhood and memory flat for wide networks.
-    public var chunkElements: Int
-    let columns = FloatBuffer()
-    let columnGradients = FloatBuffer()
-    public init(chunkElements: Int = 1 << 22) { self.chunkElements = chunkElements }
-}

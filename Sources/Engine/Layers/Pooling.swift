@@ -5,16 +5,22 @@ import CKernels
 public final class MaxPool2x2: Layer {
     public let name: String
     public var needsInputGradient = true
-    private let output = FloatBuffer()                 // (C, N, OH, OW)
-    private var argmax: [Int32] = []                    // (C, N, OH, OW) flat input index
-    private let inputGradient = FloatBuffer()          // (C, N, H, W)
+    // In the workspace (per-step buffers, shared by a race's contenders).
+    private let output: FloatBuffer                    // (C, N, OH, OW)
+    private let argmax: FloatBuffer                    // (C, N, OH, OW) flat input index, Int32 bits
+    private let inputGradient: FloatBuffer             // (C, N, H, W)
     private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
     /// The input shape of the last *training* forward pass: the only pass that writes
     /// `argmax`. nil until one ran, and again after an inference pass, so a backward can
     /// never scatter through stale indices.
     private var indicesFor: Shape?
 
-    public init(name: String) { self.name = name }
+    public init(name: String, workspace: Workspace = Workspace()) {
+        self.name = name
+        output = workspace.buffer(name, "output")
+        argmax = workspace.buffer(name, "argmax")
+        inputGradient = workspace.buffer(name, "inputGradient")
+    }
 
     public func outputShape(for s: Shape) throws -> Shape {
         Shape(channels: s.channels, batch: s.batch, height: (s.height + 1) / 2, width: (s.width + 1) / 2)
@@ -25,11 +31,11 @@ public final class MaxPool2x2: Layer {
         inputShape = s
         let o = try! outputShape(for: s)   // cannot fail: any size ≥ 1 pools
         output.ensure(count: o.count)
-        if argmax.count < o.count { argmax = [Int32](repeating: 0, count: o.count) }   // grow only
+        if training { argmax.ensure(count: o.count) }   // inference needs no indices
         let src = x.buffer.pointer, dst = output.pointer
         precondition(s.count <= Int(Int32.max), "\(name): \(s.count) values exceed the pooling kernel's index range")
-        argmax.withUnsafeMutableBufferPointer { argmaxBuffer in
-            let idx = training ? argmaxBuffer.baseAddress : nil   // inference needs no indices
+        argmax.pointer.withMemoryRebound(to: Int32.self, capacity: max(1, argmax.count)) { argmaxBase in
+            let idx = training ? argmaxBase : nil
             let (h, w) = (Int32(s.height), Int32(s.width))
             Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
                 sl_maxpool2x2(src, h, w, planes.lowerBound, planes.upperBound, dst, idx)
@@ -51,8 +57,7 @@ public final class MaxPool2x2: Layer {
         inputGradient.zero()
         let g = dy.buffer.pointer, dx = inputGradient.pointer
         // Windows never overlap, so each output's gradient lands on its own input pixel.
-        argmax.withUnsafeBufferPointer { idxBuffer in
-            let idx = idxBuffer.baseAddress!
+        argmax.pointer.withMemoryRebound(to: Int32.self, capacity: dy.shape.count) { idx in
             Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 14) { r in
                 for i in r {
                     assert(idx[i] >= 0 && Int(idx[i]) < s.count, "pooling index out of range")
@@ -68,11 +73,15 @@ public final class MaxPool2x2: Layer {
 public final class GlobalAveragePool: Layer {
     public let name: String
     public var needsInputGradient = true
-    private let output = FloatBuffer()
-    private let inputGradient = FloatBuffer()
+    private let output: FloatBuffer          // (C, N, 1, 1), in the workspace
+    private let inputGradient: FloatBuffer   // (C, N, H, W), in the workspace
     private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
 
-    public init(name: String) { self.name = name }
+    public init(name: String, workspace: Workspace = Workspace()) {
+        self.name = name
+        output = workspace.buffer(name, "output")
+        inputGradient = workspace.buffer(name, "inputGradient")
+    }
 
     public func outputShape(for s: Shape) throws -> Shape {
         Shape(channels: s.channels, batch: s.batch, height: 1, width: 1)

@@ -10,24 +10,26 @@ public final class ResidualUnit: Layer {
     public let conv1: Conv2D, bn1: BatchNorm2D, conv2: Conv2D, bn2: BatchNorm2D
     public let shortcutConv: Conv2D?, shortcutBN: BatchNorm2D?
     private let relu1: ReLU
-    private let output = FloatBuffer()           // (C, N, H, W) relu(main + shortcut)
-    private let inputGradient = FloatBuffer()    // (C, N, H, W)
+    private let output: FloatBuffer          // (C, N, H, W) relu(main + shortcut), in the workspace
+    private let inputGradient: FloatBuffer   // (C, N, H, W), in the workspace
     private var input: Activation?
 
     public init(name: String, inChannels: Int, outChannels: Int, stride: Int, variant: ConvVariant,
                 statistics: BatchNormStatistics, workspace: Workspace) {
         self.name = name
+        output = workspace.buffer(name, "output")
+        inputGradient = workspace.buffer(name, "inputGradient")
         conv1 = Conv2D(name: "\(name).conv1", inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride,
                        padding: 1, variant: variant, workspace: workspace)
-        bn1 = BatchNorm2D(name: "\(name).bn1", channels: outChannels, statistics: statistics)
+        bn1 = BatchNorm2D(name: "\(name).bn1", channels: outChannels, statistics: statistics, workspace: workspace)
         relu1 = ReLU(name: "\(name).relu1")
         conv2 = Conv2D(name: "\(name).conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3,
                        padding: 1, variant: variant, workspace: workspace)
-        bn2 = BatchNorm2D(name: "\(name).bn2", channels: outChannels, statistics: statistics)
+        bn2 = BatchNorm2D(name: "\(name).bn2", channels: outChannels, statistics: statistics, workspace: workspace)
         if ModelPlan.hasShortcut(inChannels: inChannels, outChannels: outChannels, stride: stride) {
             shortcutConv = Conv2D(name: "\(name).shortcut.0", inChannels: inChannels, outChannels: outChannels, kernel: 1,
                                   stride: stride, padding: 0, variant: .conv, sphereCapable: false, workspace: workspace)
-            shortcutBN = BatchNorm2D(name: "\(name).shortcut.1", channels: outChannels, statistics: statistics)
+            shortcutBN = BatchNorm2D(name: "\(name).shortcut.1", channels: outChannels, statistics: statistics, workspace: workspace)
         } else {
             shortcutConv = nil; shortcutBN = nil
         }

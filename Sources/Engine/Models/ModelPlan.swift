@@ -158,22 +158,30 @@ public struct ModelPlan: Sendable, Equatable {
     /// What training this model would take, estimated from the plan alone.
     public struct MemoryEstimate: Sendable, Equatable {
         public var parameters: Int
-        /// Weights, gradients and two optimizer moments.
+        /// Weights, gradients and two optimizer moments: each run's own.
         public var parameterBytes: Int
-        /// Layer outputs, gradients and saved intermediates for one batch, plus patch buffers.
+        /// Layer outputs, gradients and saved intermediates for one batch, plus patch buffers:
+        /// the `Workspace`, which runs computing one at a time share.
         public var activationBytes: Int
         public var totalBytes: Int { parameterBytes + activationBytes }
+
+        /// Runs sharing one workspace (a race): every run's parameters, the largest workspace.
+        public static func shared(_ runs: [MemoryEstimate]) -> MemoryEstimate {
+            var e = MemoryEstimate(parameters: 0, parameterBytes: 0, activationBytes: 0)
+            for r in runs {
+                e.parameters = min(Int.max / 4, e.parameters + r.parameters)
+                e.parameterBytes = min(Int.max / 4, e.parameterBytes + r.parameterBytes)
+                e.activationBytes = max(e.activationBytes, r.activationBytes)
+            }
+            return e
+        }
     }
 
     /// Parameters and activation memory for training at `batchSize` (saturating: absurd
-    /// models give huge numbers, never an overflow).
-    /// Evaluation runs `Trainer.evaluationBatch` images forward only (about a third of what
-    /// training keeps per image), so the larger of the two counts.
+    /// models give huge numbers, never an overflow). Evaluation goes through the same buffers
+    /// in chunks of at most the batch size, so it adds nothing.
     public func memoryEstimate(batchSize: Int) -> MemoryEstimate {
-        var e = trainingEstimate(batchSize: batchSize)
-        let evaluation = trainingEstimate(batchSize: Trainer.evaluationBatch).activationBytes / 3
-        e.activationBytes = max(e.activationBytes, evaluation)
-        return e
+        trainingEstimate(batchSize: batchSize)
     }
 
     func trainingEstimate(batchSize: Int) -> MemoryEstimate {

@@ -13,8 +13,9 @@ public final class Network {
     /// Every convolution, in order; the sphere-capable ones switch variant together.
     public let convolutions: [Conv2D]
 
-    /// `workspace` is the layers' scratch memory; networks used one at a time (a race's
-    /// contenders) may share one.
+    /// `workspace` holds every per-step buffer (activations, their gradients, patch matrices);
+    /// networks used one at a time (a race's contenders) may share one. The network itself
+    /// keeps parameters, their gradients and BatchNorm running statistics.
     public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64, workspace: Workspace = Workspace()) throws {
         // The plan names and sizes every layer; the saved-tensor table and the memory
         // estimate come from the same plan, so they describe exactly this network.
@@ -27,13 +28,13 @@ public final class Network {
             switch step {
             case .conv(let name, let i, let o, let k, let pad):
                 return Conv2D(name: name, inChannels: i, outChannels: o, kernel: k, padding: pad, variant: variant, workspace: ws)
-            case .batchNorm(let name, let c): return BatchNorm2D(name: name, channels: c, statistics: stats)
-            case .affine(let name, let c): return ChannelAffine(name: name, channels: c)
+            case .batchNorm(let name, let c): return BatchNorm2D(name: name, channels: c, statistics: stats, workspace: ws)
+            case .affine(let name, let c): return ChannelAffine(name: name, channels: c, workspace: ws)
             case .relu(let name): return ReLU(name: name)
-            case .maxPool(let name): return MaxPool2x2(name: name)
+            case .maxPool(let name): return MaxPool2x2(name: name, workspace: ws)
             case .residual(let name, let i, let o, let stride):
                 return ResidualUnit(name: name, inChannels: i, outChannels: o, stride: stride, variant: variant, statistics: stats, workspace: ws)
-            case .globalPool(let name): return GlobalAveragePool(name: name)
+            case .globalPool(let name): return GlobalAveragePool(name: name, workspace: ws)
             }
         }
         featureDimension = plan.featureDimension
@@ -108,13 +109,20 @@ public final class Network {
 
     /// Runs the body; returns features (D, N, 1, 1).
     public func forwardBody(_ images: Activation, training: Bool) -> Activation {
+        workspace.claim(for: self)
         var h = images
         for layer in layers { h = layer.forward(h, training: training) }
         return h
     }
 
-    /// Backpropagates dL/d(features) through the body, filling parameter gradients.
+    /// Whether the workspace still holds this network's last forward pass (another network
+    /// sharing the workspace may have computed since).
+    public var holdsWorkspace: Bool { workspace.isHeld(by: self) }
+
+    /// Backpropagates dL/d(features) through the body, filling parameter gradients (right
+    /// after this network's forward pass: the workspace holds what backward reads).
     public func backwardBody(_ dFeatures: Activation) {
+        precondition(holdsWorkspace, "backward of a network whose forward pass another network's has replaced in the shared workspace")
         var g: Activation? = dFeatures
         for layer in layers.reversed() {
             guard let d = g else { break }

@@ -67,17 +67,17 @@ public final class Trainer {
     public private(set) var step = 0
     private let probe = AngleProbe()
 
-    public static let evaluationBatch = 500
 
-    // Step buffers, sized once per batch size.
-    private let images = FloatBuffer()          // (C, N, H, W)
+    // Step buffers, sized once per batch size, in the network's workspace (shared with the
+    // other runs of a race: nothing in them outlives a step or an evaluation).
+    private let images: FloatBuffer             // (C, N, H, W)
     private var labels: [Int32] = []            // (≥ N); the first N are the batch's
     /// The parameters trained at the current variants, rebuilt only when a variant changes.
     private var trainable: [Parameter]?
-    private let featureRows = FloatBuffer()     // (N, D) features as the head wants them
-    private let featureGradRows = FloatBuffer() // (N, D)
-    private let featureGrad = FloatBuffer()     // (D, N, 1, 1) back in the channel-major layout
-    private let logits = FloatBuffer()          // (N, C)
+    private let featureRows: FloatBuffer        // (N, D) features as the head wants them
+    private let featureGradRows: FloatBuffer    // (N, D)
+    private let featureGrad: FloatBuffer        // (D, N, 1, 1) back in the channel-major layout
+    private let logits: FloatBuffer             // (N, C)
     /// Confusion counts of the running evaluation, (C, C) true × predicted; allocated once.
     private var confusion: [Int]
     /// Every BatchNorm running mean/var and num_batches_tracked, and their values before the
@@ -102,12 +102,17 @@ public final class Trainer {
         self.test = test
         self.hyper = hyper
         network = try Network(spec: model, variant: hyper.variant, seed: seed, workspace: workspace)
+        images = workspace.buffer("trainer", "images")
+        featureRows = workspace.buffer("trainer", "featureRows")
+        featureGradRows = workspace.buffer("trainer", "featureGradRows")
+        featureGrad = workspace.buffer("trainer", "featureGrad")
+        logits = workspace.buffer("trainer", "logits")
         optimizer = Optimizer(kind: hyper.optimizer, weightDecay: hyper.weightDecay)
         orthogonality = OrthogonalityPenalty(weight: hyper.orthogonality)
         confusion = [Int](repeating: 0, count: model.classes * model.classes)
         do {
             head = try ScoreHead<Float>(kind: hyper.head, options: hyper.crossEntropy,
-                                        maxBatch: max(Hyperparameters.batchSizeRange.upperBound, Trainer.evaluationBatch),
+                                        maxBatch: Hyperparameters.batchSizeRange.upperBound,
                                         features: network.featureDimension, classes: model.classes)
         } catch { throw EngineError("score head: \(error)") }
     }
@@ -229,19 +234,34 @@ public final class Trainer {
 
     /// Accuracy and loss on the test set (eval-mode BN); optionally also with train-mode BN
     /// (batch statistics, running averages left untouched).
+    ///
+    /// The test set goes through in chunks of at most the training batch size, through the
+    /// same layer buffers and workspace as training, so an evaluation never makes a buffer
+    /// larger than a training step does (peak memory is the training step's). The chunks are
+    /// as equal as they can be (10 000 images at batch 128: 79 chunks of 126–127), because
+    /// train-mode BN normalises each chunk by its own statistics: that accuracy means "each
+    /// test image normalised by the statistics of a batch of about the training batch's size",
+    /// and an equal split keeps a small remainder (even one image, whose statistics would be
+    /// degenerate) from ever forming a batch of its own. Eval-mode results are per image and
+    /// do not depend on the chunking (`chunk` exists so tests can show that).
     public func evaluate(limit: Int? = nil, trainModeBatchNorm: Bool = false) throws -> EvaluationResult {
+        try evaluate(limit: limit, trainModeBatchNorm: trainModeBatchNorm, chunk: hyper.batchSize)
+    }
+
+    func evaluate(limit: Int?, trainModeBatchNorm: Bool, chunk: Int) throws -> EvaluationResult {
         let mode = sl_flush_to_zero_begin()
         defer { sl_flush_to_zero_end(mode) }
         let start = DispatchTime.now().uptimeNanoseconds
         let total = min(test.count, limit ?? evaluationLimit ?? test.count)
         let format = test.format
         var lossSum = 0.0, correct = 0, trainModeCorrect = 0
-        var first = 0
         let batchNorms = network.layers.flatMap(Trainer.batchNorms)
         let classes = model.classes
         for i in confusion.indices { confusion[i] = 0 }
-        while first < total {
-            let n = min(Trainer.evaluationBatch, total - first)
+        let chunks = Trainer.equalChunks(total: total, atMost: max(1, min(chunk, Hyperparameters.batchSizeRange.upperBound)))
+        var first = 0
+        for index in 0..<chunks.count {
+            let n = chunks.size(index)
             let shape = Shape(channels: format.channels, batch: n, height: format.height, width: format.width)
             images.ensure(count: shape.count)
             if labels.count < n { labels = [Int32](repeating: 0, count: n) }   // grow only: training and evaluation alternate
@@ -267,6 +287,17 @@ public final class Trainer {
                                 seconds: seconds, confusion: ConfusionCounts(classes: classes, counts: confusion))
     }
 
+    /// `total` items split into the fewest chunks of at most `atMost`, sizes differing by at
+    /// most one (the first `total % count` chunks are one larger).
+    struct EqualChunks: Equatable {
+        let total: Int, count: Int
+        func size(_ i: Int) -> Int { total / count + (i < total % count ? 1 : 0) }
+    }
+
+    static func equalChunks(total: Int, atMost: Int) -> EqualChunks {
+        EqualChunks(total: total, count: total == 0 ? 0 : (total + atMost - 1) / atMost)
+    }
+
     /// Adds the batch's (label, argmax of logits) pairs to `confusion`. No allocation.
     private func countConfusion(batch n: Int, classes c: Int) {
         let z = UnsafePointer(logits.pointer)
@@ -288,8 +319,11 @@ public final class Trainer {
     }
 
     /// Kernel-angle statistics of every SphereConv-capable layer from the last forward pass.
+    /// Empty when another network sharing the workspace has computed since (a race measures
+    /// each run right after its own step).
     public func angleStatistics() -> [LayerAngles] {
-        network.sphereCapable.compactMap { probe.measure($0, step: step) }
+        guard network.holdsWorkspace else { return [] }
+        return network.sphereCapable.compactMap { probe.measure($0, step: step) }
     }
 
     // MARK: live changes (between steps)

@@ -27,9 +27,12 @@ public final class Race {
     /// Datasets already read, shared by every contender that trains on them (read-only).
     private var loaded: [String: DatasetPair] = [:]
     private var turn = 0
-    /// The layers' scratch memory (patch matrices and their gradients), one for the whole race:
-    /// only one contender computes at a time and every layer fills what it reads first, so
-    /// sharing changes no result; it grows to the largest contender's need.
+    /// Every per-step buffer of every contender — layer outputs, input gradients, what backward
+    /// reads, patch matrices, the batch — one set for the whole race: only one contender
+    /// computes at a time and nothing in it outlives a step or an evaluation, so sharing changes
+    /// no result. It grows to the largest contender's need on that contender's first step; each
+    /// contender keeps only its parameters, gradients, optimizer moments, running statistics
+    /// and history.
     public let workspace = Workspace()
 
     public init() {}
