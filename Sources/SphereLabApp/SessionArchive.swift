@@ -14,18 +14,35 @@ public struct SessionArchive: Sendable {
         self.datasetsDirectory = datasetsDirectory
     }
 
+    /// The folder under the sessions root where `spherelab experiment` keeps its experiments
+    /// (`experiments/NAME/`): a folder of folders, not a snapshot, so it is not listed.
+    public static let experimentsFolder = "experiments"
+
+    /// Every snapshot and saved race in the sessions folder, newest first, checked; the
+    /// experiments folder is left out (unless a snapshot was saved under that name).
+    public func listings() throws -> [SnapshotListing] {
+        try store.listChecked(modelCheck: SessionArchive.modelCheck).filter { listing in
+            listing.name != SessionArchive.experimentsFolder
+                || FileManager.default.fileExists(atPath: listing.summary.path + "/session.json")
+        }
+    }
+
+    /// What a saved race holds, in a few words (`race of 3: conv, cosine, sigmoid · step 120`);
+    /// nil when `path` is no race. A race whose race.json cannot be read says so.
+    public func raceDetail(path: String) -> (detail: String, damaged: Bool)? {
+        guard SessionArchive.isRace(path: path) else { return nil }
+        guard let race = try? readRaceManifest(path: path) else { return ("damaged: \(RaceManifest.fileName) cannot be read", true) }
+        let step = race.runs.map(\.step).max().map { " · step \($0)" } ?? ""
+        return ("race of \(race.runs.count): " + race.runs.map(\.name).joined(separator: ", ") + step, false)
+    }
+
     /// The snapshots for the open dialog, newest first.
     public func entries() throws -> [SnapshotEntry] {
-        try store.listChecked(modelCheck: SessionArchive.modelCheck).map { listing in
+        try listings().map { listing in
             let s = listing.summary
             // A saved race lists as one entry (its runs open together; each also alone by path).
-            if SessionArchive.isRace(path: s.path) {
-                guard let race = try? readRaceManifest(path: s.path) else {
-                    return SnapshotEntry(name: s.name, path: s.path, detail: "damaged: \(RaceManifest.fileName) cannot be read", damaged: true)
-                }
-                let step = race.runs.map(\.step).max().map { " · step \($0)" } ?? ""
-                return SnapshotEntry(name: s.name, path: s.path,
-                                     detail: "race of \(race.runs.count): " + race.runs.map(\.name).joined(separator: ", ") + step)
+            if let race = raceDetail(path: s.path) {
+                return SnapshotEntry(name: s.name, path: s.path, detail: race.detail, damaged: race.damaged)
             }
             var detail = [s.savedAt.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") },
                           s.step.map { "step \($0)" }, s.dataset, s.variant].compactMap { $0 }.joined(separator: " · ")

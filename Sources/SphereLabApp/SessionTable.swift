@@ -2,14 +2,20 @@ import Foundation
 import SessionStore
 
 /// `sessions list` as text: one row per snapshot, columns as wide as their widest cell (so a
-/// long name never runs into the date), damaged snapshots marked with the reason.
+/// long name never runs into the date), damaged snapshots marked with the reason. A saved race
+/// (`races`: its folder's path → what it holds) is one row that says so, not a damaged snapshot.
 public enum SessionTable {
-    public static func render(_ listings: [SnapshotListing]) -> String {
+    public static func render(_ listings: [SnapshotListing], races: [String: (detail: String, damaged: Bool)] = [:]) -> String {
         let header = ["name", "saved", "step", "dataset", "model", "variant", "best"]
         var rows: [[String]] = []
         var reasons: [String?] = []
         for l in listings {
             let s = l.summary
+            if let race = races[s.path] {
+                rows.append([s.name, "–", "–", "–", "–", race.detail, "–"])
+                reasons.append(race.damaged ? race.detail.replacingOccurrences(of: "damaged: ", with: "") : nil)
+                continue
+            }
             rows.append([s.name,
                          s.savedAt.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? "?",
                          s.step.map(String.init) ?? "?", s.dataset ?? "?", s.model ?? "?", s.variant ?? "?",

@@ -16,9 +16,11 @@ struct Sessions: ParsableCommand {
             do {
                 let archive = SessionArchive(root: sessionsDir)
                 reportCleanUp(archive)
-                let listings = try archive.store.listChecked(modelCheck: SessionArchive.modelCheck)
+                let listings = try archive.listings()
                 guard !listings.isEmpty else { print("no snapshots in \(sessionsDir)/"); return }
-                print(SessionTable.render(listings), terminator: "")
+                var races: [String: (detail: String, damaged: Bool)] = [:]
+                for l in listings { if let race = archive.raceDetail(path: l.summary.path) { races[l.summary.path] = race } }
+                print(SessionTable.render(listings, races: races), terminator: "")
             } catch { throw failure("\(error)") }
         }
     }

@@ -72,10 +72,57 @@ import Engine
         try race.add(name: "late", request: request).session.run(steps: 8)
         var order: [Int] = []
         while let (i, _) = race.advance() { order.append(i) }
-        // Four steps of the late run alone (to step 4, one behind), then turns.
-        #expect(Array(order.prefix(4)) == [1, 1, 1, 1], "\(order)")
-        #expect(Array(order.dropFirst(4).prefix(4)) == [0, 1, 0, 1], "\(order)")
+        // Five steps of the late run alone (to step 5, level), then turns.
+        #expect(Array(order.prefix(5)) == [1, 1, 1, 1, 1], "\(order)")
+        #expect(Array(order.dropFirst(5).prefix(4)) == [0, 1, 0, 1], "\(order)")
         #expect(race.contenders.map(\.session.step) == [8, 8])
+    }
+
+    /// A contender added while the others stand a step apart (2, 2, 1): once it has caught up,
+    /// the runs behind go first, so no two runs are ever more than a step apart again (plain
+    /// turns from where the turn stood let the runs ahead move on: 3, 3, 1, 1 for good).
+    @Test func aLateContenderAmongUnevenRunsKeepsStepsWithinOne() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let race = Race()
+        var request = tinyRequest(datasets: datasets, variant: .conv)
+        request.hyper.evalEvery = 100
+        for name in ["a", "b", "c"] { try race.add(name: name, request: request) }
+        try race.run(steps: 8)
+        for _ in 0..<5 { _ = race.advance() }
+        #expect(race.contenders.map(\.session.step) == [2, 2, 1])
+        try race.add(name: "late", request: request).session.run(steps: 8)
+        var caughtUp = false
+        while let (_, _) = race.advance() {
+            let steps = race.contenders.map(\.session.step)
+            if steps[3] >= steps[0..<3].min()! { caughtUp = true }
+            if caughtUp { #expect(steps.max()! - steps.min()! <= 1, "steps \(steps)") }
+        }
+        #expect(caughtUp)
+        #expect(race.contenders.map(\.session.step) == [8, 8, 8, 8])
+    }
+
+    /// The open and ghost dialogs and `sessions list` show a saved race as a race and leave the
+    /// experiments folder out (both listed as damaged snapshots before: no session.json).
+    @Test func listingsShowRacesAndSkipTheExperimentsFolder() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let race = Race()
+        try race.add(name: "conv", request: tinyRequest(datasets: datasets, variant: .conv))
+        try race.add(name: "cosine", request: tinyRequest(datasets: datasets, variant: .cosine))
+        try race.run(steps: 1)
+        while race.advance() != nil {}
+        let archive = SessionArchive(root: datasets + "/Sessions", datasetsDirectory: datasets)
+        try archive.write(race: race, name: "duo")
+        try FileManager.default.createDirectory(atPath: datasets + "/Sessions/experiments/smoke", withIntermediateDirectories: true)
+        let listings = try archive.listings()
+        #expect(listings.map(\.name) == ["duo"])
+        let entries = try archive.entries()
+        #expect(entries.map(\.name) == ["duo"] && !entries[0].damaged && entries[0].detail == "race of 2: conv, cosine · step 1")
+        var races: [String: (detail: String, damaged: Bool)] = [:]
+        for l in listings { if let r = archive.raceDetail(path: l.summary.path) { races[l.summary.path] = r } }
+        let table = SessionTable.render(listings, races: races)
+        #expect(!table.contains("damaged") && table.contains("race of 2: conv, cosine · step 1"), "\(table)")
     }
 
     /// A race saved from the controller's capture reopens with its names, steps and fork.

@@ -111,17 +111,18 @@ public final class Race {
     public var wantsWork: Bool { contenders.contains { $0.session.wantsWork } }
 
     /// One unit of work of the next contender in turn that has work; nil when none has.
-    /// A contender more than one step behind the furthest one that works (one added from the
-    /// start while the others ran) goes first until it has caught up, so the runs again stand
-    /// at the same step ± 1; runs in step never see this rule.
+    /// Only the contenders at the lowest step among those that work take turns, so the runs
+    /// stand at the same step ± 1 whatever happened before: one added from the start while
+    /// the others ran trains alone until it has caught up, and when it has, the runs that
+    /// were a step behind go before those a step ahead (plain turns from where the turn
+    /// stood would let those ahead move on and leave a gap of two for good). Runs in step
+    /// see plain turns in contender order.
     public func advance() -> (contender: Int, events: [SessionEvent])? {
         let n = contenders.count
-        let working = contenders.filter { $0.session.wantsWork }
-        let lead = working.map(\.session.step).max() ?? 0
-        let behind = working.contains { $0.session.step < lead - 1 }
+        guard let lowest = contenders.filter({ $0.session.wantsWork }).map(\.session.step).min() else { return nil }
         for offset in 0..<n {
             let i = (turn + offset) % n
-            if contenders[i].session.wantsWork, !behind || contenders[i].session.step < lead - 1 {
+            if contenders[i].session.wantsWork, contenders[i].session.step == lowest {
                 turn = (i + 1) % n
                 return (i, contenders[i].session.advance())
             }
