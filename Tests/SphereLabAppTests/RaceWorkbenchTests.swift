@@ -270,6 +270,50 @@ extension AppState {
         #expect(text.contains("⑂cosine@30"))
     }
 
+    /// At 80×24 a race has no room for the event log: what a key did shows in the key bar
+    /// (it showed nowhere: the status line lives in the log), `? help` and `q quit` stay.
+    @Test func withoutTheEventLogTheStatusTakesTheKeyBar() {
+        var s = raceState()
+        #expect(WorkbenchView.layout(s, width: 80, height: 24).log == nil)
+        _ = s.update(.key(.char("A")))
+        var bar = WorkbenchView.render(s, width: 80, height: 24).lines.last ?? ""
+        #expect(bar.hasPrefix("» changes apply to ALL runs") && bar.hasSuffix("? help  q quit"), "\(bar)")
+        // With the log on screen, the status stays there and the key bar keeps its keys.
+        let tall = WorkbenchView.render(s, width: 120, height: 40).lines
+        #expect(tall.contains { $0.contains("» changes apply to ALL runs") } && tall.last?.hasPrefix("space pause") == true)
+        // The next key's news replaces it.
+        _ = s.update(.key(.char("y")))
+        bar = WorkbenchView.render(s, width: 80, height: 24).lines.last ?? ""
+        #expect(bar.hasPrefix("» loss axis: logarithmic"), "\(bar)")
+    }
+
+    /// Adding, branching and removing finish later on the race's queue: the status says what
+    /// happened then ("adding…" stayed on screen before), and a threshold edit says what it set;
+    /// the save dialog says it saves the whole race.
+    @Test func raceChangesAreAnnouncedWhenTheyLand() {
+        var s = raceState()
+        var runs = s.race!.runs.map { RunTelemetry(name: $0.name, telemetry: $0.telemetry) }
+        var branch = raceRun("cosine-b40", variant: .sigmoid(k: 0.3), lossScale: 0.8, test: 0.86)
+        branch.forkedFrom = "cosine"; branch.forkStep = 40
+        runs.append(branch)
+        _ = s.update(.race(runs))
+        #expect(s.status == "branched cosine at step 40 as cosine-b40 · race of 3", "\(s.status ?? "nil")")
+        _ = s.update(.race(Array(runs.dropFirst())))
+        #expect(s.status == "removed conv · race of 2", "\(s.status ?? "nil")")
+        _ = s.update(.race(Array(runs.dropFirst())))
+        #expect(s.status == "removed conv · race of 2", "an unchanged picture says nothing new")
+        _ = s.update(.key(.char("%")))
+        for _ in 0..<12 { _ = s.update(.key(.backspace)) }
+        s.type("60 70")
+        _ = s.update(.key(.enter))
+        #expect(s.status == "scoreboard thresholds: 60 %, 70 %", "\(s.status ?? "nil")")
+        s.overlay = .saveName("race-step40")
+        let lines = WorkbenchView.render(s, width: 120, height: 36).lines
+        #expect(lines.contains { $0.contains("Save the race (every run, one folder)") })
+        s.overlay = .confirmQuit
+        #expect(WorkbenchView.render(s, width: 120, height: 36).lines.contains { $0.contains("Save the race before quitting?") })
+    }
+
     @Test func aNarrowLegendStillListsEveryRun() {
         let runs = ["conv", "cosine", "sig", "sig-b40"].enumerated().map { raceRun($1, variant: .cosine, lossScale: 1 + Double($0) / 4, test: 0.8) }
         let lines = WorkbenchView.render(raceState(runs), width: 80, height: 24).lines

@@ -189,8 +189,20 @@ extension AppState {
     mutating func absorbRace(_ pictures: [RunTelemetry]) {
         guard var board = race else { return }
         let before = board.focusedName
+        let namesBefore = board.runs.map(\.name)
         board.absorb(pictures, smoothing: smoothing)
         race = board
+        // Adding, branching and removing finish on the race's queue: say what happened (the
+        // status said "adding…" until now), so the news is not left to the event log.
+        if !namesBefore.isEmpty {
+            let added = board.runs.filter { !namesBefore.contains($0.name) }
+            let removed = namesBefore.filter { name in !board.runs.contains { $0.name == name } }
+            var news = added.map { r in
+                r.forkedFrom.map { "branched \($0) at step \(r.forkStep ?? 0) as \(r.name)" } ?? "added \(r.name) (from the start)"
+            }
+            news += removed.map { "removed \($0)" }
+            if !news.isEmpty { status = news.joined(separator: "; ") + " · race of \(board.runs.count)" }
+        }
         guard let focused = board.runs.indices.contains(board.focused) ? board.runs[board.focused] : nil else { return }
         if focused.name == before { absorb(focused.telemetry) } else { showRun(focused) }
     }
@@ -333,6 +345,7 @@ extension AppState {
                     race?.thresholds = values
                     if case .threshold(let i) = race?.sort, i >= values.count { race?.sort = .order }
                     overlay = .none
+                    status = "scoreboard thresholds: " + values.map { String(format: "%g %%", 100 * $0) }.joined(separator: ", ")
                 } catch {
                     overlay = .thresholds(text, error: "\(error)")
                 }

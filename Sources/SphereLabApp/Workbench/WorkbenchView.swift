@@ -31,9 +31,26 @@ public enum WorkbenchView {
         if let r = l.controls { controls(s, into: &grid, in: r) }
         if let r = l.results { results(s, into: &grid, in: r) }
         if let r = l.log { log(s, into: &grid, in: r) }
-        HelpBar(hints: s.race == nil ? KeyMap.hints : KeyMap.raceHints, glyphs: s.glyphs).render(into: &grid, in: l.help)
+        if l.log == nil, let status = s.status {
+            statusBar(status, s, into: &grid, in: l.help)
+        } else {
+            HelpBar(hints: s.race == nil ? KeyMap.hints : KeyMap.raceHints, glyphs: s.glyphs).render(into: &grid, in: l.help)
+        }
         overlay(s, into: &grid)
         return grid
+    }
+
+    /// The key bar when there is no event log on screen (a race at 80×24): the status line
+    /// (what the last key did) takes the bar until the next key, `? help` and `q quit` stay.
+    static func statusBar(_ status: String, _ s: AppState, into grid: inout CellGrid, in rect: Rect) {
+        guard !rect.isEmpty else { return }
+        let keys = HelpBar(hints: [KeyHint("?", "help"), KeyHint("q", "quit")], glyphs: s.glyphs)
+        let keysWidth = "? help  q quit".count
+        let text = "» " + status
+        let room = max(0, rect.width - keysWidth - 2)
+        grid.put(TextFit.truncate(text, to: room, glyphs: s.glyphs), x: rect.x, y: rect.y, style: Style(.accent),
+                 clip: Rect(x: rect.x, y: rect.y, width: room, height: 1))
+        keys.render(into: &grid, in: Rect(x: rect.maxX - keysWidth, y: rect.y, width: keysWidth, height: 1))
     }
 
     // MARK: layout
@@ -482,11 +499,12 @@ public enum WorkbenchView {
         case .help:
             dialog = helpDialog(s, width: grid.width, height: grid.height)
         case .confirmQuit:
-            dialog = Dialog(title: "Quit", content: .text(["\(s.unsavedSteps) steps are not saved.",
-                                                           "Save a snapshot before quitting?"]),
+            dialog = Dialog(title: "Quit", content: .text(["\(s.unsavedSteps) steps \(s.race == nil ? "are" : "of the race are") not saved.",
+                                                           s.race == nil ? "Save a snapshot before quitting?" : "Save the race before quitting?"]),
                             footer: "y save and quit · n quit · esc stay", glyphs: s.glyphs)
         case .saveName(let name):
-            dialog = Dialog(title: "Save snapshot", content: .text(["Name (letters, digits, . _ -):", name + "▏"]),
+            dialog = Dialog(title: s.race == nil ? "Save snapshot" : "Save the race (every run, one folder)",
+                            content: .text(["Name (letters, digits, . _ -):", name + "▏"]),
                             footer: "enter save · esc cancel", glyphs: s.glyphs)
         case .snapshots(let list, let selected):
             dialog = Dialog(title: "Open snapshot", content: .pickList(items: list.map { "\($0.name)  \($0.detail)" }, selected: selected),
