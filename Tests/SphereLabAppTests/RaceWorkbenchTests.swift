@@ -322,6 +322,19 @@ extension AppState {
         #expect(legend.contains("▸1 co") && legend.contains("4 si"), "\(legend)")
     }
 
+    /// Three runs at 80×24: the coloured names stand for the samples before any name is cut
+    /// (the legend read "▸1 co…  2 cos…  3 sig…" with room for the whole names).
+    @Test func aNarrowLegendDropsSamplesBeforeCuttingNames() {
+        let runs = ["conv", "cosine", "sigmoid"].enumerated().map { raceRun($1, variant: .cosine, lossScale: 1 + Double($0) / 4, test: 0.8) }
+        let lines = WorkbenchView.render(raceState(runs), width: 80, height: 24).lines
+        let legend = lines.first { $0.contains("▸1") } ?? ""
+        #expect(legend.contains("▸1 conv  2 cosine  3 sigmoid"), "\(legend)")
+        var ascii = raceState(runs)
+        ascii.glyphs = .ascii
+        let asciiLegend = WorkbenchView.render(ascii, width: 80, height: 24).lines.first { $0.contains(">1") || $0.contains("▸1") } ?? ""
+        #expect(asciiLegend.contains("**"), "ASCII keeps the glyph samples: \(asciiLegend)")
+    }
+
     @Test func eightRunsHaveEightColours() {
         let runs = (1...8).map { raceRun("run\($0)", variant: .cosine, lossScale: Double($0) / 4, test: 0.7 + Double($0) / 100) }
         let s = raceState(runs)

@@ -102,8 +102,13 @@ enum RaceView {
             if packed.count <= rows { return packed }
         }
         // Then shorter names; then the name itself in the run's colour stands for the sample;
-        // down to the run's number and a letter or two (every run stays listed).
-        for (cut, keepSample) in [(10, true), (6, true), (6, false), (4, false), (3, false)] {
+        // down to the run's number and a letter or two (every run stays listed). In Unicode
+        // every sample is the same `──` in the run's colour, which the coloured name says as
+        // well, so whole names go without samples before any name is cut ("▸1 co…" told
+        // nothing); in ASCII the sample is the run's glyph on the chart and stays longer.
+        let steps = glyphs == .unicode ? [(10, true), (10, false), (6, false), (4, false), (3, false)]
+                                       : [(10, true), (6, true), (6, false), (4, false), (3, false)]
+        for (cut, keepSample) in steps {
             let short = list.map { e -> LegendEntry in
                 var e = e
                 e.text = TextFit.truncate(e.text, to: cut, glyphs: glyphs)
