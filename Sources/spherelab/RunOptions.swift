@@ -118,7 +118,9 @@ struct RunOptions: ParsableArguments {
     var identityOptionsGiven: [String] {
         [("--dataset", dataset != nil), ("--model", model != nil), ("--width", width != nil), ("--seed", seed != nil),
          ("--bn-stats", bnStats != nil), ("--normalization", normalization != nil), ("--augment", augment != nil),
-         ("--fc6-bn", fc6BN != nil)]
+         ("--fc6-bn", fc6BN != nil),
+         // The test-image limit is part of the snapshot's setup: given with --resume it was ignored.
+         ("--eval-limit", evalLimit != nil)]
             .filter { $0.1 }.map { $0.0 }
     }
 

@@ -74,6 +74,17 @@ import Foundation
         return Int(screen[r].dropFirst(5))
     }
 
+    /// `--eval-limit` with `--resume` is refused before anything is read: the snapshot fixes
+    /// the evaluation's test images (it was silently ignored: 500 images evaluated after
+    /// `train --resume … --eval-limit 200`).
+    @Test func resumeRefusesAnEvaluationLimit() throws {
+        let bin = try #require(Self.binary, "spherelab binary not found next to the tests; run `swift build` first")
+        for command in [["train", "--resume", "/nonexistent/run", "--eval-limit", "200"], ["--resume", "/nonexistent/run", "--eval-limit", "200"]] {
+            let (status, output) = Self.shell([bin] + command)
+            #expect(status != 0 && output.contains("--eval-limit cannot change when resuming"), "\(command): \(output)")
+        }
+    }
+
     @Test func workbenchTrainsPausesSteersAndQuitsCleanly() throws {
         guard Self.shell(["tmux", "-V"]).status == 0 else {
             Issue.record("tmux is not installed: `make test` installs it (apt-get install tmux)")
