@@ -314,6 +314,18 @@ extension AppState {
         #expect(WorkbenchView.render(s, width: 120, height: 36).lines.contains { $0.contains("Save the race before quitting?") })
     }
 
+    /// The help lists every key of the table, Ctrl-C too (it quits, and twice quits at once,
+    /// but the help only named `q`), at the smallest size and at a large one.
+    @Test func helpListsEveryKeyAndCtrlC() {
+        var s = raceState()
+        s.overlay = .help
+        for (w, h) in [(80, 24), (200, 60)] {
+            let text = WorkbenchView.render(s, width: w, height: h).lines.joined(separator: "\n")
+            for b in KeyMap.bindings { #expect(text.contains(b.label + " "), "\(w)×\(h): \(b.label) missing") }
+            #expect(text.contains("q/^C"), "\(w)×\(h)")
+        }
+    }
+
     @Test func aNarrowLegendStillListsEveryRun() {
         let runs = ["conv", "cosine", "sig", "sig-b40"].enumerated().map { raceRun($1, variant: .cosine, lossScale: 1 + Double($0) / 4, test: 0.8) }
         let lines = WorkbenchView.render(raceState(runs), width: 80, height: 24).lines

@@ -63,7 +63,7 @@ public enum KeyMap {
         KeyBinding(keys: [.char(">")], action: .sortScoreboard, label: ">", help: "race: sort the scoreboard by the next column"),
         KeyBinding(keys: [.char("%")], action: .editThresholds, label: "%", help: "race: edit the scoreboard's accuracy thresholds"),
         KeyBinding(keys: [.char("?"), .f(1)], action: .help, label: "?/F1", help: "this help"),
-        KeyBinding(keys: [.char("q"), .ctrlC], action: .quit, label: "q", help: "quit (asks to save unsaved progress)"),
+        KeyBinding(keys: [.char("q"), .ctrlC], action: .quit, label: "q/^C", help: "quit (asks to save unsaved progress; ^C twice: at once, unsaved)"),
     ]
 
     static let table: [Key: Action] = {
