@@ -29,40 +29,47 @@ import Engine
     /// the core, the buffer-use checks, the one gradient rule and the convolution backends
     /// reproduced them bit for bit. Re-recorded once, deliberately, when initial weights moved
     /// to the project's one generator (SeededGenerator on its own stream): every seed's starting
-    /// weights changed there and nothing else. Set SPHERELAB_RECORD_GOLDEN=1 to print a record.
+    /// weights changed there and nothing else. Re-recorded a second time, deliberately, when
+    /// Winograd layers of up to 64 channels moved to the fused kernel (sl_wino_fused.h), whose
+    /// products sum in a different order than OpenBLAS's: step 1 identical, step 2 within 1.1e-6
+    /// relative; conv stays within 4e-6 relative to the end, cosine and learnable sigmoid (batch 8)
+    /// amplify the rounding from step 11 on (largest |Δ loss| 0.018 and 0.0034, training
+    /// accuracies identical, final test accuracy 0.025 = one of 40 images apart). With
+    /// SPHERELAB_WINOGRAD_FUSED_UP_TO=0 the previous record was reproduced bit for bit.
+    /// Set SPHERELAB_RECORD_GOLDEN=1 to print a record.
     static let golden: [String: [String]] = [
         "cosine": [
-            "400a6e4a593d753b", "0", "40095ceade757895", "3fc0000000000000", "40065175e7637c40", "0",
-            "40059e68985f84ba", "3fc0000000000000", "4005a4f8b506f75d", "3fd8000000000000", "3ffea6092c541874", "3fd0000000000000",
-            "4006be4513afe3f1", "3fd8000000000000", "4008f427d114a343", "0", "3fff4948c5f3621f", "3fc0000000000000",
-            "3ff9da18e496734c", "3fe0000000000000", "40050ddf30671304", "3fd8000000000000", "3ffacef9b6175e2d", "3fd0000000000000",
-            "3fd8442f6a83b69e", "3ff0000000000000", "3fe1157fe4aca24f", "3fec000000000000", "3fe5e9f303cbc386", "3fe8000000000000",
-            "3fe65eeb1dd08e5e", "3fec000000000000", "3fda48c739b79e3e", "3ff0000000000000", "3fd2243fd1e7927f", "3ff0000000000000",
-            "3fd669edd1ecec9a", "3ff0000000000000", "3fe1f6bb40b2b550", "3fec000000000000", "3fc8ce5b964d0050", "3ff0000000000000",
-            "3fd2d52e4948724f", "3ff0000000000000", "3fd17346c574cabb", "3ff0000000000000", "3fd256be2260e535", "3ff0000000000000",
-            "3fe7cb0589c0a04a", "3fe8000000000000", "3fffd26eb8acef2b", "3fe999999999999a",
+            "400a6e4a593d753b", "0", "40095ce9d43a62be", "3fc0000000000000", "400651753cdae813", "0",
+            "40059e6744574ca2", "3fc0000000000000", "4005a4f89e343938", "3fd8000000000000", "3ffea6075dcdd49c", "3fd0000000000000",
+            "4006be47718615cf", "3fd8000000000000", "4008f42aeba13fb2", "0", "3fff494850d24c8c", "3fc0000000000000",
+            "3ff9da160a647238", "3fe0000000000000", "40050e221c6c6a1a", "3fd8000000000000", "3ffacd6aa7785896", "3fd0000000000000",
+            "3fd8452d15623670", "3ff0000000000000", "3fe11b264f63f294", "3fec000000000000", "3fe5d80e3dcd0cbe", "3fe8000000000000",
+            "3fe62cbd21a677bd", "3fec000000000000", "3fda3498b54ec18f", "3ff0000000000000", "3fd1cb8d14cd8439", "3ff0000000000000",
+            "3fd5d78209281cf7", "3ff0000000000000", "3fe1dbf71101ccc2", "3fec000000000000", "3fc72ea81e0c60b2", "3ff0000000000000",
+            "3fd3924eaba307e7", "3ff0000000000000", "3fd071d0311827d3", "3ff0000000000000", "3fd12b6e1dc786b1", "3ff0000000000000",
+            "3fe794267f962343", "3fe8000000000000", "3fffc7a043fb3b75", "3fe8cccccccccccd",
         ],
         "conv": [
-            "4007b6bc517af309", "3fc0000000000000", "40111bfd830ba604", "0", "40103e5b355eaf7f", "0",
-            "3fffa76a50b49754", "3fd8000000000000", "3ffb6c62b24e5780", "3fd8000000000000", "4002346c79120b14", "3fd0000000000000",
-            "3fff1f7fad5d48d6", "3fd8000000000000", "4000d80e27328df8", "3fd8000000000000", "3ffca6cc9c3c8743", "3fd0000000000000",
-            "3ff277fe8fe2c89c", "3fe4000000000000", "3ffaf940869ec9da", "3fe8000000000000", "3ff5bdaad13b18a0", "3fe0000000000000",
-            "3fd97e34f636c125", "3fec000000000000", "3fd5ecff5c13cb5a", "3ff0000000000000", "3fccc892aad010ca", "3ff0000000000000",
-            "3fd507fa9ef8849a", "3ff0000000000000", "3fe0524ba76b0f34", "3fec000000000000", "3fd23afb4ab8f7c0", "3ff0000000000000",
-            "3fda84dc9a8c6bab", "3ff0000000000000", "3fdab4ba8ff000ee", "3ff0000000000000", "3fd9fce7ab04c49a", "3fec000000000000",
-            "3fd7730c38d442ac", "3fec000000000000", "3fd4de020a173879", "3ff0000000000000", "3fd51859b301bd28", "3ff0000000000000",
-            "3fe98492782d4258", "3fe8000000000000", "3fe22882cfd10056", "3fec000000000000",
+            "4007b6bc517af309", "3fc0000000000000", "40111bfd50a8a8bc", "0", "40103e5b34f02b61", "0",
+            "3fffa76b8a2a873a", "3fd8000000000000", "3ffb6c63e6880151", "3fd8000000000000", "4002346ce0335edf", "3fd0000000000000",
+            "3fff1f846ee0b486", "3fd8000000000000", "4000d80c1d64589a", "3fd8000000000000", "3ffca6ce8b7d4350", "3fd0000000000000",
+            "3ff277fffb28bc11", "3fe4000000000000", "3ffaf943056160d5", "3fe8000000000000", "3ff5bda52a418f90", "3fe0000000000000",
+            "3fd97e31a382fb83", "3fec000000000000", "3fd5ecfd3423a791", "3ff0000000000000", "3fccc88a51398df4", "3ff0000000000000",
+            "3fd507fb155eede4", "3ff0000000000000", "3fe0524fb015f39d", "3fec000000000000", "3fd23af8f31a652c", "3ff0000000000000",
+            "3fda84e2197818cd", "3ff0000000000000", "3fdab4bdf99215d4", "3ff0000000000000", "3fd9fce14a40219a", "3fec000000000000",
+            "3fd7730f162f2408", "3fec000000000000", "3fd4de00d9a50d36", "3ff0000000000000", "3fd518569cd92343", "3ff0000000000000",
+            "3fe9849557ca142e", "3fe8000000000000", "3fe2288225d2e5fe", "3fec000000000000",
         ],
         "lr-sigmoid": [
-            "400ac7a994716462", "3fc0000000000000", "400c3cb9c845690b", "3fc0000000000000", "4003dc4342ad5c82", "3fd0000000000000",
-            "400482bec6055863", "3fc0000000000000", "400337cc6f14bc02", "3fd8000000000000", "3ff8a35d83629403", "3fe0000000000000",
-            "40061f12b343c9d3", "3fd0000000000000", "4003c473fabbfcc8", "3fd0000000000000", "40013abb45529c30", "3fc0000000000000",
-            "400217bfa281cf73", "3fc0000000000000", "4001e2b5088d9c83", "3fd0000000000000", "3ff95f30f142cc43", "3fd8000000000000",
-            "3fd35d69c97d4ce0", "3ff0000000000000", "3fda849288a89798", "3ff0000000000000", "3fe6f952e8a6f7f1", "3fe8000000000000",
-            "3fe292dac077f416", "3fe8000000000000", "3fdbe8104e367f76", "3fec000000000000", "3fda2e729a6978ba", "3fec000000000000",
-            "3fd1a3989165acd4", "3ff0000000000000", "3fe441e512f66505", "3fec000000000000", "3fd77391e8efc701", "3ff0000000000000",
-            "3fd21141d7455e5a", "3ff0000000000000", "3fce0e14798003ca", "3ff0000000000000", "3fd0e756368b66bc", "3ff0000000000000",
-            "3fe349e3c9676f4e", "3fec000000000000", "4000741eb377c719", "3fe999999999999a",
+            "400ac7a994716462", "3fc0000000000000", "400c3cbbc1f8cd87", "3fc0000000000000", "4003dc43730a4b18", "3fd0000000000000",
+            "400482bf0899a556", "3fc0000000000000", "400337cc28f639af", "3fd8000000000000", "3ff8a35ecfac0b98", "3fe0000000000000",
+            "40061f132e70409c", "3fd0000000000000", "4003c471431d6efc", "3fd0000000000000", "40013aba7560447f", "3fc0000000000000",
+            "400217bf9bad9876", "3fc0000000000000", "4001e2b5fcc36d47", "3fd0000000000000", "3ff95f2df6548d24", "3fd8000000000000",
+            "3fd35cf487dbad11", "3ff0000000000000", "3fda86319c337b90", "3ff0000000000000", "3fe6f87a0c635d5c", "3fe8000000000000",
+            "3fe292cd05226724", "3fe8000000000000", "3fdbe6099ed16eb6", "3fec000000000000", "3fda094222baa435", "3fec000000000000",
+            "3fd1975dba61e7b1", "3ff0000000000000", "3fe42639d5b22143", "3fec000000000000", "3fd77806f21238a2", "3ff0000000000000",
+            "3fd20b70b0ae1911", "3ff0000000000000", "3fcdec560ee27e22", "3ff0000000000000", "3fd0fe52d596d659", "3ff0000000000000",
+            "3fe34449e78b5736", "3fec000000000000", "400073b61c7f63e1", "3fe8cccccccccccd",
         ],
     ]
 

@@ -1,3 +1,4 @@
+import Foundation
 import CKernels
 
 /// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, padding-1 layers (the C transforms are
@@ -21,18 +22,22 @@ struct WinogradConvolution {
 
     var tilesPerImage: Int { ((height + 1) / 2) * ((width + 1) / 2) }
 
-    private func imagesPerChunk(limit: Int) -> Int {
+    private func imagesPerChunk(limit: Int, tiles: Int) -> Int {
         let perImage = 16 * max(inChannels, outChannels) * tilesPerImage
-        let wanted = (WinogradConvolution.tilesPerChunk + tilesPerImage - 1) / tilesPerImage
+        let wanted = (tiles + tilesPerImage - 1) / tilesPerImage
         return max(1, min(batch, wanted, limit / perImage))
     }
     /// About 2048 tiles per chunk measured fastest on fmnist-w0.5 (1024 and 4096 were 10–20 %
     /// slower) and as fast as 1024 on fmnist-w0.25 (4096 about 20 % slower): big enough for
     /// efficient GEMMs, small enough for the transformed arrays to stay in cache.
     static let tilesPerChunk = 2048
+    /// The weight gradient's chunk for layers whose forward and input gradient run fused: 512 tiles (the
+    /// transformed input and output gradient then fit the 1 MB L2 of each core here) took 7 %
+    /// less convolution time on fmnist-w0.25 than 2048; 256 measured the same as 512.
+    static let weightGradientTilesPerChunk = 512
 
-    private func forEachChunk(limit: Int, _ body: (_ first: Int, _ count: Int, _ tiles: Int) -> Void) {
-        let chunk = imagesPerChunk(limit: limit)
+    private func forEachChunk(limit: Int, tiles: Int = tilesPerChunk, _ body: (_ first: Int, _ count: Int, _ tiles: Int) -> Void) {
+        let chunk = imagesPerChunk(limit: limit, tiles: tiles)
         var first = 0
         while first < batch {
             let count = min(chunk, batch - first)
@@ -47,9 +52,50 @@ struct WinogradConvolution {
     }
 
     /// y (outC, N, H, W) = x (inC, N, H, W) ⋆ g, with `u` = the transformed kernels
-    /// [16][outC][inC] (`sl_wino_weights`). Every output pixel is written.
+    /// [16][outC][inC] (`sl_wino_weights`). Every output pixel is written. Narrow layers run
+    /// fused per block of tile rows (`sl_wino_fused_rows`), wide ones as separate passes.
     func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
                   into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) {
+            convolveFused(x, transformedWeights: u, into: y, workspace: workspace)
+        } else {
+            convolveInPasses(x, transformedWeights: u, into: y, workspace: workspace)
+        }
+    }
+
+    /// Whether a convolution runs fused: the transforms of a block of tile rows, its 16 products
+    /// (a register-tiled kernel) and the inverse transform while all stay in L2. Measured on
+    /// fmnist-w0.25 (32–64 channels) against the separate passes; wider layers keep OpenBLAS,
+    /// whose packed GEMMs win once the products themselves dominate.
+    static func fuses(inChannels: Int, outChannels: Int) -> Bool {
+        max(inChannels, outChannels) <= fusedMaximumChannels
+    }
+    /// The widest layer (channels) that runs fused. Developer switch for measurements:
+    /// SPHERELAB_WINOGRAD_FUSED_UP_TO=<channels> in the environment (0: never), read once per process.
+    static let fusedMaximumChannels: Int = {
+        if let v = ProcessInfo.processInfo.environment["SPHERELAB_WINOGRAD_FUSED_UP_TO"], let n = Int(v) { return n }
+        return 64
+    }()
+
+    /// `convolve` fused per block of tile rows: workers take contiguous ranges of the N·⌈H/2⌉
+    /// tile rows, each with its own scratch (a few hundred KB) in the shared workspace.
+    private func convolveFused(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
+                               into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        checkIndexRange()
+        let (ic, oc, b, h, w) = (Int32(inChannels), Int32(outChannels), Int32(batch), Int32(height), Int32(width))
+        let rows = batch * ((height + 1) / 2)
+        let scratch = sl_wino_fused_scratch(ic, oc, w)
+        let workers = Parallel.workers
+        workspace.columns.ensure(count: workers * scratch)
+        let base = workspace.columns.pointer
+        Parallel.forEachWorker(rows, workers: workers, minimumPerWorker: 8) { r, worker in
+            sl_wino_fused_rows(x, b, h, w, ic, oc, u, Int32(r.lowerBound), Int32(r.upperBound), base + worker * scratch, y)
+        }
+    }
+
+    /// `convolve` as three passes over a chunk of images: transform, 16 OpenBLAS GEMMs, transform back.
+    private func convolveInPasses(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
+                                  into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         forEachChunk(limit: workspace.chunkElements) { first, count, tiles in
@@ -80,7 +126,9 @@ struct WinogradConvolution {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         var firstChunk = true
-        forEachChunk(limit: workspace.chunkElements) { first, count, tiles in
+        let fused = WinogradConvolution.fuses(inChannels: ic, outChannels: oc)
+        let tilesPerChunk = fused ? WinogradConvolution.weightGradientTilesPerChunk : WinogradConvolution.tilesPerChunk
+        forEachChunk(limit: workspace.chunkElements, tiles: tilesPerChunk) { first, count, tiles in
             workspace.columns.ensure(count: 16 * ic * tiles)
             workspace.columnGradients.ensure(count: 16 * oc * tiles)
             let (v, d) = (workspace.columns.pointer, workspace.columnGradients.pointer)

@@ -1,0 +1,134 @@
+// Winograd F(2×2, 3×3) convolution fused per block of tile rows (included by sl_kernels_body.h,
+// once per instruction set). The separate passes (transform the whole chunk, 16 GEMMs, transform
+// back) wrote and re-read [16][channels][tiles] arrays of megabytes: at 32 channels the
+// transforms were store-bound and took as long as the GEMMs. Here a block of a few tile rows is
+// transformed into V [16][ic][ld], multiplied into M [16][oc][ld] by a register-tiled kernel and
+// transformed back while both stay in L2 (each of the 16 products in L1).
+//
+// Every output element is the same sequence of operations whatever the block or the caller's
+// split of rows: V and M of a tile depend only on that tile, and each M element is a sum over
+// input channels in order 0..ic−1. Results therefore do not depend on thread count or timing.
+#include "sl_wino_rows.h"
+
+typedef float sl_v8 __attribute__((vector_size(32)));
+
+// Macros rather than functions: a 32-byte vector passed or returned by value changes the ABI on
+// the baseline build (a -Wpsabi warning), although the calls would be inlined anyway.
+#define sl_v8_load(p) ({ sl_v8 v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define sl_v8_store(p, v) do { const sl_v8 s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define sl_v8_splat(s) ({ const float f_ = (s); (sl_v8){f_, f_, f_, f_, f_, f_, f_, f_}; })
+
+// m (rows × ld) = u (rows × k, row stride k) · v (k × ld); ld a multiple of 8. Four rows by
+// sixteen columns per step (eight accumulators: enough independent chains for two FMA pipes),
+// then four by eight, then single rows by eight.
+static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, float *m) {
+    int o = 0;
+    for (; o + 4 <= rows; o += 4) {
+        const float *u0 = u + (long)o * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k;
+        float *m0 = m + (long)o * ld, *m1 = m0 + ld, *m2 = m1 + ld, *m3 = m2 + ld;
+        int t = 0;
+        for (; t + 16 <= ld; t += 16) {
+            sl_v8 a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
+            const float *vp = v + t;
+            for (int c = 0; c < k; c++, vp += ld) {
+                const sl_v8 x0 = sl_v8_load(vp), x1 = sl_v8_load(vp + 8);
+                const sl_v8 w0 = sl_v8_splat(u0[c]), w1 = sl_v8_splat(u1[c]);
+                const sl_v8 w2 = sl_v8_splat(u2[c]), w3 = sl_v8_splat(u3[c]);
+                a0 += w0 * x0; b0 += w0 * x1;
+                a1 += w1 * x0; b1 += w1 * x1;
+                a2 += w2 * x0; b2 += w2 * x1;
+                a3 += w3 * x0; b3 += w3 * x1;
+            }
+            sl_v8_store(m0 + t, a0); sl_v8_store(m0 + t + 8, b0);
+            sl_v8_store(m1 + t, a1); sl_v8_store(m1 + t + 8, b1);
+            sl_v8_store(m2 + t, a2); sl_v8_store(m2 + t + 8, b2);
+            sl_v8_store(m3 + t, a3); sl_v8_store(m3 + t + 8, b3);
+        }
+        if (t < ld) {   // eight columns left
+            sl_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            const float *vp = v + t;
+            for (int c = 0; c < k; c++, vp += ld) {
+                const sl_v8 x0 = sl_v8_load(vp);
+                a0 += sl_v8_splat(u0[c]) * x0;
+                a1 += sl_v8_splat(u1[c]) * x0;
+                a2 += sl_v8_splat(u2[c]) * x0;
+                a3 += sl_v8_splat(u3[c]) * x0;
+            }
+            sl_v8_store(m0 + t, a0); sl_v8_store(m1 + t, a1);
+            sl_v8_store(m2 + t, a2); sl_v8_store(m3 + t, a3);
+        }
+    }
+    for (; o < rows; o++) {
+        const float *ur = u + (long)o * k;
+        for (int t = 0; t < ld; t += 8) {
+            sl_v8 a = {0};
+            const float *vp = v + t;
+            for (int c = 0; c < k; c++, vp += ld) a += sl_v8_splat(ur[c]) * sl_v8_load(vp);
+            sl_v8_store(m + (long)o * ld + t, a);
+        }
+    }
+}
+
+static int sl_wino_fused_block_rows_impl(int ic, int oc, int w) {
+    // V and M of a block take 16·(ic + oc)·ld floats; about 320 KB keeps both in a 512 KB L2
+    // with room for the input rows and the output being written.
+    const int tw = (w + 1) / 2;
+    const int tiles = 5120 / (ic + oc);
+    const int rows = tiles / tw;
+    return rows < 1 ? 1 : rows;
+}
+
+static long sl_wino_fused_scratch_impl(int ic, int oc, int w) {
+    const int tw = (w + 1) / 2, pw = 2 * tw + 2;
+    const long ld = ((long)sl_wino_fused_block_rows_impl(ic, oc, w) * tw + 7) / 8 * 8;
+    return 16 * (long)(ic + oc) * ld + 4L * pw + w + 1 + w;
+}
+
+// The input tiles of one block (rows rb..re) into v [16][ic][ld], padding columns cleared.
+SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int ic, int rb, int re, int ld,
+                                   float *t, const float *zeros, float *v) {
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2, tiles = (re - rb) * tw;
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int c = 0; c < ic; c++) {
+        for (int row = rb; row < re; row++) {
+            const int n = row / th, ty = row % th;
+            sl_wino_input_row(x + c * plane + n * image, h, w, ty, t, pw, zeros,
+                              v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+        }
+        for (int i = 0; i < 16; i++) {   // padding columns: defined values for the products
+            float *pad = v + ((long)i * ic + c) * ld;
+            for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+        }
+    }
+}
+
+static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                                    int r0, int r1, float *scratch, float *y) {
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2;
+    const int block = sl_wino_fused_block_rows_impl(ic, oc, w);
+    const long ldmax = ((long)block * tw + 7) / 8 * 8;
+    float *v = scratch, *m = v + 16 * (long)ic * ldmax;
+    float *t = m + 16 * (long)oc * ldmax;   // 4 rows of pw: the input rows' transform
+    float *zeros = t + 4 * pw;              // w zeros (padding rows)
+    float *discard = zeros + w;             // w + 1: the missing bottom row of an odd height
+    for (int q = 0; q < w; q++) zeros[q] = 0.0f;
+    sl_wino_input_row_scratch(t, pw, w);
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int rb = r0; rb < r1; rb += block) {
+        const int re = rb + block < r1 ? rb + block : r1;
+        const int tiles = (re - rb) * tw;
+        const int ld = (tiles + 7) / 8 * 8;
+        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, zeros, v);
+        for (int i = 0; i < 16; i++) {
+            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, v + (long)i * ic * ld, ld, m + (long)i * oc * ld);
+        }
+        for (int o = 0; o < oc; o++) {
+            for (int row = rb; row < re; row++) {
+                const int n = row / th, ty = row % th;
+                float *row0 = y + o * plane + n * image + (long)(2 * ty) * w;
+                float *row1 = 2 * ty + 1 < h ? row0 + w : discard;
+                sl_wino_output_row(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, row0, row1);
+            }
+        }
+    }
+}
