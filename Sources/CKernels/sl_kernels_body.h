@@ -99,4 +99,5 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .tanh = sl_tanh_impl,
     .wino_fused_rows = sl_wino_fused_rows_impl,
     .wino_fused_scratch = sl_wino_fused_scratch_impl,
+    .wino_fused_weight_grad_rows = sl_wino_fused_weight_grad_rows_impl,
 };

@@ -68,6 +68,67 @@ fileprivate struct FusedProblem {
     }
 }
 
+/// dW (oc, ic, 3, 3) = Σ over images and pixels of dy · the input under each tap, in Double.
+fileprivate func directWeightGradient(_ x: [Float], _ dy: [Float], _ c: FusedWinogradCase) -> [Double] {
+    var g = [Double](repeating: 0, count: c.oc * c.ic * 9)
+    for o in 0..<c.oc { for ch in 0..<c.ic { for kh in 0..<3 { for kw in 0..<3 {
+        var sum = 0.0
+        for n in 0..<c.batch { for oy in 0..<c.h { for ox in 0..<c.w {
+            let iy = oy - 1 + kh, ix = ox - 1 + kw
+            guard iy >= 0, iy < c.h, ix >= 0, ix < c.w else { continue }
+            sum += Double(dy[((o * c.batch + n) * c.h + oy) * c.w + ox]) * Double(x[((ch * c.batch + n) * c.h + iy) * c.w + ix])
+        } } }
+        g[((o * c.ic + ch) * 3 + kh) * 3 + kw] = sum
+    } } } }
+    return g
+}
+
+/// The fused weight gradient needs ic a multiple of 8; oc 9 and 5 leave row tails.
+fileprivate let fusedGradientCases: [FusedWinogradCase] = [
+    .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3),
+    .init(ic: 16, oc: 5, h: 13, w: 14, batch: 2),
+    .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),
+    .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
+]
+
+/// Runs the fused weight gradient over `splits` in turn, accumulating into one [16][oc][ic].
+fileprivate func fusedTransformedGradient(_ table: sl_kernel_table, _ c: FusedWinogradCase, x: [Float], dy: [Float],
+                                          splits: [Range<Int>]) -> [Float] {
+    var du = [Float](repeating: 0, count: 16 * c.oc * c.ic)
+    let scratchCount = Int(table.wino_fused_scratch(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+    for r in splits {
+        var scratch = [Float](repeating: .nan, count: scratchCount)
+        table.wino_fused_weight_grad_rows(x, dy, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc),
+                                          Int32(r.lowerBound), Int32(r.upperBound), &scratch, &du)
+    }
+    return du
+}
+
+@Suite("Fused Winograd weight gradient")
+struct WinogradFusedGradientTests {
+    @Test(arguments: fusedISAs, fusedGradientCases)
+    func matchesDirectLoopsAndSplitsGiveIdenticalBits(isa: Int32, c: FusedWinogradCase) throws {
+        let table = try #require(sl_kernels_table(isa)).pointee
+        var rng = TestRandom(41)
+        let x = (0..<(c.ic * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let dy = (0..<(c.oc * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let rows = c.batch * ((c.h + 1) / 2)
+        let du = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<rows])
+        var dw = [Float](repeating: 0, count: c.oc * c.ic * 9)
+        sl_wino_weight_grad(du, Int32(c.oc), Int32(c.ic), &dw)
+        let twin = directWeightGradient(x, dy, c)
+        let scale = twin.map(abs).max() ?? 1
+        var worst = 0.0
+        for i in 0..<twin.count { worst = max(worst, abs(Double(dw[i]) - twin[i])) }
+        // Sums of up to 1 568 products of unit Gaussians: relative to the largest entry.
+        #expect(worst / scale < 2e-6, "\(c) isa \(isa): max |fused − direct| = \(worst) (largest \(scale))")
+        // One chain of FMAs per element in tile order, so cutting the rows anywhere gives the same bits.
+        let a = rows / 3, b = min(rows, (2 * rows) / 3 + 1)
+        let split = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<a, a..<b, b..<rows])
+        #expect(du.map(\.bitPattern) == split.map(\.bitPattern), "\(c) isa \(isa)")
+    }
+}
+
 @Suite("Fused Winograd convolution")
 struct WinogradFusedTests {
     @Test(arguments: fusedISAs, fusedCases)

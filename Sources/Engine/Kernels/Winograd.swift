@@ -123,6 +123,47 @@ struct WinogradConvolution {
     /// `sl_wino_weight_grad` takes it back to (outC, inC, 3, 3).
     func transformedWeightGradient(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                    into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) && inChannels % 8 == 0 {
+            transformedWeightGradientFused(input: x, outputGradient: dy, into: du, workspace: workspace)
+        } else {
+            transformedWeightGradientInPasses(input: x, outputGradient: dy, into: du, workspace: workspace)
+        }
+    }
+
+    /// The fused weight gradient cuts the tile rows into this many fixed groups, each summing its
+    /// own partial gradient, added up in group order: the bits do not depend on the worker count.
+    static let weightGradientGroups = 4
+
+    /// `transformedWeightGradient` fused per block of tile rows (`sl_wino_fused_weight_grad_rows`).
+    private func transformedWeightGradientFused(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                                into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        checkIndexRange()
+        let (ic, oc, b, h, w) = (Int32(inChannels), Int32(outChannels), Int32(batch), Int32(height), Int32(width))
+        let rows = batch * ((height + 1) / 2)
+        let groups = min(WinogradConvolution.weightGradientGroups, rows)
+        let scratch = sl_wino_fused_scratch(ic, oc, w), size = 16 * inChannels * outChannels
+        let workers = Parallel.workers
+        workspace.columns.ensure(count: workers * scratch)
+        workspace.columnGradients.ensure(count: groups * size)
+        let (base, partial) = (workspace.columns.pointer, workspace.columnGradients.pointer)
+        partial.update(repeating: 0, count: groups * size)
+        Parallel.forEachWorker(groups, workers: workers) { range, worker in
+            for g in range {
+                sl_wino_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, Int32(rows * g / groups), Int32(rows * (g + 1) / groups),
+                                               base + worker * scratch, partial + g * size)
+            }
+        }
+        du.update(from: partial, count: size)
+        for g in 1..<groups {
+            let p = partial + g * size
+            for i in 0..<size { du[i] += p[i] }
+        }
+    }
+
+    /// `transformedWeightGradient` in passes over chunks of images: both transforms, then 16
+    /// OpenBLAS GEMMs accumulating over the chunks.
+    private func transformedWeightGradientInPasses(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                                   into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         var firstChunk = true
