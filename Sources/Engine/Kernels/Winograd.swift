@@ -1,13 +1,15 @@
 import Foundation
 import CKernels
 
-/// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, padding-1 layers (the C transforms are
-/// in CKernels/winograd.c). Each 2×2 output tile costs 16 multiply-adds per input channel
-/// instead of 36, and the work becomes 16 independent GEMMs per chunk of images, which the
-/// workers split between them (OpenBLAS single-threaded inside each).
+/// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, padding-1 layers. Each 2×2 output tile
+/// costs 16 multiply-adds per input channel instead of 36. Narrow layers (`fuses`) run fused per
+/// block of tile rows in CKernels/sl_wino_fused.h, the workers splitting the rows. Wider layers
+/// run in passes (CKernels/winograd.c): transform a chunk of images, 16 independent GEMMs which
+/// the workers split between them (OpenBLAS single-threaded inside each), transform back.
 ///
-/// Transformed arrays live in the shared workspace, [16][rows][tiles] per chunk of images, so
-/// memory stays bounded by the workspace's chunk size rather than growing with the batch.
+/// Transformed arrays live in the shared workspace — [16][rows][tiles] per chunk of images in
+/// passes, a few hundred KB per worker fused — so memory stays bounded by the workspace's chunk
+/// size rather than growing with the batch.
 struct WinogradConvolution {
     let inChannels: Int, outChannels: Int
     let batch: Int, height: Int, width: Int
@@ -31,9 +33,10 @@ struct WinogradConvolution {
     /// slower) and as fast as 1024 on fmnist-w0.25 (4096 about 20 % slower): big enough for
     /// efficient GEMMs, small enough for the transformed arrays to stay in cache.
     static let tilesPerChunk = 2048
-    /// The weight gradient's chunk for layers whose forward and input gradient run fused: 512 tiles (the
-    /// transformed input and output gradient then fit the 1 MB L2 of each core here) took 7 %
-    /// less convolution time on fmnist-w0.25 than 2048; 256 measured the same as 512.
+    /// The weight gradient's chunk in passes for layers that otherwise run fused (input channels
+    /// not a multiple of 8): 512 tiles (the transformed input and output gradient then fit the
+    /// 1 MB L2 of each core here) took 7 % less convolution time on fmnist-w0.25 than 2048, and
+    /// 256 the same as 512, measured before the weight gradient itself was fused.
     static let weightGradientTilesPerChunk = 512
 
     private func forEachChunk(limit: Int, tiles: Int = tilesPerChunk, _ body: (_ first: Int, _ count: Int, _ tiles: Int) -> Void) {
