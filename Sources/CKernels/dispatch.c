@@ -73,3 +73,13 @@ void sl_column_sumsq(const float *a, int k, int ld, int m0, int m1, float *out) 
 void sl_acos(const float *x, float *y, long n) { sl_active()->acos(x, y, n); }
 void sl_exp(const float *x, float *y, long n) { sl_active()->exp(x, y, n); }
 void sl_tanh(const float *x, float *y, long n) { sl_active()->tanh(x, y, n); }
+
+void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u, int r0, int r1,
+                        float *scratch, float *y) {
+    sl_active()->wino_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, scratch, y);
+}
+long sl_wino_fused_scratch(int ic, int oc, int w) { return sl_active()->wino_fused_scratch(ic, oc, w); }
+void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
+                                    int r0, int r1, float *scratch, float *du) {
+    sl_active()->wino_fused_weight_grad_rows(x, dy, batch, h, w, ic, oc, r0, r1, scratch, du);
+}

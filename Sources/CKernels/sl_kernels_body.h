@@ -4,6 +4,7 @@
 // is static, so the two compiled copies never clash.
 #include "sl_sphere_backward.h"
 #include "sl_sphere_forward.h"
+#include "sl_wino_fused.h"
 
 // A call with an unknown variant (or the sigmoid without k) is a programming error; NaN outputs
 // make it impossible to mistake for a result.
@@ -96,4 +97,7 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .acos = sl_acos_impl,
     .exp = sl_exp_impl,
     .tanh = sl_tanh_impl,
+    .wino_fused_rows = sl_wino_fused_rows_impl,
+    .wino_fused_scratch = sl_wino_fused_scratch_impl,
+    .wino_fused_weight_grad_rows = sl_wino_fused_weight_grad_rows_impl,
 };

@@ -81,6 +81,22 @@ void sl_wino_input(const float *x, int batch, int h, int w, int first, int count
 /// Output tiles Aᵀ M A of rows [o0, o1) of m [16][outc][tiles] into y (outc, batch, h, w).
 void sl_wino_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
                     int outc, float *y);
+/// The Winograd convolution y (oc, batch, h, w) = x (ic, batch, h, w) ⋆ g, with u = the transformed
+/// kernels [16][oc][ic] (sl_wino_weights), fused per block of tile rows: only the tile rows
+/// [r0, r1) are computed (row = n·⌈h/2⌉ + ty over the whole batch; callers split rows across
+/// threads) and every output pixel of them is written. `scratch` holds sl_wino_fused_scratch(ic,
+/// oc, w) floats and belongs to one caller at a time. Results do not depend on how rows are split.
+void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                        int r0, int r1, float *scratch, float *y);
+/// The weight gradient fused the same way: du [16][oc][ic] += Σ over the tiles of rows [r0, r1) of
+/// (A dY Aᵀ) ⊙ (Bᵀ d B), x (ic, batch, h, w) the forward's input and dy (oc, batch, h, w) the output
+/// gradient (sl_wino_weight_grad takes du back to the kernels). ic must be a multiple of 8.
+/// Scratch as for sl_wino_fused_rows. The sum runs block by block in row order, so a given row
+/// range always gives the same bits.
+void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
+                                    int r0, int r1, float *scratch, float *du);
+/// Floats of scratch one sl_wino_fused_rows or sl_wino_fused_weight_grad_rows call needs.
+long sl_wino_fused_scratch(int ic, int oc, int w);
 /// The adjoint of sl_wino_output: dm [16][outc][tiles] = A dY Aᵀ per tile, rows [o0, o1).
 void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
                          int outc, float *dm);
@@ -111,6 +127,11 @@ typedef struct sl_kernel_table {
     void (*acos)(const float *x, float *y, long n);
     void (*exp)(const float *x, float *y, long n);
     void (*tanh)(const float *x, float *y, long n);
+    void (*wino_fused_rows)(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                            int r0, int r1, float *scratch, float *y);
+    long (*wino_fused_scratch)(int ic, int oc, int w);
+    void (*wino_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
+                                        int r0, int r1, float *scratch, float *du);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.

@@ -1,0 +1,234 @@
+// Winograd F(2×2, 3×3) convolution fused per block of tile rows (included by sl_kernels_body.h,
+// once per instruction set). The separate passes (transform the whole chunk, 16 GEMMs, transform
+// back) wrote and re-read [16][channels][tiles] arrays of megabytes: at 32 channels the
+// transforms were store-bound and took as long as the GEMMs. Here a block of a few tile rows is
+// transformed into V [16][ic][ld], multiplied into M [16][oc][ld] by a register-tiled kernel and
+// transformed back while both stay in L2 (each of the 16 products in L1).
+//
+// Every output element is the same sequence of operations whatever the block or the caller's
+// split of rows: V and M of a tile depend only on that tile, and each M element is a sum over
+// input channels in order 0..ic−1. Results therefore do not depend on thread count or timing.
+#include "sl_wino_rows.h"
+
+typedef float sl_v8 __attribute__((vector_size(32)));
+
+// Macros rather than functions: a 32-byte vector passed or returned by value changes the ABI on
+// the baseline build (a -Wpsabi warning), although the calls would be inlined anyway.
+#define sl_v8_load(p) ({ sl_v8 v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define sl_v8_store(p, v) do { const sl_v8 s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define sl_v8_splat(s) ({ const float f_ = (s); (sl_v8){f_, f_, f_, f_, f_, f_, f_, f_}; })
+
+// m (rows × ld) (+)= u (rows × k, row stride k) · v (k × ld); ld a multiple of 8; with
+// `accumulate` the product is added to m (its old value starts each FMA chain). Four rows by
+// sixteen columns per step (eight accumulators: enough independent chains for two FMA pipes);
+// a last group of eight columns eight rows at a time (four rows by eight were latency-bound at
+// half speed and took a tenth of the time); leftover rows by eight columns. Every element is
+// the same chain of FMAs over c = 0..k−1 whichever kernel computes it.
+static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, int accumulate, float *m) {
+    const int wide = ld / 16 * 16, rows4 = rows / 4 * 4;
+    for (int o = 0; o < rows4; o += 4) {
+        const float *u0 = u + (long)o * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k;
+        float *m0 = m + (long)o * ld, *m1 = m0 + ld, *m2 = m1 + ld, *m3 = m2 + ld;
+        for (int t = 0; t < wide; t += 16) {
+            sl_v8 a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
+            if (accumulate) {
+                a0 = sl_v8_load(m0 + t); b0 = sl_v8_load(m0 + t + 8);
+                a1 = sl_v8_load(m1 + t); b1 = sl_v8_load(m1 + t + 8);
+                a2 = sl_v8_load(m2 + t); b2 = sl_v8_load(m2 + t + 8);
+                a3 = sl_v8_load(m3 + t); b3 = sl_v8_load(m3 + t + 8);
+            }
+            const float *vp = v + t;
+            for (int c = 0; c < k; c++, vp += ld) {
+                const sl_v8 x0 = sl_v8_load(vp), x1 = sl_v8_load(vp + 8);
+                const sl_v8 w0 = sl_v8_splat(u0[c]), w1 = sl_v8_splat(u1[c]);
+                const sl_v8 w2 = sl_v8_splat(u2[c]), w3 = sl_v8_splat(u3[c]);
+                a0 += w0 * x0; b0 += w0 * x1;
+                a1 += w1 * x0; b1 += w1 * x1;
+                a2 += w2 * x0; b2 += w2 * x1;
+                a3 += w3 * x0; b3 += w3 * x1;
+            }
+            sl_v8_store(m0 + t, a0); sl_v8_store(m0 + t + 8, b0);
+            sl_v8_store(m1 + t, a1); sl_v8_store(m1 + t + 8, b1);
+            sl_v8_store(m2 + t, a2); sl_v8_store(m2 + t + 8, b2);
+            sl_v8_store(m3 + t, a3); sl_v8_store(m3 + t + 8, b3);
+        }
+    }
+    if (wide < ld) {   // the last eight columns of the first rows4 rows
+        const int t = wide;
+        int o = 0;
+        for (; o + 8 <= rows4; o += 8) {
+            sl_v8 a[8] = {{0}};
+            if (accumulate) for (int r = 0; r < 8; r++) a[r] = sl_v8_load(m + (long)(o + r) * ld + t);
+            const float *vp = v + t, *ur = u + (long)o * k;
+            for (int c = 0; c < k; c++, vp += ld) {
+                const sl_v8 x0 = sl_v8_load(vp);
+                for (int r = 0; r < 8; r++) a[r] += sl_v8_splat(ur[(long)r * k + c]) * x0;
+            }
+            for (int r = 0; r < 8; r++) sl_v8_store(m + (long)(o + r) * ld + t, a[r]);
+        }
+        for (; o < rows4; o += 4) {
+            sl_v8 a[4] = {{0}};
+            if (accumulate) for (int r = 0; r < 4; r++) a[r] = sl_v8_load(m + (long)(o + r) * ld + t);
+            const float *vp = v + t, *ur = u + (long)o * k;
+            for (int c = 0; c < k; c++, vp += ld) {
+                const sl_v8 x0 = sl_v8_load(vp);
+                for (int r = 0; r < 4; r++) a[r] += sl_v8_splat(ur[(long)r * k + c]) * x0;
+            }
+            for (int r = 0; r < 4; r++) sl_v8_store(m + (long)(o + r) * ld + t, a[r]);
+        }
+    }
+    for (int o = rows4; o < rows; o++) {
+        const float *ur = u + (long)o * k;
+        for (int t = 0; t < ld; t += 8) {
+            sl_v8 a = {0};
+            if (accumulate) a = sl_v8_load(m + (long)o * ld + t);
+            const float *vp = v + t;
+            for (int c = 0; c < k; c++, vp += ld) a += sl_v8_splat(ur[c]) * sl_v8_load(vp);
+            sl_v8_store(m + (long)o * ld + t, a);
+        }
+    }
+}
+
+static int sl_wino_fused_block_rows_impl(int ic, int oc, int w) {
+    // V and M of a block take 16·(ic + oc)·ld floats; about 320 KB keeps both in a 512 KB L2
+    // with room for the input rows and the output being written.
+    const int tw = (w + 1) / 2;
+    const int tiles = 5120 / (ic + oc);
+    const int rows = tiles / tw;
+    return rows < 1 ? 1 : rows;
+}
+
+static long sl_wino_fused_scratch_impl(int ic, int oc, int w) {
+    const int tw = (w + 1) / 2, pw = 2 * tw + 2;
+    const long ld = ((long)sl_wino_fused_block_rows_impl(ic, oc, w) * tw + 7) / 8 * 8;
+    return 16 * (long)(ic + oc) * ld + 4L * pw + 2L * (w + 1) + (long)ic * ld;   // as sl_wino_scratch_carve
+}
+
+// The scratch of one call, carved in one place for both kernels: V, the product side (M forward,
+// D for the weight gradient), the input rows' transform (4 rows of pw, padding columns cleared),
+// w + 1 zeros (padding rows of x, the missing row of dy), a w + 1 discard row (the missing
+// output row of an odd height), and Vᵀ of one product (weight gradient).
+typedef struct sl_wino_scratch {
+    float *v, *product, *t, *zeros, *discard, *vt;
+    int block;
+} sl_wino_scratch;
+
+static sl_wino_scratch sl_wino_scratch_carve(float *scratch, int ic, int oc, int w) {
+    const int tw = (w + 1) / 2, pw = 2 * tw + 2;
+    sl_wino_scratch s;
+    s.block = sl_wino_fused_block_rows_impl(ic, oc, w);
+    const long ldmax = ((long)s.block * tw + 7) / 8 * 8;
+    s.v = scratch;
+    s.product = s.v + 16 * (long)ic * ldmax;
+    s.t = s.product + 16 * (long)oc * ldmax;
+    s.zeros = s.t + 4 * pw;
+    s.discard = s.zeros + w + 1;
+    s.vt = s.discard + w + 1;
+    for (int q = 0; q <= w; q++) s.zeros[q] = 0.0f;
+    sl_wino_input_row_scratch(s.t, pw, w);
+    return s;
+}
+
+// The input tiles of one block (rows rb..re) into v [16][ic][ld], padding columns cleared.
+SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int ic, int rb, int re, int ld,
+                                   float *t, const float *zeros, float *v) {
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2, tiles = (re - rb) * tw;
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int c = 0; c < ic; c++) {
+        for (int row = rb; row < re; row++) {
+            const int n = row / th, ty = row % th;
+            sl_wino_input_row(x + c * plane + n * image, h, w, ty, t, pw, zeros,
+                              v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+        }
+        for (int i = 0; i < 16; i++) {   // padding columns: defined values for the products
+            float *pad = v + ((long)i * ic + c) * ld;
+            for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+        }
+    }
+}
+
+static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                                    int r0, int r1, float *scratch, float *y) {
+    const int th = (h + 1) / 2, tw = (w + 1) / 2;
+    const sl_wino_scratch sc = sl_wino_scratch_carve(scratch, ic, oc, w);
+    const int block = sc.block;
+    float *v = sc.v, *m = sc.product, *t = sc.t, *zeros = sc.zeros, *discard = sc.discard;
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int rb = r0; rb < r1; rb += block) {
+        const int re = rb + block < r1 ? rb + block : r1;
+        const int tiles = (re - rb) * tw;
+        const int ld = (tiles + 7) / 8 * 8;
+        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, zeros, v);
+        for (int i = 0; i < 16; i++) {
+            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, v + (long)i * ic * ld, ld, 0, m + (long)i * oc * ld);
+        }
+        for (int o = 0; o < oc; o++) {
+            for (int row = rb; row < re; row++) {
+                const int n = row / th, ty = row % th;
+                float *row0 = y + o * plane + n * image + (long)(2 * ty) * w;
+                float *row1 = 2 * ty + 1 < h ? row0 + w : discard;
+                sl_wino_output_row(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, row0, row1);
+            }
+        }
+    }
+}
+
+// out (cols × rows, row stride rows) = in (rows × cols, row stride ld)ᵀ; rows and cols multiples
+// of 8: 8 × 8 blocks transposed in registers (unpack, shuffle, swap halves).
+static void sl_wino_transpose8(const float *in, int rows, int cols, int ld, float *out) {
+    for (int r0 = 0; r0 < rows; r0 += 8) {
+        for (int c0 = 0; c0 < cols; c0 += 8) {
+            sl_v8 r[8];
+            for (int k = 0; k < 8; k++) r[k] = sl_v8_load(in + (long)(r0 + k) * ld + c0);
+            sl_v8 t[8], s[8];
+            for (int k = 0; k < 4; k++) {
+                t[2 * k] = __builtin_shufflevector(r[2 * k], r[2 * k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                t[2 * k + 1] = __builtin_shufflevector(r[2 * k], r[2 * k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+            }
+            for (int k = 0; k < 2; k++) {   // k = 0: rows 0–3, k = 1: rows 4–7
+                s[4 * k + 0] = __builtin_shufflevector(t[4 * k], t[4 * k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+                s[4 * k + 1] = __builtin_shufflevector(t[4 * k], t[4 * k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+                s[4 * k + 2] = __builtin_shufflevector(t[4 * k + 1], t[4 * k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+                s[4 * k + 3] = __builtin_shufflevector(t[4 * k + 1], t[4 * k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+            }
+            for (int j = 0; j < 4; j++) {
+                sl_v8_store(out + (long)(c0 + j) * rows + r0, __builtin_shufflevector(s[j], s[4 + j], 0, 1, 2, 3, 8, 9, 10, 11));
+                sl_v8_store(out + (long)(c0 + 4 + j) * rows + r0, __builtin_shufflevector(s[j], s[4 + j], 4, 5, 6, 7, 12, 13, 14, 15));
+            }
+        }
+    }
+}
+
+// The weight gradient fused the same way: per block, V [16][ic][ld] and D = A dY Aᵀ [16][oc][ld]
+// (both with zero padding columns), then for each product Vᵢ transposed (in L1) and
+// dUᵢ (oc × ic) += Dᵢ (oc × ld) · Vᵢᵀ by the forward's kernel. ic must be a multiple of 8.
+static void sl_wino_fused_weight_grad_rows_impl(const float *x, const float *dy, int batch, int h, int w, int ic,
+                                                int oc, int r0, int r1, float *scratch, float *du) {
+    const int th = (h + 1) / 2, tw = (w + 1) / 2;
+    const sl_wino_scratch sc = sl_wino_scratch_carve(scratch, ic, oc, w);
+    const int block = sc.block;
+    float *v = sc.v, *d = sc.product, *t = sc.t, *zeros = sc.zeros, *vt = sc.vt;
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int rb = r0; rb < r1; rb += block) {
+        const int re = rb + block < r1 ? rb + block : r1;
+        const int tiles = (re - rb) * tw;
+        const int ld = (tiles + 7) / 8 * 8;
+        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, zeros, v);
+        for (int o = 0; o < oc; o++) {
+            for (int row = rb; row < re; row++) {
+                const int n = row / th, ty = row % th;
+                const float *row0 = dy + o * plane + n * image + (long)(2 * ty) * w;
+                const float *row1 = 2 * ty + 1 < h ? row0 + w : zeros;
+                sl_wino_output_grad_row(row0, row1, tw, w, d + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);
+            }
+            for (int i = 0; i < 16; i++) {
+                float *pad = d + ((long)i * oc + o) * ld;
+                for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+            }
+        }
+        for (int i = 0; i < 16; i++) {
+            sl_wino_transpose8(v + (long)i * ic * ld, ic, ld, ld, vt);
+            sl_wino_block_gemm(d + (long)i * oc * ld, oc, ld, vt, ic, 1, du + (long)i * oc * ic);
+        }
+    }
+}

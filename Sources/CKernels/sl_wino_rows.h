@@ -1,0 +1,195 @@
+// The row-wise Winograd F(2×2, 3×3) tile transforms (see winograd.c for the matrices), shared by
+// the separate transform passes (winograd.c) and the fused per-block convolution
+// (sl_wino_fused.h, compiled once per instruction set). Everything here is static.
+#pragma once
+
+#include <stddef.h>
+
+// The loops below read and write disjoint arrays (the callers' contract), but through pointers
+// the compiler cannot tell apart; without this it kept them scalar (a third of a fused
+// convolution's time went to scalar transform code).
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpass-failed"
+#define SL_WINO_VECTOR_LOOP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SL_WINO_VECTOR_LOOP _Pragma("GCC ivdep")
+#else
+#define SL_WINO_VECTOR_LOOP
+#endif
+
+// The stride-2 tile loops did not vectorise even so, so they are written with vectors of 8 (and
+// 4) tiles: loads deinterleaved into even and odd columns, outputs interleaved back. A row of tw
+// tiles runs in vectors from the left, the last one overlapping its neighbour (it rewrites
+// the same values), so every width from 4 tiles up runs vectorised; each element still gets
+// exactly the scalar code's operations, in the same order.
+typedef float sl_wv8 __attribute__((vector_size(32)));
+typedef float sl_wv4 __attribute__((vector_size(16)));
+#define SL_WV_LOAD(T, p) ({ T v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define SL_WV_STORE(p, v) do { const __typeof__(v) s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define SL_WV8_EVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define SL_WV8_ODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+#define SL_WV8_ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
+#define SL_WV8_ZIPHI(a, b) __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
+#define SL_WV4_EVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6)
+#define SL_WV4_ODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7)
+#define SL_WV4_ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
+#define SL_WV4_ZIPHI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
+
+// Runs BODY(tx) for vector starts tx covering [0, n) with vectors of N, the last start n − N.
+#define SL_WINO_VECTOR_STARTS(n, N, BODY)                                   \
+    do {                                                                    \
+        for (int tx_ = 0;; tx_ += (N)) {                                    \
+            const int start_ = tx_ + (N) <= (n) ? tx_ : (n) - (N);          \
+            BODY(start_);                                                   \
+            if (start_ + (N) >= (n)) break;                                 \
+        }                                                                   \
+    } while (0)
+
+// Input tiles V = Bᵀ d B of one tile row `ty` of one image plane (h × w): tile tx goes to
+// dst[i·mstride + tx] for the 16 transform indices i. `t` is scratch of 4 rows of pw = 2·tw + 2
+// floats whose first and last columns (the padding) the caller keeps at 0; `zeros` holds w zeros
+// (the padding rows above and below the image).
+static inline __attribute__((always_inline)) void sl_wino_input_row(const float *plane, int h, int w, int ty, float *t, int pw,
+                                     const float *zeros, float *dst, long mstride) {
+    const int tw = (w + 1) / 2;
+    const float *r[4];
+    for (int k = 0; k < 4; k++) {
+        const int iy = 2 * ty - 1 + k;
+        r[k] = (iy >= 0 && iy < h) ? plane + (long)iy * w : zeros;
+    }
+    float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1;
+    SL_WINO_VECTOR_LOOP
+    for (int q = 0; q < w; q++) {   // Bᵀ d over the four rows
+        t0[q] = r[0][q] - r[2][q];
+        t1[q] = r[1][q] + r[2][q];
+        t2[q] = r[2][q] - r[1][q];
+        t3[q] = r[1][q] - r[3][q];
+    }
+    for (int j = 0; j < 4; j++) {    // (Bᵀ d) B along each row
+        float *o0 = dst + (4 * j + 0) * mstride, *o1 = dst + (4 * j + 1) * mstride;
+        float *o2 = dst + (4 * j + 2) * mstride, *o3 = dst + (4 * j + 3) * mstride;
+        const float *s = t + j * pw;
+        // Vectors read s[2·tx .. 2·tx + 2N + 1], inside the row's pw = 2·tw + 2 floats.
+#define SL_WINO_INPUT_VECTOR(T, N, EVEN, ODD, tx)                                      \
+        {                                                                              \
+            const T lo = SL_WV_LOAD(T, s + 2 * (tx)), hi = SL_WV_LOAD(T, s + 2 * (tx) + (N));          \
+            const T lo2 = SL_WV_LOAD(T, s + 2 * (tx) + 2), hi2 = SL_WV_LOAD(T, s + 2 * (tx) + 2 + (N)); \
+            const T a = EVEN(lo, hi), b = ODD(lo, hi), cc = EVEN(lo2, hi2), d = ODD(lo2, hi2);          \
+            SL_WV_STORE(o0 + (tx), a - cc);                                            \
+            SL_WV_STORE(o1 + (tx), b + cc);                                            \
+            SL_WV_STORE(o2 + (tx), cc - b);                                            \
+            SL_WV_STORE(o3 + (tx), b - d);                                             \
+        }
+#define SL_WINO_INPUT_V8(tx) SL_WINO_INPUT_VECTOR(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, tx)
+#define SL_WINO_INPUT_V4(tx) SL_WINO_INPUT_VECTOR(sl_wv4, 4, SL_WV4_EVEN, SL_WV4_ODD, tx)
+        if (tw >= 8) { SL_WINO_VECTOR_STARTS(tw, 8, SL_WINO_INPUT_V8); continue; }
+        if (tw >= 4) { SL_WINO_VECTOR_STARTS(tw, 4, SL_WINO_INPUT_V4); continue; }
+        for (int tx = 0; tx < tw; tx++) {
+            const float a = s[2 * tx], b = s[2 * tx + 1], cc = s[2 * tx + 2], d = s[2 * tx + 3];
+            o0[tx] = a - cc;
+            o1[tx] = b + cc;
+            o2[tx] = cc - b;
+            o3[tx] = b - d;
+        }
+    }
+}
+
+// Clears the padding columns of the input-row scratch (4 rows of pw floats, image width w).
+static inline void sl_wino_input_row_scratch(float *t, int pw, int w) {
+    for (int j = 0; j < 4; j++) {
+        // t[j·pw + q] holds column q − 1 of the image; the padding columns stay 0 throughout.
+        t[j * pw] = 0.0f;
+        for (int q = w + 1; q < pw; q++) t[j * pw + q] = 0.0f;
+    }
+}
+
+// The output transform Y = Aᵀ M A of one tile row: full 2×2 tiles in a branch-free loop the
+// compiler vectorises, then the half tile of an odd width. `row1` may be a scratch row (odd height).
+static inline void sl_wino_output_row(const float *src, long mstride, int tw, int w, float *row0, float *row1) {
+    const int full = w / 2;
+#define SL_WINO_OUTPUT_VECTOR(T, ZIPLO, ZIPHI, N, tx)                                   \
+    {                                                                                   \
+        T s[16];                                                                        \
+        for (int i = 0; i < 16; i++) s[i] = SL_WV_LOAD(T, src + i * mstride + (tx));    \
+        T r0[4], r1[4];                                                                 \
+        for (int j = 0; j < 4; j++) {                                                   \
+            r0[j] = s[j] + s[4 + j] + s[8 + j];                                         \
+            r1[j] = s[4 + j] - s[8 + j] - s[12 + j];                                    \
+        }                                                                               \
+        const T e0 = r0[0] + r0[1] + r0[2], d0 = r0[1] - r0[2] - r0[3];                 \
+        const T e1 = r1[0] + r1[1] + r1[2], d1 = r1[1] - r1[2] - r1[3];                 \
+        SL_WV_STORE(row0 + 2 * (tx), ZIPLO(e0, d0)); SL_WV_STORE(row0 + 2 * (tx) + (N), ZIPHI(e0, d0)); \
+        SL_WV_STORE(row1 + 2 * (tx), ZIPLO(e1, d1)); SL_WV_STORE(row1 + 2 * (tx) + (N), ZIPHI(e1, d1)); \
+    }
+#define SL_WINO_OUTPUT_V8(tx) SL_WINO_OUTPUT_VECTOR(sl_wv8, SL_WV8_ZIPLO, SL_WV8_ZIPHI, 8, tx)
+#define SL_WINO_OUTPUT_V4(tx) SL_WINO_OUTPUT_VECTOR(sl_wv4, SL_WV4_ZIPLO, SL_WV4_ZIPHI, 4, tx)
+    if (full >= 8) {
+        SL_WINO_VECTOR_STARTS(full, 8, SL_WINO_OUTPUT_V8);
+    } else if (full >= 4) {
+        SL_WINO_VECTOR_STARTS(full, 4, SL_WINO_OUTPUT_V4);
+    } else {
+        for (int tx = 0; tx < full; tx++) {
+            float s[16];
+        for (int i = 0; i < 16; i++) s[i] = src[i * mstride + tx];
+        float r0[4], r1[4];   // Aᵀ M: two rows of four
+        for (int j = 0; j < 4; j++) {
+            r0[j] = s[j] + s[4 + j] + s[8 + j];
+            r1[j] = s[4 + j] - s[8 + j] - s[12 + j];
+        }
+        row0[2 * tx] = r0[0] + r0[1] + r0[2];
+        row0[2 * tx + 1] = r0[1] - r0[2] - r0[3];
+        row1[2 * tx] = r1[0] + r1[1] + r1[2];
+        row1[2 * tx + 1] = r1[1] - r1[2] - r1[3];
+        }
+    }
+    if (full < tw) {   // odd width: the right column of the last tile lies outside
+        float s[16];
+        for (int i = 0; i < 16; i++) s[i] = src[i * mstride + full];
+        row0[2 * full] = (s[0] + s[4] + s[8]) + (s[1] + s[5] + s[9]) + (s[2] + s[6] + s[10]);
+        row1[2 * full] = (s[4] - s[8] - s[12]) + (s[5] - s[9] - s[13]) + (s[6] - s[10] - s[14]);
+    }
+}
+
+// A dY Aᵀ for one tile with outputs a b / c d: A dY (4×2) has rows (a, b), (a + c, b + d),
+// (a − c, b − d), (−c, −d), and each row (p, q) becomes (p, p + q, p − q, −q).
+static inline void sl_wino_grad_tile(float a, float b, float c, float d, float *dst, long mstride) {
+    const float p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};
+    for (int r = 0; r < 4; r++) {
+        dst[(4 * r + 0) * mstride] = p[r];
+        dst[(4 * r + 1) * mstride] = p[r] + q[r];
+        dst[(4 * r + 2) * mstride] = p[r] - q[r];
+        dst[(4 * r + 3) * mstride] = -q[r];
+    }
+}
+
+// dM = A dY Aᵀ of one tile row: rows row0 and row1 of the output gradient (row1 may be zeros for
+// an odd height), tile tx to dst[i·mstride + tx]. dst and the rows never overlap.
+static inline void sl_wino_output_grad_row(const float *row0, const float *row1, int tw, int w, float *dst,
+                                           long mstride) {
+    const int full = w / 2;
+#define SL_WINO_GRAD_VECTOR(T, EVEN, ODD, N, tx)                                                  \
+    {                                                                                             \
+        const T l0 = SL_WV_LOAD(T, row0 + 2 * (tx)), h0 = SL_WV_LOAD(T, row0 + 2 * (tx) + (N));   \
+        const T l1 = SL_WV_LOAD(T, row1 + 2 * (tx)), h1 = SL_WV_LOAD(T, row1 + 2 * (tx) + (N));   \
+        const T a = EVEN(l0, h0), b = ODD(l0, h0), c = EVEN(l1, h1), d = ODD(l1, h1);             \
+        const T p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};                       \
+        for (int r = 0; r < 4; r++) {                                                             \
+            SL_WV_STORE(dst + (4 * r + 0) * mstride + (tx), p[r]);                                \
+            SL_WV_STORE(dst + (4 * r + 1) * mstride + (tx), p[r] + q[r]);                         \
+            SL_WV_STORE(dst + (4 * r + 2) * mstride + (tx), p[r] - q[r]);                         \
+            SL_WV_STORE(dst + (4 * r + 3) * mstride + (tx), -q[r]);                               \
+        }                                                                                         \
+    }
+#define SL_WINO_GRAD_V8(tx) SL_WINO_GRAD_VECTOR(sl_wv8, SL_WV8_EVEN, SL_WV8_ODD, 8, tx)
+#define SL_WINO_GRAD_V4(tx) SL_WINO_GRAD_VECTOR(sl_wv4, SL_WV4_EVEN, SL_WV4_ODD, 4, tx)
+    if (full >= 8) {
+        SL_WINO_VECTOR_STARTS(full, 8, SL_WINO_GRAD_V8);
+    } else if (full >= 4) {
+        SL_WINO_VECTOR_STARTS(full, 4, SL_WINO_GRAD_V4);
+    } else {
+        for (int tx = 0; tx < full; tx++) {
+            sl_wino_grad_tile(row0[2 * tx], row0[2 * tx + 1], row1[2 * tx], row1[2 * tx + 1], dst + tx, mstride);
+        }
+    }
+    if (full < tw) sl_wino_grad_tile(row0[2 * full], 0.0f, row1[2 * full], 0.0f, dst + full, mstride);
+}

@@ -1,0 +1,164 @@
+// The fused Winograd convolution (CKernels sl_wino_fused.h) against its slow obvious twin, direct
+// 3×3 'same' loops in Double, on every instruction set this machine runs: odd and even sides (half
+// tiles), channel counts that leave row tails in the 4-row kernel, tile counts that leave column
+// padding, several blocks per call; and bit-identical results however the tile rows are split.
+import CKernels
+import Foundation
+import Testing
+
+fileprivate let fusedISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA)]
+    .filter { sl_kernels_table($0) != nil }
+
+struct FusedWinogradCase: CustomStringConvertible, Sendable {
+    var ic: Int, oc: Int, h: Int, w: Int, batch: Int
+    var description: String { "\(ic)→\(oc) \(h)×\(w) N\(batch)" }
+}
+
+fileprivate let fusedCases: [FusedWinogradCase] = [
+    .init(ic: 1, oc: 5, h: 3, w: 3, batch: 1),
+    .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3),
+    .init(ic: 9, oc: 13, h: 7, w: 7, batch: 2),
+    .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),   // six blocks of five tile rows, the last partial
+    .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
+    .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2),
+]
+
+/// y (oc, batch, h, w) = x ⋆ g, 3×3, stride 1, padding 1, summed in Double.
+fileprivate func directConvolution(_ x: [Float], _ g: [Float], _ c: FusedWinogradCase) -> [Double] {
+    var y = [Double](repeating: 0, count: c.oc * c.batch * c.h * c.w)
+    for o in 0..<c.oc { for n in 0..<c.batch { for oy in 0..<c.h { for ox in 0..<c.w {
+        var sum = 0.0
+        for ch in 0..<c.ic { for kh in 0..<3 { for kw in 0..<3 {
+            let iy = oy - 1 + kh, ix = ox - 1 + kw
+            guard iy >= 0, iy < c.h, ix >= 0, ix < c.w else { continue }
+            sum += Double(g[((o * c.ic + ch) * 3 + kh) * 3 + kw]) * Double(x[((ch * c.batch + n) * c.h + iy) * c.w + ix])
+        } } }
+        y[((o * c.batch + n) * c.h + oy) * c.w + ox] = sum
+    } } } }
+    return y
+}
+
+fileprivate struct FusedProblem {
+    let c: FusedWinogradCase
+    let x: [Float], g: [Float], u: [Float]
+    var rows: Int { c.batch * ((c.h + 1) / 2) }
+
+    init(_ c: FusedWinogradCase, seed: UInt64) {
+        self.c = c
+        var rng = TestRandom(seed)
+        x = (0..<(c.ic * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let std = (2.0 / Float(9 * c.ic)).squareRoot()
+        g = (0..<(c.oc * c.ic * 9)).map { _ in rng.nextGaussian() * std }
+        var u = [Float](repeating: 0, count: 16 * c.oc * c.ic)
+        sl_wino_weights(g, Int32(c.oc), Int32(c.ic), 0, &u)
+        self.u = u
+    }
+
+    /// Runs the kernel of `table` over the tile-row ranges `splits` (each with fresh scratch)
+    /// into an output prefilled with a sentinel.
+    func run(_ table: sl_kernel_table, splits: [Range<Int>]) -> [Float] {
+        var y = [Float](repeating: 12345.5, count: c.oc * c.batch * c.h * c.w)
+        let scratchCount = Int(table.wino_fused_scratch(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+        for r in splits {
+            var scratch = [Float](repeating: .nan, count: scratchCount)
+            table.wino_fused_rows(x, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc), u,
+                                  Int32(r.lowerBound), Int32(r.upperBound), &scratch, &y)
+        }
+        return y
+    }
+}
+
+/// dW (oc, ic, 3, 3) = Σ over images and pixels of dy · the input under each tap, in Double.
+fileprivate func directWeightGradient(_ x: [Float], _ dy: [Float], _ c: FusedWinogradCase) -> [Double] {
+    var g = [Double](repeating: 0, count: c.oc * c.ic * 9)
+    for o in 0..<c.oc { for ch in 0..<c.ic { for kh in 0..<3 { for kw in 0..<3 {
+        var sum = 0.0
+        for n in 0..<c.batch { for oy in 0..<c.h { for ox in 0..<c.w {
+            let iy = oy - 1 + kh, ix = ox - 1 + kw
+            guard iy >= 0, iy < c.h, ix >= 0, ix < c.w else { continue }
+            sum += Double(dy[((o * c.batch + n) * c.h + oy) * c.w + ox]) * Double(x[((ch * c.batch + n) * c.h + iy) * c.w + ix])
+        } } }
+        g[((o * c.ic + ch) * 3 + kh) * 3 + kw] = sum
+    } } } }
+    return g
+}
+
+/// The fused weight gradient needs ic a multiple of 8; oc 9 and 5 leave row tails.
+fileprivate let fusedGradientCases: [FusedWinogradCase] = [
+    .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3),
+    .init(ic: 16, oc: 5, h: 13, w: 14, batch: 2),
+    .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),
+    .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
+]
+
+/// Runs the fused weight gradient over `splits` in turn, accumulating into one [16][oc][ic].
+fileprivate func fusedTransformedGradient(_ table: sl_kernel_table, _ c: FusedWinogradCase, x: [Float], dy: [Float],
+                                          splits: [Range<Int>]) -> [Float] {
+    var du = [Float](repeating: 0, count: 16 * c.oc * c.ic)
+    let scratchCount = Int(table.wino_fused_scratch(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+    for r in splits {
+        var scratch = [Float](repeating: .nan, count: scratchCount)
+        table.wino_fused_weight_grad_rows(x, dy, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc),
+                                          Int32(r.lowerBound), Int32(r.upperBound), &scratch, &du)
+    }
+    return du
+}
+
+@Suite("Fused Winograd weight gradient")
+struct WinogradFusedGradientTests {
+    @Test(arguments: fusedISAs, fusedGradientCases)
+    func matchesDirectLoopsAndSplitsGiveIdenticalBits(isa: Int32, c: FusedWinogradCase) throws {
+        let table = try #require(sl_kernels_table(isa)).pointee
+        var rng = TestRandom(41)
+        let x = (0..<(c.ic * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let dy = (0..<(c.oc * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let rows = c.batch * ((c.h + 1) / 2)
+        let du = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<rows])
+        var dw = [Float](repeating: 0, count: c.oc * c.ic * 9)
+        sl_wino_weight_grad(du, Int32(c.oc), Int32(c.ic), &dw)
+        let twin = directWeightGradient(x, dy, c)
+        let scale = twin.map(abs).max() ?? 1
+        var worst = 0.0
+        for i in 0..<twin.count { worst = max(worst, abs(Double(dw[i]) - twin[i])) }
+        // Sums of up to 1 568 products of unit Gaussians: relative to the largest entry.
+        #expect(worst / scale < 2e-6, "\(c) isa \(isa): max |fused − direct| = \(worst) (largest \(scale))")
+        // One chain of FMAs per element in tile order, so cutting the rows anywhere gives the same bits.
+        let a = rows / 3, b = min(rows, (2 * rows) / 3 + 1)
+        let split = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<a, a..<b, b..<rows])
+        #expect(du.map(\.bitPattern) == split.map(\.bitPattern), "\(c) isa \(isa)")
+    }
+}
+
+@Suite("Fused Winograd convolution")
+struct WinogradFusedTests {
+    @Test(arguments: fusedISAs, fusedCases)
+    func matchesDirectLoops(isa: Int32, c: FusedWinogradCase) throws {
+        let table = try #require(sl_kernels_table(isa)).pointee
+        let p = FusedProblem(c, seed: 17)
+        let y = p.run(table, splits: [0..<p.rows])
+        let twin = directConvolution(p.x, p.g, c)
+        var worst = 0.0
+        for i in 0..<twin.count { worst = max(worst, abs(Double(y[i]) - twin[i])) }
+        // Outputs are O(1) (He-scaled weights); Winograd's extra rounding stays near 1e-6.
+        #expect(worst < 2e-5, "\(c) isa \(isa): max |fused − direct| = \(worst)")
+    }
+
+    @Test(arguments: fusedISAs, fusedCases)
+    func rowSplitsGiveIdenticalBitsAndTouchOnlyTheirRows(isa: Int32, c: FusedWinogradCase) throws {
+        let table = try #require(sl_kernels_table(isa)).pointee
+        let p = FusedProblem(c, seed: 29)
+        let whole = p.run(table, splits: [0..<p.rows])
+        let a = p.rows / 3, b = (2 * p.rows) / 3 + 1
+        let split = p.run(table, splits: [0..<a, a..<min(b, p.rows), min(b, p.rows)..<p.rows])
+        #expect(whole.map(\.bitPattern) == split.map(\.bitPattern), "\(c) isa \(isa)")
+        // Only the first tile row of image 0: outputs of the other rows keep the sentinel.
+        let first = p.run(table, splits: [0..<1])
+        for o in 0..<c.oc { for n in 0..<c.batch { for oy in 0..<c.h { for ox in 0..<c.w {
+            let i = ((o * c.batch + n) * c.h + oy) * c.w + ox
+            let inside = n == 0 && oy / 2 == 0
+            if inside { #expect(first[i] == whole[i]) } else if first[i] != 12345.5 {
+                Issue.record("\(c) isa \(isa): row outside the range written at \(i)"); return
+            }
+        } } } }
+    }
+}
