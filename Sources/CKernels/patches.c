@@ -92,29 +92,3 @@ void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int
         }
     }
 }
-
-// Backward of sl_maxpool2x2 over planes [p0, p1): every pixel of dx is written (each lies in
-// exactly one window), the window's gradient on its argmax and zero elsewhere, so dx needs no
-// clearing pass first. `g + 0.0f` keeps the bits of the clear-then-add version (a -0 gradient
-// lands as +0); an edge window's repeated tap is written twice with the same value.
-void sl_maxpool2x2_backward(const float *dy, const int *argmax, int h, int w, long p0, long p1, float *dx) {
-    const int oh = (h + 1) / 2, ow = (w + 1) / 2;
-    for (long p = p0; p < p1; p++) {
-        const long in_base = p * h * w, out_base = p * oh * ow;
-        for (int oy = 0; oy < oh; oy++) {
-            const int y0 = 2 * oy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-            const long r0 = in_base + (long)y0 * w, r1 = in_base + (long)y1 * w;
-            const float *g = dy + out_base + (long)oy * ow;
-            const int *idx = argmax + out_base + (long)oy * ow;
-            for (int ox = 0; ox < ow; ox++) {
-                const int x0 = 2 * ox, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-                const long ia = r0 + x0, ib = r0 + x1, ic = r1 + x0, id = r1 + x1, k = idx[ox];
-                const float v = g[ox] + 0.0f;
-                dx[ia] = ia == k ? v : 0.0f;
-                dx[ib] = ib == k ? v : 0.0f;
-                dx[ic] = ic == k ? v : 0.0f;
-                dx[id] = id == k ? v : 0.0f;
-            }
-        }
-    }
-}

@@ -66,9 +66,6 @@ void sl_im2col(const float *x, int batch, int h, int w, int k, int stride, int p
 /// y (planes, ⌈h/2⌉, ⌈w/2⌉); argmax (flat input index per output, or NULL) for backward.
 /// Ties keep the first tap in reading order (top-left, top-right, bottom-left, bottom-right).
 void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int *argmax);
-/// Its backward over planes [p0, p1): dx (planes, h, w) = dy on each window's argmax, 0 on the
-/// window's other pixels; every pixel is written (no clearing needed).
-void sl_maxpool2x2_backward(const float *dy, const int *argmax, int h, int w, long p0, long p1, float *dx);
 
 /// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed
 /// arrays are [16][rows][tiles]; tiles of the images [first, first + count) are numbered

@@ -54,13 +54,15 @@ public final class MaxPool2x2: Layer {
         }
         precondition(dy.shape == (try? outputShape(for: s)), "\(name): output gradient \(dy.shape) does not match the forward output")
         inputGradient.ensure(count: inputShape.count)
+        inputGradient.zero()
         let g = dy.buffer.pointer, dx = inputGradient.pointer
-        // Windows never overlap and cover every pixel: the kernel writes all of dx (the argmax
-        // pixel gets the gradient, the others 0) instead of clearing it and scattering.
+        // Windows never overlap, so each output's gradient lands on its own input pixel.
         argmax.pointer.withMemoryRebound(to: Int32.self, capacity: dy.shape.count) { idx in
-            let (h, w) = (Int32(s.height), Int32(s.width))
-            Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
-                sl_maxpool2x2_backward(g, idx, h, w, planes.lowerBound, planes.upperBound, dx)
+            Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 14) { r in
+                for i in r {
+                    assert(idx[i] >= 0 && Int(idx[i]) < s.count, "pooling index out of range")
+                    dx[Int(idx[i])] += g[i]
+                }
             }
         }
         return Activation(inputGradient, inputShape)
