@@ -13,8 +13,9 @@ public enum BatchNormStatistics: String, Sendable, Codable, CaseIterable {
 
 /// Batch normalisation per channel over (N, H, W) — one contiguous plane per channel.
 public final class BatchNorm2D: Layer {
-    /// dx is written over dy; forward writes into its own output.
-    public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true) }
+    /// dx is written over dy; forward writes into its own output, which backward reads as the
+    /// ReLU mask when it applies the ReLU.
+    public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true, readsOutputInBackward: appliesReLU) }
     public let name: String
     public let channels: Int
     public var statistics: BatchNormStatistics
@@ -26,6 +27,10 @@ public final class BatchNorm2D: Layer {
     /// statistics convention's own.
     public var epsilonOverride: Float?
     public var epsilon: Float { epsilonOverride ?? statistics.epsilon }
+    /// Set by `fuseBatchNormReLU` when a ReLU follows: forward writes max(y, 0) and backward
+    /// masks dy by that output before its own sums, so the ReLU (then `absorbed`) costs no
+    /// pass over the activation. Results are bit for bit those of the two layers apart.
+    public internal(set) var appliesReLU = false
 
     public let weight: Parameter   // γ (C)
     public let bias: Parameter     // β (C)
@@ -73,7 +78,7 @@ public final class BatchNorm2D: Layer {
             let momentum = statistics.update
             let rm = runningMean.value.pointer, rv = runningVar.value.pointer
             let meanOut = means.pointer, istdOut = inverseStd.pointer
-            let freeze = freezesStatistics, stats = statistics
+            let freeze = freezesStatistics, stats = statistics, relu = appliesReLU
             Parallel.forEach(channels) { range in
             for c in range {
                 let xs = src + c * p
@@ -84,8 +89,7 @@ public final class BatchNorm2D: Layer {
                 meanOut[c] = mean
                 istdOut[c] = istd
                 let scale = gamma[c] * istd, shift = beta[c] - mean * scale
-                let ys = dst + c * p
-                for i in 0..<p { ys[i] = xs[i] * scale + shift }
+                BatchNorm2D.scaleAndShift(xs, into: dst + c * p, count: p, scale: scale, shift: shift, relu: relu)
                 guard !freeze else { continue }
                 let unbiased = stats == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
                 rm[c] = (1 - momentum) * rm[c] + momentum * mean
@@ -94,17 +98,42 @@ public final class BatchNorm2D: Layer {
             }
             if !freezesStatistics { batchesTracked.value[0] += 1 }
         } else {
-            let rm = runningMean.value.pointer, rv = runningVar.value.pointer
+            let rm = runningMean.value.pointer, rv = runningVar.value.pointer, relu = appliesReLU
             Parallel.forEach(channels) { range in
                 for c in range {
                     let istd = 1 / (rv[c] + eps).squareRoot()
                     let scale = gamma[c] * istd, shift = beta[c] - rm[c] * scale
-                    let xs = src + c * p, ys = dst + c * p
-                    for i in 0..<p { ys[i] = xs[i] * scale + shift }
+                    BatchNorm2D.scaleAndShift(src + c * p, into: dst + c * p, count: p, scale: scale, shift: shift, relu: relu)
                 }
             }
         }
         return Activation(output, s)
+    }
+
+    /// ys[i] = xs[i]·scale + shift, and max(·, 0) when `relu` (eight lanes with bit masks, the
+    /// values ReLU.mask would leave: a non-positive or NaN result becomes +0).
+    @inline(__always)
+    static func scaleAndShift(_ xs: UnsafePointer<Float>, into ys: UnsafeMutablePointer<Float>, count p: Int,
+                              scale: Float, shift: Float, relu: Bool) {
+        guard relu else {
+            for i in 0..<p { ys[i] = xs[i] * scale + shift }
+            return
+        }
+        let (rx, ry) = (UnsafeRawPointer(xs), UnsafeMutableRawPointer(ys))
+        let (s, t) = (SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: shift))
+        var i = 0
+        while i + 8 <= p {
+            let y = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * s + t
+            let keep = unsafeBitCast(y .> SIMD8<Float>(repeating: 0), to: SIMD8<Int32>.self)   // all ones or zero
+            ry.storeBytes(of: unsafeBitCast(unsafeBitCast(y, to: SIMD8<Int32>.self) & keep, to: SIMD8<Float>.self),
+                          toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < p {
+            let y = xs[i] * scale + shift
+            ys[i] = y > 0 ? y : 0
+            i += 1
+        }
     }
 
     /// Train-mode backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = γ/σ · (dy − dβ/P − x̂·dγ/P), with
@@ -116,11 +145,13 @@ public final class BatchNorm2D: Layer {
         let g = dy.buffer.pointer, xs = x.buffer.pointer
         let (dgammas, dbetas, gammas, istd, mean) = (weight.grad.pointer, bias.grad.pointer, weight.value.pointer,
                                                      inverseStd.pointer, means.pointer)
-        let wantsInput = needsInputGradient
+        let wantsInput = needsInputGradient, relu = appliesReLU, ys = output.pointer
         Parallel.forEach(channels) { range in
             for c in range {
                 let gs = g + c * p, xc = xs + c * p
-                let (centredDot, dbeta) = planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
+                // With the ReLU applied here, dy is first masked by this layer's own output.
+                let (centredDot, dbeta) = relu ? planeMaskedCentredDotAndSum(gs, key: ys + c * p, xc, count: p, center: mean[c])
+                                               : planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
                 let dgamma = centredDot * istd[c]
                 dgammas[c] += dgamma
                 dbetas[c] += dbeta

@@ -1,9 +1,14 @@
 /// max(x, 0), applied in place on the previous layer's output (which no layer reads again),
 /// so it costs no memory; backward masks dy in place.
+/// After a BatchNorm that applies it (`fuseBatchNormReLU`), the layer is `absorbed` and passes
+/// activations and gradients through untouched.
 public final class ReLU: Layer {
-    public var bufferUse: BufferUse { BufferUse(overwritesInput: true, overwritesOutputGradient: true, readsOutputInBackward: true) }
+    /// Absorbed, it writes nothing; its output (the BatchNorm's) is still read in backward.
+    public var bufferUse: BufferUse { BufferUse(overwritesInput: !absorbed, overwritesOutputGradient: true, readsOutputInBackward: true) }
     public let name: String
     public var needsInputGradient = true
+    /// Set by `fuseBatchNormReLU`: the BatchNorm before this layer computes the ReLU and its mask.
+    public internal(set) var absorbed = false
     private var output: Activation?
 
     public init(name: String) { self.name = name }
@@ -11,6 +16,7 @@ public final class ReLU: Layer {
     public func outputShape(for s: Shape) throws -> Shape { s }
 
     public func forward(_ x: Activation, training: Bool) -> Activation {
+        if absorbed { return x }
         let p = x.buffer.pointer
         Parallel.forEach(x.shape.count, minimumPerWorker: 1 << 15) { r in
             ReLU.mask(values: p, by: p, range: r)
@@ -20,6 +26,7 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ dy: Activation) -> Activation? {
+        if absorbed { return dy }
         guard let y = output?.buffer.pointer else { preconditionFailure("\(name): backward before forward") }
         let g = dy.buffer.pointer
         Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 15) { r in

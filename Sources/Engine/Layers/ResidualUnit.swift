@@ -33,6 +33,7 @@ public final class ResidualUnit: Layer {
         } else {
             shortcutConv = nil; shortcutBN = nil
         }
+        fuseBatchNormReLU(mainBranch)   // bn1 applies relu1
     }
 
     /// The main branch in forward order (for the buffer-use check).

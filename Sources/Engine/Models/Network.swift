@@ -40,6 +40,7 @@ public final class Network {
         featureDimension = plan.featureDimension
         try BufferUse.check(layers)
         for case let unit as ResidualUnit in layers { try BufferUse.check(unit.mainBranch) }
+        fuseBatchNormReLU(layers)   // residual units fuse their own main branch
         self.layers = layers
         layers.first?.needsInputGradient = false
         scoreWeight = Parameter(name: "score.weight", shape: [spec.classes, featureDimension, 1, 1], decays: true)
