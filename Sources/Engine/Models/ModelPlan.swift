@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// The layers a `ModelSpec` builds, as names and sizes only — nothing allocated. `Network`
 /// builds its layers from this plan, so the saved-tensor table (`tensors`) and the memory
@@ -200,14 +201,24 @@ public struct ModelPlan: Sendable, Equatable {
         let n = max(1, batchSize)
         var (c, h, w) = (spec.inputChannels, spec.inputHeight, spec.inputWidth)
         var activations = 0           // floats
-        var patches = 0               // floats: the largest im2col chunk (columns and their gradients)
+        // floats of the workspace's two scratch buffers: the largest im2col / Winograd chunk, or
+        // for a fused Winograd layer every worker's block scratch and the weight gradient's
+        // partial sums per group.
+        var columns = 0, columnGradients = 0
         let chunk = 1 << 22
         func convOut(_ size: Int, _ k: Int, _ pad: Int, _ stride: Int) -> Int { max(1, (size + 2 * pad - k) / stride + 1) }
         func conv(_ i: Int, _ o: Int, _ k: Int, _ pad: Int, _ stride: Int) {
             let (oh, ow) = (convOut(h, k, pad, stride), convOut(w, k, pad, stride))
             // Output, pre-activation/norm terms kept for backward, input gradient.
             add(&activations, mul(3, o, n, oh, ow)); add(&activations, mul(i, n, h, w))
-            patches = max(patches, min(chunk, mul(i, k, k, oh, ow, n)))
+            let patches = min(chunk, mul(i, k, k, oh, ow, n))
+            columns = max(columns, patches); columnGradients = max(columnGradients, patches)
+            if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o),
+               WinogradConvolution.fuses(inChannels: i, outChannels: o) {
+                let scratch = Int(sl_wino_fused_scratch(Int32(i), Int32(o), Int32(ow)))
+                columns = max(columns, mul(max(1, Parallel.workers), scratch))
+                columnGradients = max(columnGradients, mul(WinogradConvolution.weightGradientGroups, 16, i, o))
+            }
             (c, h, w) = (o, oh, ow)
         }
         for step in steps {
@@ -233,7 +244,7 @@ public struct ModelPlan: Sendable, Equatable {
                 (h, w) = (1, 1)
             }
         }
-        add(&activations, mul(2, patches))
+        add(&activations, columns); add(&activations, columnGradients)
         add(&activations, mul(4, spec.classes, n))
         let parameterBytes = mul(parameters, 5, 4)    // value, gradient, 2 moments, a snapshot copy
         return MemoryEstimate(parameters: parameters, parameterBytes: parameterBytes, activationBytes: mul(activations, 4))
