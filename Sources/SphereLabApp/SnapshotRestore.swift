@@ -10,7 +10,10 @@ extension SessionArchive {
     ///
     /// `sameData: false` (evaluation, which is not a resume) accepts another copy of the
     /// dataset: the caller compares `run.identity.datasetFingerprint` with the manifest's and warns.
-    public func restore(path: String, sameData: Bool = true, override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> (OpenedRun, SessionManifest) {
+    /// `evaluationLimit` replaces the snapshot's number of test images per evaluation (which
+    /// images a run is tested on is not part of what it computes, so a resume may change it).
+    public func restore(path: String, sameData: Bool = true, evaluationLimit: Int? = nil,
+                        override: ((inout Hyperparameters) throws -> Void)? = nil) throws -> (OpenedRun, SessionManifest) {
         try preflight(path: path)
         let contents = try store.load(path: path)
         let manifest = try readManifest(contents, path: path)
@@ -20,7 +23,7 @@ extension SessionArchive {
         }
         let name = (path as NSString).lastPathComponent
         let run = try SessionArchive.rebuild(contents: contents, manifest: manifest, data: data, path: path, resumedFrom: name,
-                                             override: override)
+                                             evaluationLimit: evaluationLimit, override: override)
         run.session.note("opened \(path)", marker: "opened")
         return (run, manifest)
     }
@@ -29,11 +32,14 @@ extension SessionArchive {
     /// optimizer, step, data order and history (the session starts paused). `path` names the
     /// source in errors; a race's branch passes an in-memory capture here.
     public static func rebuild(contents: SnapshotContents, manifest: SessionManifest, data: DatasetPair, path: String,
-                               resumedFrom: String?, override: ((inout Hyperparameters) throws -> Void)? = nil,
+                               resumedFrom: String?, evaluationLimit: Int? = nil,
+                               override: ((inout Hyperparameters) throws -> Void)? = nil,
                                workspace: Workspace = Workspace()) throws -> OpenedRun {
         var hyper = manifest.hyper
         try override?(&hyper)
-        let run = try RunFactory.open(setup: manifest.setup, data: data, hyper: hyper, runName: manifest.runName,
+        var setup = manifest.setup
+        if let limit = evaluationLimit { setup.evaluationLimit = try Settings.evaluationLimit.check(limit) }
+        let run = try RunFactory.open(setup: setup, data: data, hyper: hyper, runName: manifest.runName,
                                       history: manifest.history, totalSteps: manifest.totalSteps.flatMap { $0 > manifest.step ? $0 : nil },
                                       startPaused: true, resumedFrom: resumedFrom, workspace: workspace)
         let trainer = run.trainer

@@ -79,6 +79,12 @@ struct RunOptions: ParsableArguments {
 
     /// Applies the hyperparameters given on the command line; returns what changed (for a
     /// resumed run's "overrides" message).
+    /// `--eval-limit` for a resumed run (nil: keep the snapshot's), checked.
+    func checkedEvaluationLimit() throws -> Int? {
+        guard let e = evalLimit else { return nil }
+        return try checked { try Settings.evaluationLimit.parse(e) }
+    }
+
     func applyHyperparameters(to h: inout Hyperparameters) throws -> [String] {
         var changed: [String] = []
         if let v = variant { h.variant = try ConvVariant(parsing: v); changed.append("variant \(h.variant)") }
@@ -118,9 +124,7 @@ struct RunOptions: ParsableArguments {
     var identityOptionsGiven: [String] {
         [("--dataset", dataset != nil), ("--model", model != nil), ("--width", width != nil), ("--seed", seed != nil),
          ("--bn-stats", bnStats != nil), ("--normalization", normalization != nil), ("--augment", augment != nil),
-         ("--fc6-bn", fc6BN != nil),
-         // The test-image limit is part of the snapshot's setup: given with --resume it was ignored.
-         ("--eval-limit", evalLimit != nil)]
+         ("--fc6-bn", fc6BN != nil)]
             .filter { $0.1 }.map { $0.0 }
     }
 

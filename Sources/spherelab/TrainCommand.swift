@@ -51,9 +51,11 @@ struct Train: ParsableCommand {
             if let resume {
                 let archive = SessionArchive(root: (resume as NSString).deletingLastPathComponent, datasetsDirectory: options.datasetsDir)
                 var changes: [String] = []
-                let (restored, manifest) = try archive.restore(path: resume) { h in
+                let limit = try options.checkedEvaluationLimit()
+                let (restored, manifest) = try archive.restore(path: resume, evaluationLimit: limit) { h in
                     changes = try options.applyHyperparameters(to: &h)
                 }
+                if let limit { changes.append("evaluation on \(limit) test images") }
                 run = restored
                 let note = "resumed \(resume) at step \(manifest.step)" + (changes.isEmpty ? "" : "; command line overrides the snapshot: " + changes.joined(separator: ", "))
                 run.session.note(note, marker: "resumed")

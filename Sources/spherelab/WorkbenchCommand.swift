@@ -24,6 +24,7 @@ struct Workbench: ParsableCommand {
     func validate() throws {
         _ = try checkedSteps
         _ = try options.checkedThreads()
+        _ = try options.checkedEvaluationLimit()
         if resume != nil, !options.identityOptionsGiven.isEmpty {
             throw ValidationError("\(options.identityOptionsGiven.joined(separator: ", ")) cannot change when resuming: the snapshot fixes them")
         }
@@ -64,6 +65,9 @@ struct Workbench: ParsableCommand {
                 if let steps { try race.run(steps: steps) }
                 opened = .race(race)
             } else if let resume, SessionArchive.isRace(path: resume) {
+                if options.evalLimit != nil {
+                    throw ValidationError("--eval-limit applies when resuming one run; a saved race reopens with its runs' own evaluation limits")
+                }
                 FileHandle.standardError.write(Data("opening race \(resume)…\n".utf8))
                 var changes: [String] = []
                 let race = try archive.restoreRace(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
@@ -78,7 +82,9 @@ struct Workbench: ParsableCommand {
                 FileHandle.standardError.write(Data("opening \(resume)…\n".utf8))
                 // Like `train --resume`: identity options were refused; hyperparameters apply.
                 var changes: [String] = []
-                let (restored, manifest) = try archive.restore(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
+                let limit = try options.checkedEvaluationLimit()
+                let (restored, manifest) = try archive.restore(path: resume, evaluationLimit: limit) { h in changes = try options.applyHyperparameters(to: &h) }
+                if let limit { changes.append("evaluation on \(limit) test images") }
                 let run = restored
                 opened = .single(run)
                 if !changes.isEmpty {

@@ -28,6 +28,20 @@ import SessionStore
         try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: file))
     }
 
+    // Failed before: `--eval-limit` given with `--resume` was ignored (the snapshot's limit
+    // stayed), then refused; which test images a run is evaluated on may change on resume.
+    @Test func resumeTakesANewEvaluationLimit() throws {
+        let (datasets, archive, path) = try Self.savedRun()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let (kept, _) = try archive.restore(path: path)
+        let (limited, _) = try archive.restore(path: path, evaluationLimit: 3)
+        #expect(kept.trainer.evaluationExamples > 3)
+        #expect(limited.trainer.evaluationExamples == 3)
+        #expect(try limited.trainer.evaluate().examples == 3)
+        #expect(limited.trainer.step == kept.trainer.step)
+        #expect { try archive.restore(path: path, evaluationLimit: 0) } throws: { "\($0)".contains("out of range") }
+    }
+
     // Failed before: the app had its own coder (same strings, but two places to drift).
     @Test func nanTestLossSavesAndLoads() throws {
         let (datasets, archive, path) = try Self.savedRun { m in
