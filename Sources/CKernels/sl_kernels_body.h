@@ -5,6 +5,7 @@
 #include "sl_sphere_backward.h"
 #include "sl_sphere_forward.h"
 #include "sl_wino_fused.h"
+#include "sl_wino4_fused.h"
 
 // A call with an unknown variant (or the sigmoid without k) is a programming error; NaN outputs
 // make it impossible to mistake for a result.
@@ -100,4 +101,7 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .wino_fused_rows = sl_wino_fused_rows_impl,
     .wino_fused_scratch = sl_wino_fused_scratch_impl,
     .wino_fused_weight_grad_rows = sl_wino_fused_weight_grad_rows_impl,
+    .wino4_fused_rows = sl_wino4_fused_rows_impl,
+    .wino4_fused_scratch = sl_wino4_fused_scratch_impl,
+    .wino4_fused_weight_grad_rows = sl_wino4_fused_weight_grad_rows_impl,
 };

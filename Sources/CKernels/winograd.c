@@ -12,6 +12,7 @@
 
 #include "CKernels.h"
 #include "sl_wino_rows.h"
+#include "sl_wino4_rows.h"
 
 // ---- weights ----
 
@@ -129,6 +130,136 @@ void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, in
                 const float *row0 = plane + (long)(2 * ty) * w;
                 const float *row1 = 2 * ty + 1 < h ? row0 + w : zeros;
                 sl_wino_output_grad_row(row0, row1, tw, w, dst, mstride);
+            }
+        }
+    }
+}
+
+// ---- F(4×4, 3×3) (sl_wino4_rows.h for the matrices) ----
+
+// (G g Gᵀ) 6×6 for one 3×3 kernel g, written to out[i·stride].
+static void sl_wino4_kernel(const float g[9], float *out, long stride) {
+    float t[6][3];   // G g: the six rows of G over each kernel column
+    for (int j = 0; j < 3; j++) {
+        const float a = g[j], b = g[3 + j], c = g[6 + j];
+        t[0][j] = 0.25f * a;
+        t[1][j] = -(a + b + c) / 6.0f;
+        t[2][j] = -(a - b + c) / 6.0f;
+        t[3][j] = a / 24.0f + b / 12.0f + c / 6.0f;
+        t[4][j] = a / 24.0f - b / 12.0f + c / 6.0f;
+        t[5][j] = c;
+    }
+    for (int r = 0; r < 6; r++) {
+        const float a = t[r][0], b = t[r][1], c = t[r][2];
+        out[(6 * r + 0) * stride] = 0.25f * a;
+        out[(6 * r + 1) * stride] = -(a + b + c) / 6.0f;
+        out[(6 * r + 2) * stride] = -(a - b + c) / 6.0f;
+        out[(6 * r + 3) * stride] = a / 24.0f + b / 12.0f + c / 6.0f;
+        out[(6 * r + 4) * stride] = a / 24.0f - b / 12.0f + c / 6.0f;
+        out[(6 * r + 5) * stride] = c;
+    }
+}
+
+void sl_wino4_weights(const float *w, int oc, int ic, int flip_transpose, float *u) {
+    const long plane = (long)oc * ic;
+    for (int o = 0; o < oc; o++) {
+        for (int c = 0; c < ic; c++) {
+            const float *g = w + ((long)o * ic + c) * 9;
+            if (flip_transpose) {
+                float f[9];
+                for (int k = 0; k < 9; k++) f[k] = g[8 - k];   // rotate by 180°
+                sl_wino4_kernel(f, u + (long)c * oc + o, plane);
+            } else {
+                sl_wino4_kernel(g, u + (long)o * ic + c, plane);
+            }
+        }
+    }
+}
+
+// Gᵀ applied to six values (the adjoint of the rows of G above).
+#define SL_W4_GT(u0, u1, u2, u3, u4, u5, v)                                     \
+    do {                                                                        \
+        (v)[0] = 0.25f * (u0) - ((u1) + (u2)) / 6.0f + ((u3) + (u4)) / 24.0f;   \
+        (v)[1] = ((u2) - (u1)) / 6.0f + ((u3) - (u4)) / 12.0f;                  \
+        (v)[2] = ((u3) + (u4) - (u1) - (u2)) / 6.0f + (u5);                     \
+    } while (0)
+
+void sl_wino4_weight_grad(const float *du, int oc, int ic, float *dw) {
+    // dg = Gᵀ dU G.
+    const long plane = (long)oc * ic;
+    for (int o = 0; o < oc; o++) {
+        for (int c = 0; c < ic; c++) {
+            const float *s = du + (long)o * ic + c;
+            float t[3][6];
+            for (int j = 0; j < 6; j++) {
+                float v[3];
+                SL_W4_GT(s[(0 + j) * plane], s[(6 + j) * plane], s[(12 + j) * plane], s[(18 + j) * plane],
+                         s[(24 + j) * plane], s[(30 + j) * plane], v);
+                for (int r = 0; r < 3; r++) t[r][j] = v[r];
+            }
+            float *g = dw + ((long)o * ic + c) * 9;
+            for (int r = 0; r < 3; r++) {
+                float v[3];
+                SL_W4_GT(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], v);
+                for (int k = 0; k < 3; k++) g[3 * r + k] += v[k];
+            }
+        }
+    }
+}
+
+void sl_wino4_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
+                    int channels, float *v) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = sl_wino4_row_width(w);
+    const long tiles = (long)count * th * tw, mstride = (long)channels * tiles;
+    float zeros[w], t[6 * pw];
+    for (int q = 0; q < w; q++) zeros[q] = 0.0f;
+    sl_wino4_clear_rows(t, 6, pw);
+    for (int c = c0; c < c1; c++) {
+        for (int n = 0; n < count; n++) {
+            const float *plane = x + ((long)c * batch + first + n) * h * w;
+            for (int ty = 0; ty < th; ty++) {
+                float *dst = v + (long)c * tiles + ((long)n * th + ty) * tw;
+                sl_wino4_input_row(plane, h, w, ty, t, pw, zeros, dst, mstride);
+            }
+        }
+    }
+}
+
+void sl_wino4_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
+                     int outc, float *y) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4;
+    const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
+    float tmp[16 * tw];
+    for (int o = o0; o < o1; o++) {
+        for (int n = 0; n < count; n++) {
+            float *plane = y + ((long)o * batch + first + n) * h * w;
+            for (int ty = 0; ty < th; ty++) {
+                const float *src = m + (long)o * tiles + ((long)n * th + ty) * tw;
+                float *top = plane + (long)(4 * ty) * w;
+                float *const rows[4] = {top, 4 * ty + 1 < h ? top + w : NULL, 4 * ty + 2 < h ? top + 2 * w : NULL,
+                                        4 * ty + 3 < h ? top + 3 * w : NULL};
+                sl_wino4_output_row(src, mstride, tw, w, rows, tmp);
+            }
+        }
+    }
+}
+
+void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
+                          int outc, float *dm) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = sl_wino4_row_width(w);
+    const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
+    float zeros[w], t[6 * pw];   // zeros: the rows below an image whose height is not a multiple of 4
+    for (int q = 0; q < w; q++) zeros[q] = 0.0f;
+    sl_wino4_clear_rows(t, 6, pw);
+    for (int o = o0; o < o1; o++) {
+        for (int n = 0; n < count; n++) {
+            const float *plane = dy + ((long)o * batch + first + n) * h * w;
+            for (int ty = 0; ty < th; ty++) {
+                float *dst = dm + (long)o * tiles + ((long)n * th + ty) * tw;
+                const float *top = plane + (long)(4 * ty) * w;
+                const float *const rows[4] = {top, 4 * ty + 1 < h ? top + w : zeros, 4 * ty + 2 < h ? top + 2 * w : zeros,
+                                              4 * ty + 3 < h ? top + 3 * w : zeros};
+                sl_wino4_output_grad_row(rows, w, t, pw, dst, mstride);
             }
         }
     }

@@ -47,6 +47,13 @@ let convCases: [ConvGeometryCase] = [
     .init(inC: 66, outC: 8, kernel: 3, stride: 1, padding: 1, h: 3, w: 4, batch: 2),
     // Fused weight gradient (input channels a multiple of 8), several groups and blocks.
     .init(inC: 16, outC: 12, kernel: 3, stride: 1, padding: 1, h: 11, w: 10, batch: 3),
+    // Images at least 13 wide take 4×4 tiles (F(4×4, 3×3)): fused with a partial last tile row
+    // and column and four tiles a row (vectors of four); nine tiles a row (vectors of eight, the
+    // last overlapping) with the weight gradient in passes (9 input channels); and a wide layer
+    // in passes.
+    .init(inC: 16, outC: 8, kernel: 3, stride: 1, padding: 1, h: 14, w: 13, batch: 2),
+    .init(inC: 9, outC: 16, kernel: 3, stride: 1, padding: 1, h: 13, w: 33, batch: 1),
+    .init(inC: 72, outC: 8, kernel: 3, stride: 1, padding: 1, h: 16, w: 15, batch: 1),
 ]
 
 func makeConv(_ c: ConvGeometryCase, variant: ConvVariant, chunk: Int = 1 << 22, seed: UInt64 = 3) -> Conv2D {
@@ -108,7 +115,9 @@ func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
                 #expect(y.shape.count == twin.count)
                 var worst = 0.0
                 for i in 0..<twin.count { worst = max(worst, abs(Double(y.buffer[i]) - twin[i])) }
-                #expect(worst < 2e-5, "\(c) \(variant) chunk \(chunk): max |fast − twin| = \(worst)")
+                // 4×4 Winograd tiles (images ≥ 13 a side) round more: constants up to 8 and down to 1/24.
+                let tolerance = c.kernel == 3 && c.stride == 1 && c.h >= 13 && c.w >= 13 ? 6e-5 : 2e-5
+                #expect(worst < tolerance, "\(c) \(variant) chunk \(chunk): max |fast − twin| = \(worst)")
             }
         }
     }

@@ -1,7 +1,9 @@
-// The fused Winograd convolution (CKernels sl_wino_fused.h) against its slow obvious twin, direct
-// 3×3 'same' loops in Double, on every instruction set this machine runs: odd and even sides (half
-// tiles), channel counts that leave row tails in the 4-row kernel, tile counts that leave column
-// padding, several blocks per call; and bit-identical results however the tile rows are split.
+// The fused Winograd convolution (CKernels sl_wino_fused.h, 2×2 tiles, and sl_wino4_fused.h, 4×4
+// tiles) against its slow obvious twin, direct 3×3 'same' loops in Double, on every instruction set
+// this machine runs: sides that leave partial tiles, channel counts that leave row tails in the
+// 4-row kernel, tile counts that leave column padding, rows of tiles run scalar, by vectors of
+// four and of eight (the last overlapping), several blocks per call; and bit-identical results
+// however the tile rows are split.
 import CKernels
 import Foundation
 import Testing
@@ -11,7 +13,14 @@ fileprivate let fusedISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_
 
 struct FusedWinogradCase: CustomStringConvertible, Sendable {
     var ic: Int, oc: Int, h: Int, w: Int, batch: Int
-    var description: String { "\(ic)→\(oc) \(h)×\(w) N\(batch)" }
+    /// Output tile side: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)).
+    var tile = 2
+    var description: String { "\(ic)→\(oc) \(h)×\(w) N\(batch) \(tile)×\(tile)" }
+    var transforms: Int { (tile + 2) * (tile + 2) }
+    var tileRows: Int { batch * ((h + tile - 1) / tile) }
+    /// Tolerances against Double loops: F(4×4, 3×3)'s constants (up to 8, down to 1/24) round more.
+    var forwardTolerance: Double { tile == 4 ? 6e-5 : 2e-5 }
+    var gradientTolerance: Double { tile == 4 ? 1e-5 : 2e-6 }
 }
 
 fileprivate let fusedCases: [FusedWinogradCase] = [
@@ -21,6 +30,12 @@ fileprivate let fusedCases: [FusedWinogradCase] = [
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),   // six blocks of five tile rows, the last partial
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
     .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2),
+    .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3, tile: 4),       // two tiles a row: scalar
+    .init(ic: 9, oc: 13, h: 13, w: 13, batch: 2, tile: 4),    // four a row: one vector of four
+    .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2, tile: 4),   // seven: two overlapping vectors of four
+    .init(ic: 16, oc: 8, h: 17, w: 35, batch: 2, tile: 4),    // nine: two overlapping vectors of eight
+    .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
+    .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2, tile: 4),
 ]
 
 /// y (oc, batch, h, w) = x ⋆ g, 3×3, stride 1, padding 1, summed in Double.
@@ -41,7 +56,7 @@ fileprivate func directConvolution(_ x: [Float], _ g: [Float], _ c: FusedWinogra
 fileprivate struct FusedProblem {
     let c: FusedWinogradCase
     let x: [Float], g: [Float], u: [Float]
-    var rows: Int { c.batch * ((c.h + 1) / 2) }
+    var rows: Int { c.tileRows }
 
     init(_ c: FusedWinogradCase, seed: UInt64) {
         self.c = c
@@ -49,8 +64,8 @@ fileprivate struct FusedProblem {
         x = (0..<(c.ic * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
         let std = (2.0 / Float(9 * c.ic)).squareRoot()
         g = (0..<(c.oc * c.ic * 9)).map { _ in rng.nextGaussian() * std }
-        var u = [Float](repeating: 0, count: 16 * c.oc * c.ic)
-        sl_wino_weights(g, Int32(c.oc), Int32(c.ic), 0, &u)
+        var u = [Float](repeating: 0, count: c.transforms * c.oc * c.ic)
+        if c.tile == 4 { sl_wino4_weights(g, Int32(c.oc), Int32(c.ic), 0, &u) } else { sl_wino_weights(g, Int32(c.oc), Int32(c.ic), 0, &u) }
         self.u = u
     }
 
@@ -58,11 +73,13 @@ fileprivate struct FusedProblem {
     /// into an output prefilled with a sentinel.
     func run(_ table: sl_kernel_table, splits: [Range<Int>]) -> [Float] {
         var y = [Float](repeating: 12345.5, count: c.oc * c.batch * c.h * c.w)
-        let scratchCount = Int(table.wino_fused_scratch(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+        let four = c.tile == 4
+        let scratchCount = Int((four ? table.wino4_fused_scratch : table.wino_fused_scratch)!(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+        let rows = (four ? table.wino4_fused_rows : table.wino_fused_rows)!
         for r in splits {
             var scratch = [Float](repeating: .nan, count: scratchCount)
-            table.wino_fused_rows(x, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc), u,
-                                  Int32(r.lowerBound), Int32(r.upperBound), &scratch, &y)
+            rows(x, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc), u,
+                 Int32(r.lowerBound), Int32(r.upperBound), &scratch, &y)
         }
         return y
     }
@@ -89,17 +106,24 @@ fileprivate let fusedGradientCases: [FusedWinogradCase] = [
     .init(ic: 16, oc: 5, h: 13, w: 14, batch: 2),
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
+    .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3, tile: 4),
+    .init(ic: 16, oc: 5, h: 13, w: 14, batch: 2, tile: 4),
+    .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2, tile: 4),
+    .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
+    .init(ic: 16, oc: 8, h: 17, w: 35, batch: 1, tile: 4),
 ]
 
-/// Runs the fused weight gradient over `splits` in turn, accumulating into one [16][oc][ic].
+/// Runs the fused weight gradient over `splits` in turn, accumulating into one [T][oc][ic].
 fileprivate func fusedTransformedGradient(_ table: sl_kernel_table, _ c: FusedWinogradCase, x: [Float], dy: [Float],
                                           splits: [Range<Int>]) -> [Float] {
-    var du = [Float](repeating: 0, count: 16 * c.oc * c.ic)
-    let scratchCount = Int(table.wino_fused_scratch(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+    var du = [Float](repeating: 0, count: c.transforms * c.oc * c.ic)
+    let four = c.tile == 4
+    let scratchCount = Int((four ? table.wino4_fused_scratch : table.wino_fused_scratch)!(Int32(c.ic), Int32(c.oc), Int32(c.w)))
+    let gradient = (four ? table.wino4_fused_weight_grad_rows : table.wino_fused_weight_grad_rows)!
     for r in splits {
         var scratch = [Float](repeating: .nan, count: scratchCount)
-        table.wino_fused_weight_grad_rows(x, dy, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc),
-                                          Int32(r.lowerBound), Int32(r.upperBound), &scratch, &du)
+        gradient(x, dy, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc),
+                 Int32(r.lowerBound), Int32(r.upperBound), &scratch, &du)
     }
     return du
 }
@@ -112,16 +136,16 @@ struct WinogradFusedGradientTests {
         var rng = TestRandom(41)
         let x = (0..<(c.ic * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
         let dy = (0..<(c.oc * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
-        let rows = c.batch * ((c.h + 1) / 2)
+        let rows = c.tileRows
         let du = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<rows])
         var dw = [Float](repeating: 0, count: c.oc * c.ic * 9)
-        sl_wino_weight_grad(du, Int32(c.oc), Int32(c.ic), &dw)
+        if c.tile == 4 { sl_wino4_weight_grad(du, Int32(c.oc), Int32(c.ic), &dw) } else { sl_wino_weight_grad(du, Int32(c.oc), Int32(c.ic), &dw) }
         let twin = directWeightGradient(x, dy, c)
         let scale = twin.map(abs).max() ?? 1
         var worst = 0.0
         for i in 0..<twin.count { worst = max(worst, abs(Double(dw[i]) - twin[i])) }
         // Sums of up to 1 568 products of unit Gaussians: relative to the largest entry.
-        #expect(worst / scale < 2e-6, "\(c) isa \(isa): max |fused − direct| = \(worst) (largest \(scale))")
+        #expect(worst / scale < c.gradientTolerance, "\(c) isa \(isa): max |fused − direct| = \(worst) (largest \(scale))")
         // One chain of FMAs per element in tile order, so cutting the rows anywhere gives the same bits.
         let a = rows / 3, b = min(rows, (2 * rows) / 3 + 1)
         let split = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<a, a..<b, b..<rows])
@@ -140,7 +164,7 @@ struct WinogradFusedTests {
         var worst = 0.0
         for i in 0..<twin.count { worst = max(worst, abs(Double(y[i]) - twin[i])) }
         // Outputs are O(1) (He-scaled weights); Winograd's extra rounding stays near 1e-6.
-        #expect(worst < 2e-5, "\(c) isa \(isa): max |fused − direct| = \(worst)")
+        #expect(worst < c.forwardTolerance, "\(c) isa \(isa): max |fused − direct| = \(worst)")
     }
 
     @Test(arguments: fusedISAs, fusedCases)
@@ -155,7 +179,7 @@ struct WinogradFusedTests {
         let first = p.run(table, splits: [0..<1])
         for o in 0..<c.oc { for n in 0..<c.batch { for oy in 0..<c.h { for ox in 0..<c.w {
             let i = ((o * c.batch + n) * c.h + oy) * c.w + ox
-            let inside = n == 0 && oy / 2 == 0
+            let inside = n == 0 && oy / c.tile == 0
             if inside { #expect(first[i] == whole[i]) } else if first[i] != 12345.5 {
                 Issue.record("\(c) isa \(isa): row outside the range written at \(i)"); return
             }

@@ -101,6 +101,24 @@ long sl_wino_fused_scratch(int ic, int oc, int w);
 void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
                          int outc, float *dm);
 
+/// Winograd F(4×4, 3×3) (sl_wino4_rows.h): the same functions for 4×4 output tiles from 6×6 input
+/// tiles, transformed arrays [36][rows][tiles] with th = ⌈h/4⌉, tw = ⌈w/4⌉ and tile rows
+/// n·⌈h/4⌉ + ty in the fused calls. 36 products per tile of 16 outputs (16 per 4 for F(2×2, 3×3)),
+/// at the price of larger rounding (transform constants up to 8 and down to 1/24).
+void sl_wino4_weights(const float *w, int oc, int ic, int flip_transpose, float *u);
+void sl_wino4_weight_grad(const float *du, int oc, int ic, float *dw);
+void sl_wino4_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
+                    int channels, float *v);
+void sl_wino4_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
+                     int outc, float *y);
+void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
+                          int outc, float *dm);
+void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                         int r0, int r1, float *scratch, float *y);
+void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
+                                     int r0, int r1, float *scratch, float *du);
+long sl_wino4_fused_scratch(int ic, int oc, int w);
+
 /// y = acos(x), max abs error <= 5e-7 on [−1, 1]; NaN outside. `y` may alias `x`.
 void sl_acos(const float *x, float *y, long n);
 /// y = exp(x), rel error <= 3e-7 on [−80, 80]; +inf above ~88.72, 0 far below. `y` may alias `x`.
@@ -132,6 +150,11 @@ typedef struct sl_kernel_table {
     long (*wino_fused_scratch)(int ic, int oc, int w);
     void (*wino_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
                                         int r0, int r1, float *scratch, float *du);
+    void (*wino4_fused_rows)(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                             int r0, int r1, float *scratch, float *y);
+    long (*wino4_fused_scratch)(int ic, int oc, int w);
+    void (*wino4_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
+                                         int r0, int r1, float *scratch, float *du);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.

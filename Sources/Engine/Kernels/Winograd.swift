@@ -1,31 +1,90 @@
 import Foundation
 import CKernels
 
-/// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, padding-1 layers. Each 2×2 output tile
-/// costs 16 multiply-adds per input channel instead of 36. Narrow layers (`fuses`) run fused per
-/// block of tile rows in CKernels/sl_wino_fused.h, the workers splitting the rows. Wider layers
-/// run in passes (CKernels/winograd.c): transform a chunk of images, 16 independent GEMMs which
-/// the workers split between them (OpenBLAS single-threaded inside each), transform back.
+/// Winograd convolution for 3×3, stride-1, padding-1 layers, with output tiles of 2×2
+/// (F(2×2, 3×3): 16 products per tile per input channel, 2.25× fewer multiply-adds than direct)
+/// or 4×4 (F(4×4, 3×3): 36 products per 16 outputs, 4× fewer, somewhat larger rounding error).
+/// Narrow layers (`fuses`) run fused per block of tile rows in CKernels/sl_wino_fused.h and
+/// sl_wino4_fused.h, the workers splitting the rows. Wider layers run in passes
+/// (CKernels/winograd.c): transform a chunk of images, one GEMM per transform index which the
+/// workers split between them (OpenBLAS single-threaded inside each), transform back.
 ///
-/// Transformed arrays live in the shared workspace — [16][rows][tiles] per chunk of images in
-/// passes, a few hundred KB per worker fused — so memory stays bounded by the workspace's chunk
-/// size rather than growing with the batch.
+/// Transformed arrays live in the shared workspace — [T][rows][tiles] per chunk of images in
+/// passes (T = 16 or 36), a few hundred KB per worker fused — so memory stays bounded by the
+/// workspace's chunk size rather than growing with the batch.
 struct WinogradConvolution {
     let inChannels: Int, outChannels: Int
     let batch: Int, height: Int, width: Int
+    /// Side of the output tile: 2 or 4.
+    let tile: Int
+
+    init(inChannels: Int, outChannels: Int, batch: Int, height: Int, width: Int, tile: Int) {
+        precondition(tile == 2 || tile == 4, "Winograd tiles are 2×2 or 4×4")
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.batch = batch; self.height = height; self.width = width; self.tile = tile
+    }
 
     /// Whether a convolution of this shape goes through Winograd: 3×3, stride 1, padding 1,
-    /// and enough channels that the 16 GEMMs (inner dimension = input channels) run at speed.
+    /// and enough channels that the GEMMs (inner dimension = input channels) run at speed.
     static func applies(kernel: Int, stride: Int, padding: Int, inChannels: Int, outChannels: Int) -> Bool {
         kernel == 3 && stride == 1 && padding == 1 && inChannels >= minimumChannels && outChannels >= minimumChannels
     }
-    /// Below this the im2col GEMM (inner dimension 9·C) is faster than 16 GEMMs of inner dimension C.
+    /// Below this the im2col GEMM (inner dimension 9·C) is faster than GEMMs of inner dimension C.
     static let minimumChannels = 8
 
-    var tilesPerImage: Int { ((height + 1) / 2) * ((width + 1) / 2) }
+    /// What a tile size is chosen for: a convolution (the forward, and the input gradient, which
+    /// is the convolution of the output gradient with the rotated kernels), or the weight gradient.
+    enum Operation { case convolution, weightGradient }
+
+    /// The tile side for an operation on images of height × width. 4×4 tiles once an image row
+    /// holds at least four of them (width ≥ 13): the F(4×4, 3×3) transforms run on vectors of four
+    /// or eight tiles of a row, and below that fall back to scalar code that costs more than the
+    /// products saved. Measured on fmnist-w0.25 (README, "Where the speed comes from").
+    static func tile(for operation: Operation, inChannels: Int, outChannels: Int, height: Int, width: Int) -> Int {
+        if let forced = forcedTile { return forced }
+        return width >= 13 && height >= 13 ? 4 : 2
+    }
+    /// Developer switch for measurements: SPHERELAB_WINOGRAD_TILE=2 or 4 in the environment forces
+    /// one tile size for every Winograd layer; read once per process.
+    static let forcedTile: Int? = {
+        guard let v = ProcessInfo.processInfo.environment["SPHERELAB_WINOGRAD_TILE"], let n = Int(v), n == 2 || n == 4 else { return nil }
+        return n
+    }()
+
+    /// Transform indices per tile: 16 for 2×2 tiles, 36 for 4×4.
+    var transforms: Int { (tile + 2) * (tile + 2) }
+    var tileRows: Int { (height + tile - 1) / tile }
+    var tileColumns: Int { (width + tile - 1) / tile }
+    var tilesPerImage: Int { tileRows * tileColumns }
+
+    /// Floats of scratch one fused call needs (per worker), for the memory estimate as well.
+    static func fusedScratch(inChannels ic: Int, outChannels oc: Int, width w: Int, tile: Int) -> Int {
+        Int(tile == 4 ? sl_wino4_fused_scratch(Int32(ic), Int32(oc), Int32(w)) : sl_wino_fused_scratch(Int32(ic), Int32(oc), Int32(w)))
+    }
+
+    /// u [T][oc][ic] = G g Gᵀ of the weights (oc, ic, 3, 3), or with `flipped` the kernels
+    /// rotated by 180° and transposed, u [T][ic][oc] (the input-gradient convolution).
+    static func transformWeights(_ w: UnsafePointer<Float>, outChannels oc: Int, inChannels ic: Int, flipped: Bool,
+                                 tile: Int, into u: UnsafeMutablePointer<Float>) {
+        if tile == 4 {
+            sl_wino4_weights(w, Int32(oc), Int32(ic), flipped ? 1 : 0, u)
+        } else {
+            sl_wino_weights(w, Int32(oc), Int32(ic), flipped ? 1 : 0, u)
+        }
+    }
+
+    /// dw (oc, ic, 3, 3) += Gᵀ du G for du [T][oc][ic].
+    static func addWeightGradient(_ du: UnsafePointer<Float>, outChannels oc: Int, inChannels ic: Int, tile: Int,
+                                  into dw: UnsafeMutablePointer<Float>) {
+        if tile == 4 {
+            sl_wino4_weight_grad(du, Int32(oc), Int32(ic), dw)
+        } else {
+            sl_wino_weight_grad(du, Int32(oc), Int32(ic), dw)
+        }
+    }
 
     private func imagesPerChunk(limit: Int, tiles: Int) -> Int {
-        let perImage = 16 * max(inChannels, outChannels) * tilesPerImage
+        let perImage = transforms * max(inChannels, outChannels) * tilesPerImage
         let wanted = (tiles + tilesPerImage - 1) / tilesPerImage
         return max(1, min(batch, wanted, limit / perImage))
     }
@@ -55,7 +114,7 @@ struct WinogradConvolution {
     }
 
     /// y (outC, N, H, W) = x (inC, N, H, W) ⋆ g, with `u` = the transformed kernels
-    /// [16][outC][inC] (`sl_wino_weights`). Every output pixel is written. Narrow layers run
+    /// [T][outC][inC] (`transformWeights`). Every output pixel is written. Narrow layers run
     /// fused per block of tile rows (`sl_wino_fused_rows`), wide ones as separate passes.
     func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
                   into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
@@ -86,30 +145,35 @@ struct WinogradConvolution {
                                into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (Int32(inChannels), Int32(outChannels), Int32(batch), Int32(height), Int32(width))
-        let rows = batch * ((height + 1) / 2)
-        let scratch = sl_wino_fused_scratch(ic, oc, w)
+        let rows = batch * tileRows, four = tile == 4
+        let scratch = WinogradConvolution.fusedScratch(inChannels: inChannels, outChannels: outChannels, width: width, tile: tile)
         let workers = Parallel.workers
         workspace.columns.ensure(count: workers * scratch)
         let base = workspace.columns.pointer
-        Parallel.forEachWorker(rows, workers: workers, minimumPerWorker: 8) { r, worker in
-            sl_wino_fused_rows(x, b, h, w, ic, oc, u, Int32(r.lowerBound), Int32(r.upperBound), base + worker * scratch, y)
+        Parallel.forEachWorker(rows, workers: workers, minimumPerWorker: four ? 4 : 8) { r, worker in
+            let (r0, r1, s) = (Int32(r.lowerBound), Int32(r.upperBound), base + worker * scratch)
+            if four {
+                sl_wino4_fused_rows(x, b, h, w, ic, oc, u, r0, r1, s, y)
+            } else {
+                sl_wino_fused_rows(x, b, h, w, ic, oc, u, r0, r1, s, y)
+            }
         }
     }
 
-    /// `convolve` as three passes over a chunk of images: transform, 16 OpenBLAS GEMMs, transform back.
+    /// `convolve` as three passes over a chunk of images: transform, T OpenBLAS GEMMs, transform back.
     private func convolveInPasses(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
                                   into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
+        let (t, four) = (transforms, tile == 4)
         forEachChunk(limit: workspace.chunkElements) { first, count, tiles in
-            workspace.columns.ensure(count: 16 * ic * tiles)
-            workspace.columnGradients.ensure(count: 16 * oc * tiles)
+            workspace.columns.ensure(count: t * ic * tiles)
+            workspace.columnGradients.ensure(count: t * oc * tiles)
             let (v, m) = (workspace.columns.pointer, workspace.columnGradients.pointer)
-            Parallel.forEach(ic) { r in
-                sl_wino_input(x, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(ic), v)
-            }
+            let (f, n) = (Int32(first), Int32(count))
+            transformInput(x, first: first, count: count, into: v)
             // M_i (oc × tiles) = U_i (oc × ic) · V_i (ic × tiles)
-            Parallel.forEach(16) { matrices in
+            Parallel.forEach(t) { matrices in
                 for i in matrices {
                     sgemm(transA: false, transB: false, m: oc, n: tiles, k: ic,
                           a: u + i * oc * ic, lda: ic, b: v + i * ic * tiles, ldb: tiles,
@@ -117,13 +181,33 @@ struct WinogradConvolution {
                 }
             }
             Parallel.forEach(oc) { r in
-                sl_wino_output(m, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(oc), y)
+                let (o0, o1) = (Int32(r.lowerBound), Int32(r.upperBound))
+                if four {
+                    sl_wino4_output(m, b, h, w, f, n, o0, o1, Int32(oc), y)
+                } else {
+                    sl_wino_output(m, b, h, w, f, n, o0, o1, Int32(oc), y)
+                }
             }
         }
     }
 
-    /// ∂L/∂(transformed kernels) [16][outC][inC] = Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B), overwritten;
-    /// `sl_wino_weight_grad` takes it back to (outC, inC, 3, 3).
+    /// The input tiles Bᵀ d B of images first..<first+count into v [T][inC][tiles], the workers
+    /// splitting the channels.
+    private func transformInput(_ x: UnsafePointer<Float>, first: Int, count: Int, into v: UnsafeMutablePointer<Float>) {
+        let (ic, b, h, w, f, n) = (Int32(inChannels), Int32(batch), Int32(height), Int32(width), Int32(first), Int32(count))
+        let four = tile == 4
+        Parallel.forEach(inChannels) { r in
+            let (c0, c1) = (Int32(r.lowerBound), Int32(r.upperBound))
+            if four {
+                sl_wino4_input(x, b, h, w, f, n, c0, c1, ic, v)
+            } else {
+                sl_wino_input(x, b, h, w, f, n, c0, c1, ic, v)
+            }
+        }
+    }
+
+    /// ∂L/∂(transformed kernels) [T][outC][inC] = Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B), overwritten;
+    /// `addWeightGradient` takes it back to (outC, inC, 3, 3).
     func transformedWeightGradient(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                    into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
         if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) && inChannels % 8 == 0 {
@@ -142,9 +226,10 @@ struct WinogradConvolution {
                                                 into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (Int32(inChannels), Int32(outChannels), Int32(batch), Int32(height), Int32(width))
-        let rows = batch * ((height + 1) / 2)
+        let rows = batch * tileRows, four = tile == 4
         let groups = min(WinogradConvolution.weightGradientGroups, rows)
-        let scratch = sl_wino_fused_scratch(ic, oc, w), size = 16 * inChannels * outChannels
+        let scratch = WinogradConvolution.fusedScratch(inChannels: inChannels, outChannels: outChannels, width: width, tile: tile)
+        let size = transforms * inChannels * outChannels
         let workers = Parallel.workers
         workspace.columns.ensure(count: workers * scratch)
         workspace.columnGradients.ensure(count: groups * size)
@@ -152,8 +237,13 @@ struct WinogradConvolution {
         partial.update(repeating: 0, count: groups * size)
         Parallel.forEachWorker(groups, workers: workers) { range, worker in
             for g in range {
-                sl_wino_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, Int32(rows * g / groups), Int32(rows * (g + 1) / groups),
-                                               base + worker * scratch, partial + g * size)
+                let (r0, r1) = (Int32(rows * g / groups), Int32(rows * (g + 1) / groups))
+                let (s, p) = (base + worker * scratch, partial + g * size)
+                if four {
+                    sl_wino4_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, r0, r1, s, p)
+                } else {
+                    sl_wino_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, r0, r1, s, p)
+                }
             }
         }
         du.update(from: partial, count: size)
@@ -163,7 +253,7 @@ struct WinogradConvolution {
         }
     }
 
-    /// `transformedWeightGradient` in passes over chunks of images: both transforms, then 16
+    /// `transformedWeightGradient` in passes over chunks of images: both transforms, then T
     /// OpenBLAS GEMMs accumulating over the chunks.
     private func transformedWeightGradientInPasses(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                                    into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
@@ -172,19 +262,24 @@ struct WinogradConvolution {
         var firstChunk = true
         let fused = WinogradConvolution.fuses(inChannels: ic, outChannels: oc)
         let tilesPerChunk = fused ? WinogradConvolution.weightGradientTilesPerChunk : WinogradConvolution.tilesPerChunk
+        let (t, four) = (transforms, tile == 4)
         forEachChunk(limit: workspace.chunkElements, tiles: tilesPerChunk) { first, count, tiles in
-            workspace.columns.ensure(count: 16 * ic * tiles)
-            workspace.columnGradients.ensure(count: 16 * oc * tiles)
+            workspace.columns.ensure(count: t * ic * tiles)
+            workspace.columnGradients.ensure(count: t * oc * tiles)
             let (v, d) = (workspace.columns.pointer, workspace.columnGradients.pointer)
-            Parallel.forEach(ic) { r in
-                sl_wino_input(x, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(ic), v)
-            }
+            let (f, n) = (Int32(first), Int32(count))
+            transformInput(x, first: first, count: count, into: v)
             Parallel.forEach(oc) { r in
-                sl_wino_output_grad(dy, b, h, w, Int32(first), Int32(count), Int32(r.lowerBound), Int32(r.upperBound), Int32(oc), d)
+                let (o0, o1) = (Int32(r.lowerBound), Int32(r.upperBound))
+                if four {
+                    sl_wino4_output_grad(dy, b, h, w, f, n, o0, o1, Int32(oc), d)
+                } else {
+                    sl_wino_output_grad(dy, b, h, w, f, n, o0, o1, Int32(oc), d)
+                }
             }
             // dU_i (oc × ic) (+)= D_i (oc × tiles) · V_iᵀ (tiles × ic)
             let beta: Float = firstChunk ? 0 : 1
-            Parallel.forEach(16) { matrices in
+            Parallel.forEach(t) { matrices in
                 for i in matrices {
                     sgemm(transA: false, transB: true, m: oc, n: ic, k: tiles,
                           a: d + i * oc * tiles, lda: tiles, b: v + i * ic * tiles, ldb: tiles,

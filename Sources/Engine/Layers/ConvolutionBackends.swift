@@ -90,40 +90,50 @@ final class Im2colBackend: ConvolutionBackend {
     }
 }
 
-/// Winograd F(2×2, 3×3) for 3×3 stride-1 'same' layers (see `WinogradConvolution`): the
-/// forward in the transformed domain, the weight gradient through the transposed transforms,
-/// the input gradient as the 180°-rotated, channel-swapped convolution.
+/// Winograd for 3×3 stride-1 'same' layers (see `WinogradConvolution`): the forward in the
+/// transformed domain, the weight gradient through the transposed transforms, the input gradient
+/// as the 180°-rotated, channel-swapped convolution. Each of the three picks its own tile size
+/// (2×2 or 4×4) for the shape it runs on.
 final class WinogradBackend: ConvolutionBackend {
     private let workspace: Workspace
     private let inChannels: Int, outChannels: Int
-    private let transformedWeights = FloatBuffer()          // [16][OC][IC] G g Gᵀ (forward), [16][IC][OC] flipped (backward)
-    private let transformedWeightGradient = FloatBuffer()   // [16][OC][IC]
+    private let transformedWeights = FloatBuffer()          // [T][OC][IC] G g Gᵀ (forward), [T][IC][OC] flipped (backward)
+    private let transformedWeightGradient = FloatBuffer()   // [T][OC][IC]
 
     init(workspace: Workspace, inChannels: Int, outChannels: Int) {
         self.workspace = workspace; self.inChannels = inChannels; self.outChannels = outChannels
     }
 
+    private func plan(_ operation: WinogradConvolution.Operation, inChannels ic: Int, outChannels oc: Int,
+                      _ s: Shape) -> WinogradConvolution {
+        let tile = WinogradConvolution.tile(for: operation, inChannels: ic, outChannels: oc, height: s.height, width: s.width)
+        return WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width, tile: tile)
+    }
+
     func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>) {
-        let (ic, oc, s) = (inChannels, outChannels, x.shape)
-        transformedWeights.ensure(count: 16 * oc * ic)
-        sl_wino_weights(weight.value.pointer, Int32(oc), Int32(ic), 0, transformedWeights.pointer)
-        WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width)
-            .convolve(x.buffer.pointer, transformedWeights: transformedWeights.pointer, into: u, workspace: workspace)
+        let (ic, oc) = (inChannels, outChannels)
+        let p = plan(.convolution, inChannels: ic, outChannels: oc, x.shape)
+        transformedWeights.ensure(count: p.transforms * oc * ic)
+        WinogradConvolution.transformWeights(weight.value.pointer, outChannels: oc, inChannels: ic, flipped: false,
+                                             tile: p.tile, into: transformedWeights.pointer)
+        p.convolve(x.buffer.pointer, transformedWeights: transformedWeights.pointer, into: u, workspace: workspace)
     }
 
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
                   dx: UnsafeMutablePointer<Float>?) {
         let (ic, oc, s) = (inChannels, outChannels, x.shape)
-        let plan = WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width)
-        transformedWeightGradient.ensure(count: 16 * oc * ic)
-        plan.transformedWeightGradient(input: x.buffer.pointer, outputGradient: du,
-                                       into: transformedWeightGradient.pointer, workspace: workspace)
-        sl_wino_weight_grad(transformedWeightGradient.pointer, Int32(oc), Int32(ic), weight.grad.pointer)
+        let gradientPlan = plan(.weightGradient, inChannels: ic, outChannels: oc, s)
+        transformedWeightGradient.ensure(count: gradientPlan.transforms * oc * ic)
+        gradientPlan.transformedWeightGradient(input: x.buffer.pointer, outputGradient: du,
+                                               into: transformedWeightGradient.pointer, workspace: workspace)
+        WinogradConvolution.addWeightGradient(transformedWeightGradient.pointer, outChannels: oc, inChannels: ic,
+                                              tile: gradientPlan.tile, into: weight.grad.pointer)
         guard let dx else { return }
         // dx = du ⋆ (kernels rotated 180°, channels swapped), itself a 3×3 'same' convolution.
-        transformedWeights.ensure(count: 16 * oc * ic)
-        sl_wino_weights(weight.value.pointer, Int32(oc), Int32(ic), 1, transformedWeights.pointer)
-        WinogradConvolution(inChannels: oc, outChannels: ic, batch: s.batch, height: s.height, width: s.width)
-            .convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
+        let inputPlan = plan(.convolution, inChannels: oc, outChannels: ic, s)
+        transformedWeights.ensure(count: inputPlan.transforms * oc * ic)
+        WinogradConvolution.transformWeights(weight.value.pointer, outChannels: oc, inChannels: ic, flipped: true,
+                                             tile: inputPlan.tile, into: transformedWeights.pointer)
+        inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
     }
 }

@@ -1,0 +1,135 @@
+// Winograd F(4×4, 3×3) convolution fused per block of tile rows (included by sl_kernels_body.h
+// after sl_wino_fused.h, whose product kernel and transpose it shares). The same plan as the
+// F(2×2, 3×3) blocks: a block's input tiles V [36][ic][ld], the 36 products M [36][oc][ld] and the
+// output transform while both stay in L2. Per output a 4×4 tile needs 36/16 = 2.25 products per
+// input channel against 4 for 2×2 tiles, and its transforms move about half as many floats.
+//
+// As there, every output element is the same sequence of operations whatever the block or the
+// caller's split of rows, so results do not depend on thread count or timing.
+#include "sl_wino4_rows.h"
+
+// V and M of a block take 36·(ic + oc)·ld floats: about 3 600 tiles' worth per channel pair (500 KB
+// at 32 + 32 channels, more than L2, although each product's Vᵢ and Mᵢ fit L1) measured faster on
+// the 28×28 and 14×14 layers of fmnist-w0.25 than 1 500, 2 300 or 5 100; blocks are whole tile rows.
+#ifndef SL_WINO4_TILE_BUDGET
+#define SL_WINO4_TILE_BUDGET 3584
+#endif
+static int sl_wino4_fused_block_rows_impl(int ic, int oc, int w) {
+    const int tw = (w + 3) / 4;
+    const int tiles = SL_WINO4_TILE_BUDGET / (ic + oc);
+    const int rows = tiles / tw;
+    return rows < 1 ? 1 : rows;
+}
+
+static long sl_wino4_ldmax(int ic, int oc, int w) {
+    return ((long)sl_wino4_fused_block_rows_impl(ic, oc, w) * ((w + 3) / 4) + 7) / 8 * 8;
+}
+
+static long sl_wino4_fused_scratch_impl(int ic, int oc, int w) {
+    const long ld = sl_wino4_ldmax(ic, oc, w), pw = sl_wino4_row_width(w), tw = (w + 3) / 4;
+    return 36 * (long)(ic + oc) * ld + 12 * pw + w + 16 * tw + (long)ic * ld;   // as sl_wino4_scratch_carve
+}
+
+// The scratch of one call: V, the product side (M forward, D for the weight gradient), the input
+// rows' vertical transform (6 rows of pw), the output gradient's (6 rows of pw), w zeros (rows
+// outside the image), the output rows of a width that is not a multiple of 4 (4 × 4·tw), and Vᵀ of
+// one product (weight gradient).
+typedef struct sl_wino4_scratch {
+    float *v, *product, *t, *tg, *zeros, *tmp, *vt;
+    int block, pw;
+} sl_wino4_scratch;
+
+static sl_wino4_scratch sl_wino4_scratch_carve(float *scratch, int ic, int oc, int w) {
+    const long ldmax = sl_wino4_ldmax(ic, oc, w), tw = (w + 3) / 4;
+    sl_wino4_scratch s;
+    s.block = sl_wino4_fused_block_rows_impl(ic, oc, w);
+    s.pw = sl_wino4_row_width(w);
+    s.v = scratch;
+    s.product = s.v + 36 * (long)ic * ldmax;
+    s.t = s.product + 36 * (long)oc * ldmax;
+    s.tg = s.t + 6 * (long)s.pw;
+    s.zeros = s.tg + 6 * (long)s.pw;
+    s.tmp = s.zeros + w;
+    s.vt = s.tmp + 16 * tw;
+    sl_wino4_clear_rows(s.t, 12, s.pw);   // t and tg: their padding columns stay 0
+    for (int q = 0; q < w; q++) s.zeros[q] = 0.0f;
+    return s;
+}
+
+// The input tiles of one block (tile rows rb..re) into v [36][ic][ld], padding columns cleared.
+SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int ic, int rb, int re, int ld,
+                                    const sl_wino4_scratch *sc, float *v) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = (re - rb) * tw;
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int c = 0; c < ic; c++) {
+        for (int row = rb; row < re; row++) {
+            const int n = row / th, ty = row % th;
+            sl_wino4_input_row(x + c * plane + n * image, h, w, ty, sc->t, sc->pw, sc->zeros,
+                               v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+        }
+        for (int i = 0; i < 36; i++) {   // padding columns: defined values for the products
+            float *pad = v + ((long)i * ic + c) * ld;
+            for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+        }
+    }
+}
+
+static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
+                                     int r0, int r1, float *scratch, float *y) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4;
+    const sl_wino4_scratch sc = sl_wino4_scratch_carve(scratch, ic, oc, w);
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int rb = r0; rb < r1; rb += sc.block) {
+        const int re = rb + sc.block < r1 ? rb + sc.block : r1;
+        const int ld = ((re - rb) * tw + 7) / 8 * 8;
+        sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
+        for (int i = 0; i < 36; i++) {
+            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, sc.v + (long)i * ic * ld, ld, 0,
+                               sc.product + (long)i * oc * ld);
+        }
+        for (int o = 0; o < oc; o++) {
+            for (int row = rb; row < re; row++) {
+                const int n = row / th, ty = row % th;
+                float *first = y + o * plane + n * image + (long)(4 * ty) * w;
+                float *const rows[4] = {first, 4 * ty + 1 < h ? first + w : NULL, 4 * ty + 2 < h ? first + 2 * w : NULL,
+                                        4 * ty + 3 < h ? first + 3 * w : NULL};
+                sl_wino4_output_row(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, rows, sc.tmp);
+            }
+        }
+    }
+}
+
+// The weight gradient fused the same way: per block V [36][ic][ld] and D = A dY Aᵀ [36][oc][ld]
+// (zero padding columns), then for each product dUᵢ (oc × ic) += Dᵢ · Vᵢᵀ with Vᵢ transposed in
+// L1. ic must be a multiple of 8.
+static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy, int batch, int h, int w, int ic,
+                                                 int oc, int r0, int r1, float *scratch, float *du) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4;
+    const sl_wino4_scratch sc = sl_wino4_scratch_carve(scratch, ic, oc, w);
+    const long image = (long)h * w, plane = (long)batch * image;
+    for (int rb = r0; rb < r1; rb += sc.block) {
+        const int re = rb + sc.block < r1 ? rb + sc.block : r1;
+        const int tiles = (re - rb) * tw;
+        const int ld = (tiles + 7) / 8 * 8;
+        sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
+        for (int o = 0; o < oc; o++) {
+            for (int row = rb; row < re; row++) {
+                const int n = row / th, ty = row % th;
+                const float *first = dy + o * plane + n * image + (long)(4 * ty) * w;
+                const float *const rows[4] = {first, 4 * ty + 1 < h ? first + w : sc.zeros,
+                                              4 * ty + 2 < h ? first + 2 * w : sc.zeros,
+                                              4 * ty + 3 < h ? first + 3 * w : sc.zeros};
+                sl_wino4_output_grad_row(rows, w, sc.tg, sc.pw, sc.product + (long)o * ld + (long)(row - rb) * tw,
+                                         (long)oc * ld);
+            }
+            for (int i = 0; i < 36; i++) {
+                float *pad = sc.product + ((long)i * oc + o) * ld;
+                for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+            }
+        }
+        for (int i = 0; i < 36; i++) {
+            sl_wino_transpose8(sc.v + (long)i * ic * ld, ic, ld, ld, sc.vt);
+            sl_wino_block_gemm(sc.product + (long)i * oc * ld, oc, ld, sc.vt, ic, 1, du + (long)i * oc * ic);
+        }
+    }
+}

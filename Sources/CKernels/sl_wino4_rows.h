@@ -1,0 +1,225 @@
+// The row-wise Winograd F(4×4, 3×3) tile transforms: a 4×4 block of outputs ("tile") from a
+// 6×6 block of input, 36 multiply-adds per input channel for 16 outputs instead of 144 (4× fewer;
+// F(2×2, 3×3) saves 2.25×). Shared by the fused per-block convolution (sl_wino_fused.h) and the
+// separate passes (winograd.c). Interpolation points 0, ±1, ±2 and ∞:
+//     Bᵀ = [4  0 −5  0 1 0;  0 −4 −4  1 1 0;  0 4 −4 −1 1 0;
+//           0 −2 −1  2 1 0;  0  2 −1 −2 1 0;  0 4  0 −5 0 1]
+//     G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+//     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+// Transform index i = 6·a + b: a along the image's rows (vertical), b along its columns.
+// Every transform is applied vertically over whole rows first (contiguous, vectorised by the
+// compiler), then horizontally per tile with the four columns of a tile row de-interleaved into
+// vectors of 8 (or 4) tiles. A tile is always computed by the same code for a given layer shape
+// (vector code when a row has at least four tiles, scalar code otherwise), so results do not
+// depend on how the caller splits its tile rows.
+#pragma once
+
+#include <string.h>
+
+#include "sl_wino_rows.h"
+
+// o[0..5] = Bᵀ (d0 … d5); scalars or vectors alike.
+#define SL_W4_BT(d0, d1, d2, d3, d4, d5, o)                                        \
+    do {                                                                           \
+        const __typeof__(d0) a_ = (d4) - 4.0f * (d2), b_ = (d3) - 4.0f * (d1);     \
+        const __typeof__(d0) c_ = (d4) - (d2), e_ = 2.0f * ((d3) - (d1));          \
+        (o)[0] = 4.0f * ((d0) - (d2)) + c_;                                        \
+        (o)[1] = a_ + b_;                                                          \
+        (o)[2] = a_ - b_;                                                          \
+        (o)[3] = c_ + e_;                                                          \
+        (o)[4] = c_ - e_;                                                          \
+        (o)[5] = 4.0f * ((d1) - (d3)) + ((d5) - (d3));                             \
+    } while (0)
+
+// y[0..3] = Aᵀ (m0 … m5).
+#define SL_W4_AT(m0, m1, m2, m3, m4, m5, y)                                        \
+    do {                                                                           \
+        const __typeof__(m0) p_ = (m1) + (m2), q_ = (m1) - (m2);                   \
+        const __typeof__(m0) r_ = (m3) + (m4), s_ = (m3) - (m4);                   \
+        (y)[0] = (m0) + p_ + r_;                                                   \
+        (y)[1] = q_ + 2.0f * s_;                                                   \
+        (y)[2] = p_ + 4.0f * r_;                                                   \
+        (y)[3] = q_ + 8.0f * s_ + (m5);                                            \
+    } while (0)
+
+// z[0..5] = A (g0 … g3), the adjoint of Aᵀ.
+#define SL_W4_A(g0, g1, g2, g3, z)                                                 \
+    do {                                                                           \
+        const __typeof__(g0) e_ = (g0) + (g2), o_ = (g1) + (g3);                   \
+        const __typeof__(g0) e4_ = (g0) + 4.0f * (g2), o8_ = 2.0f * (g1) + 8.0f * (g3); \
+        (z)[0] = (g0);                                                             \
+        (z)[1] = e_ + o_;                                                          \
+        (z)[2] = e_ - o_;                                                          \
+        (z)[3] = e4_ + o8_;                                                        \
+        (z)[4] = e4_ - o8_;                                                        \
+        (z)[5] = (g3);                                                             \
+    } while (0)
+
+// Columns c = 0..3 of 4·N consecutive floats at p (N tiles of four) de-interleaved into x0..x3.
+#define SL_W4_SPLIT(T, N, EVEN, ODD, p, x0, x1, x2, x3)                            \
+    do {                                                                           \
+        const T a_ = SL_WV_LOAD(T, (p)), b_ = SL_WV_LOAD(T, (p) + (N));            \
+        const T c_ = SL_WV_LOAD(T, (p) + 2 * (N)), d_ = SL_WV_LOAD(T, (p) + 3 * (N)); \
+        const T e1_ = EVEN(a_, b_), o1_ = ODD(a_, b_), e2_ = EVEN(c_, d_), o2_ = ODD(c_, d_); \
+        x0 = EVEN(e1_, e2_); x2 = ODD(e1_, e2_); x1 = EVEN(o1_, o2_); x3 = ODD(o1_, o2_); \
+    } while (0)
+
+// The inverse: x0..x3 (column c of N tiles) interleaved into 4·N consecutive floats at p.
+#define SL_W4_JOIN(T, N, ZIPLO, ZIPHI, p, x0, x1, x2, x3)                          \
+    do {                                                                           \
+        const T e1_ = ZIPLO(x0, x2), e2_ = ZIPHI(x0, x2), o1_ = ZIPLO(x1, x3), o2_ = ZIPHI(x1, x3); \
+        SL_WV_STORE((p), ZIPLO(e1_, o1_));                                         \
+        SL_WV_STORE((p) + (N), ZIPHI(e1_, o1_));                                   \
+        SL_WV_STORE((p) + 2 * (N), ZIPLO(e2_, o2_));                               \
+        SL_WV_STORE((p) + 3 * (N), ZIPHI(e2_, o2_));                               \
+    } while (0)
+
+// Floats per row of the transforms' row scratch for an image of width w: the ⌈w/4⌉ tiles' 4·tw
+// columns, one padding column on the left (input) and room for the vector loads to read four
+// floats beyond the last tile.
+static inline int sl_wino4_row_width(int w) { return 4 * ((w + 3) / 4) + 4; }
+
+// Clears the row scratch `t` (rows × pw floats): padding columns must read as 0 throughout.
+static inline void sl_wino4_clear_rows(float *t, int rows, int pw) {
+    for (long q = 0; q < (long)rows * pw; q++) t[q] = 0.0f;
+}
+
+// Input tiles V = Bᵀ d B of tile row `ty` of one image plane (h × w): tile tx goes to
+// dst[i·mstride + tx] for the 36 transform indices i. `t` holds 6 rows of pw = sl_wino4_row_width(w)
+// floats, cleared once by the caller (only columns 1..w are written here); `zeros` holds w zeros.
+static inline __attribute__((always_inline)) void sl_wino4_input_row(const float *plane, int h, int w, int ty, float *t,
+                                                                   int pw, const float *zeros, float *dst, long mstride) {
+    const int tw = (w + 3) / 4;
+    const float *r[6];
+    for (int k = 0; k < 6; k++) {
+        const int iy = 4 * ty - 1 + k;
+        r[k] = (iy >= 0 && iy < h) ? plane + (long)iy * w : zeros;
+    }
+    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
+    float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1, *t4 = t + 4 * pw + 1,
+          *t5 = t + 5 * pw + 1;
+    SL_WINO_VECTOR_LOOP
+    for (int q = 0; q < w; q++) {   // Bᵀ d over the six rows
+        float o[6];
+        SL_W4_BT(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], o);
+        t0[q] = o[0]; t1[q] = o[1]; t2[q] = o[2]; t3[q] = o[3]; t4[q] = o[4]; t5[q] = o[5];
+    }
+    for (int j = 0; j < 6; j++) {   // (Bᵀ d) B along each row: six columns per tile, step four
+        float *o = dst + (long)(6 * j) * mstride;
+        const float *s = t + (long)j * pw;
+        // Vectors read s[4·tx .. 4·tx + 4N + 3], inside the row's pw = 4·tw + 4 floats.
+#define SL_W4_INPUT_VECTOR(T, N, EVEN, ODD, tx)                                           \
+        {                                                                                 \
+            T x0, x1, x2, x3, x4, x5, unused1_, unused2_;                                 \
+            SL_W4_SPLIT(T, N, EVEN, ODD, s + 4 * (tx), x0, x1, x2, x3);                   \
+            SL_W4_SPLIT(T, N, EVEN, ODD, s + 4 * (tx) + 4, x4, x5, unused1_, unused2_);   \
+            (void)unused1_; (void)unused2_;                                               \
+            T out[6];                                                                     \
+            SL_W4_BT(x0, x1, x2, x3, x4, x5, out);                                        \
+            for (int i = 0; i < 6; i++) SL_WV_STORE(o + i * mstride + (tx), out[i]);      \
+        }
+#define SL_W4_INPUT_V8(tx) SL_W4_INPUT_VECTOR(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, tx)
+#define SL_W4_INPUT_V4(tx) SL_W4_INPUT_VECTOR(sl_wv4, 4, SL_WV4_EVEN, SL_WV4_ODD, tx)
+        if (tw >= 8) { SL_WINO_VECTOR_STARTS(tw, 8, SL_W4_INPUT_V8); continue; }
+        if (tw >= 4) { SL_WINO_VECTOR_STARTS(tw, 4, SL_W4_INPUT_V4); continue; }
+        for (int tx = 0; tx < tw; tx++) {
+            const float *d = s + 4 * tx;
+            float out[6];
+            SL_W4_BT(d[0], d[1], d[2], d[3], d[4], d[5], out);
+            for (int i = 0; i < 6; i++) o[i * mstride + tx] = out[i];
+        }
+    }
+}
+
+// The output transform Y = Aᵀ M A of one tile row: tile tx of src[i·mstride + tx] becomes
+// columns 4·tx .. 4·tx + 3 of rows[0..3]. A row that lies below the image is NULL. When w is not a
+// multiple of 4 the rows are written through `tmp` (4 rows of 4·tw floats) and the w columns that
+// exist copied out.
+static inline __attribute__((always_inline)) void sl_wino4_output_row(const float *src, long mstride, int tw, int w,
+                                                                    float *const rows[4], float *tmp) {
+    float *o[4];
+    const int direct = 4 * tw == w;
+    for (int k = 0; k < 4; k++) o[k] = direct && rows[k] != NULL ? rows[k] : tmp + (long)k * 4 * tw;
+#define SL_W4_OUTPUT_VECTOR(T, N, ZIPLO, ZIPHI, tx)                                       \
+    {                                                                                     \
+        T v[4][6];                                                                        \
+        for (int b = 0; b < 6; b++) {   /* Aᵀ M down each column of the 6 × 6 tile */     \
+            T y[4];                                                                       \
+            SL_W4_AT(SL_WV_LOAD(T, src + (b) * mstride + (tx)),                           \
+                     SL_WV_LOAD(T, src + (6 + b) * mstride + (tx)),                       \
+                     SL_WV_LOAD(T, src + (12 + b) * mstride + (tx)),                      \
+                     SL_WV_LOAD(T, src + (18 + b) * mstride + (tx)),                      \
+                     SL_WV_LOAD(T, src + (24 + b) * mstride + (tx)),                      \
+                     SL_WV_LOAD(T, src + (30 + b) * mstride + (tx)), y);                  \
+            for (int k = 0; k < 4; k++) v[k][b] = y[k];                                   \
+        }                                                                                 \
+        for (int k = 0; k < 4; k++) {   /* (Aᵀ M) A along each output row */              \
+            T y[4];                                                                       \
+            SL_W4_AT(v[k][0], v[k][1], v[k][2], v[k][3], v[k][4], v[k][5], y);            \
+            SL_W4_JOIN(T, N, ZIPLO, ZIPHI, o[k] + 4 * (tx), y[0], y[1], y[2], y[3]);      \
+        }                                                                                 \
+    }
+#define SL_W4_OUTPUT_V8(tx) SL_W4_OUTPUT_VECTOR(sl_wv8, 8, SL_WV8_ZIPLO, SL_WV8_ZIPHI, tx)
+#define SL_W4_OUTPUT_V4(tx) SL_W4_OUTPUT_VECTOR(sl_wv4, 4, SL_WV4_ZIPLO, SL_WV4_ZIPHI, tx)
+    if (tw >= 8) {
+        SL_WINO_VECTOR_STARTS(tw, 8, SL_W4_OUTPUT_V8);
+    } else if (tw >= 4) {
+        SL_WINO_VECTOR_STARTS(tw, 4, SL_W4_OUTPUT_V4);
+    } else {
+        for (int tx = 0; tx < tw; tx++) {
+            float v[4][6];
+            for (int b = 0; b < 6; b++) {
+                const float *s = src + tx;
+                float y[4];
+                SL_W4_AT(s[b * mstride], s[(6 + b) * mstride], s[(12 + b) * mstride], s[(18 + b) * mstride],
+                         s[(24 + b) * mstride], s[(30 + b) * mstride], y);
+                for (int k = 0; k < 4; k++) v[k][b] = y[k];
+            }
+            for (int k = 0; k < 4; k++) {
+                SL_W4_AT(v[k][0], v[k][1], v[k][2], v[k][3], v[k][4], v[k][5], o[k] + 4 * tx);
+            }
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        if (rows[k] != NULL && o[k] != rows[k]) memcpy(rows[k], o[k], (size_t)w * sizeof(float));
+    }
+}
+
+// dM = A dY Aᵀ of one tile row: rows[0..3] of the output gradient (a row below the image points
+// at zeros), tile tx to dst[i·mstride + tx]. `t` holds 6 rows of pw = sl_wino4_row_width(w)
+// floats, cleared once by the caller (only columns 0..w−1 are written here, so the columns of
+// a last partial tile read 0).
+static inline __attribute__((always_inline)) void sl_wino4_output_grad_row(const float *const rows[4], int w,
+                                                                         float *t, int pw, float *dst, long mstride) {
+    const int tw = (w + 3) / 4;
+    const float *g0 = rows[0], *g1 = rows[1], *g2 = rows[2], *g3 = rows[3];
+    float *t0 = t, *t1 = t + pw, *t2 = t + 2 * pw, *t3 = t + 3 * pw, *t4 = t + 4 * pw, *t5 = t + 5 * pw;
+    SL_WINO_VECTOR_LOOP
+    for (int q = 0; q < w; q++) {   // A dY over the four rows
+        float z[6];
+        SL_W4_A(g0[q], g1[q], g2[q], g3[q], z);
+        t0[q] = z[0]; t1[q] = z[1]; t2[q] = z[2]; t3[q] = z[3]; t4[q] = z[4]; t5[q] = z[5];
+    }
+    for (int j = 0; j < 6; j++) {   // (A dY) Aᵀ along each row: four columns per tile
+        float *o = dst + (long)(6 * j) * mstride;
+        const float *s = t + (long)j * pw;
+#define SL_W4_GRAD_VECTOR(T, N, EVEN, ODD, tx)                                            \
+        {                                                                                 \
+            T x0, x1, x2, x3;                                                             \
+            SL_W4_SPLIT(T, N, EVEN, ODD, s + 4 * (tx), x0, x1, x2, x3);                   \
+            T out[6];                                                                     \
+            SL_W4_A(x0, x1, x2, x3, out);                                                 \
+            for (int i = 0; i < 6; i++) SL_WV_STORE(o + i * mstride + (tx), out[i]);      \
+        }
+#define SL_W4_GRAD_V8(tx) SL_W4_GRAD_VECTOR(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, tx)
+#define SL_W4_GRAD_V4(tx) SL_W4_GRAD_VECTOR(sl_wv4, 4, SL_WV4_EVEN, SL_WV4_ODD, tx)
+        if (tw >= 8) { SL_WINO_VECTOR_STARTS(tw, 8, SL_W4_GRAD_V8); continue; }
+        if (tw >= 4) { SL_WINO_VECTOR_STARTS(tw, 4, SL_W4_GRAD_V4); continue; }
+        for (int tx = 0; tx < tw; tx++) {
+            const float *d = s + 4 * tx;
+            float out[6];
+            SL_W4_A(d[0], d[1], d[2], d[3], out);
+            for (int i = 0; i < 6; i++) o[i * mstride + tx] = out[i];
+        }
+    }
+}
