@@ -142,7 +142,7 @@ public enum WorkbenchView {
         let t = s.telemetry
         var x = rect.x
         x = grid.put(" SphereLab ", x: x, y: rect.y, style: Style(.title, bold: true, reverse: true))
-        x = grid.put(" \(s.displayRunName)", x: x, y: rect.y, style: Style(.title, bold: true))
+        x = grid.put(s.glyphs.text(" \(s.displayRunName)"), x: x, y: rect.y, style: Style(.title, bold: true))
         let shown: RunState = s.saving ? .saving : t.state
         let stateText = t.isEvaluating && shown == .running ? "EVALUATING" : shown.rawValue
         let badge = " \(stateText) "
@@ -159,13 +159,13 @@ public enum WorkbenchView {
         if let eta = t.secondsToRunEnd ?? t.secondsToEpochEnd, t.state == .running {
             progress += "  ETA " + ProgressBar.duration(eta) + (t.totalSteps == nil ? " (epoch)" : "")
         }
-        grid.putTruncated(progress, x: x + 2, y: rect.y, maxWidth: max(0, badgeX - x - 3), style: Style(.normal))
+        grid.putTruncated(progress, x: x + 2, y: rect.y, maxWidth: max(0, badgeX - x - 3), style: Style(.normal), glyphs: s.glyphs)
         let h = t.hyper
         var line2 = "\(t.dataset) · \(t.model) · \(s.currentVariant.description) · lr \(Control.number(Double(t.learningRate))) · \(h.optimizer.name) · \(s.currentLoss.name) · batch \(h.batchSize)"
         if let from = t.resumedFrom { line2 += " · from \(from)" }
         if t.unsavedSteps > 0 && s.sessionsAvailable { line2 += " · \(t.unsavedSteps) unsaved steps" }
         if let board = s.race { line2 = RaceView.headerLine(s, board) + " · " + line2 }
-        grid.putTruncated(" " + line2, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: Style(.dim))
+        grid.putTruncated(" " + line2, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: Style(.dim), glyphs: s.glyphs)
     }
 
     // MARK: charts
@@ -212,7 +212,8 @@ public enum WorkbenchView {
         return Double(first)...Double(last.step)
     }
 
-    /// A marker label as the glyph set can show it: `lr×2` is `lr*2` in ASCII, `→linear` `->linear`.
+    /// A marker label as the glyph set can show it: `lr×2` is `lr*2` in ASCII (short on a chart),
+    /// `→linear` `->linear`, the rest as `AsciiText` spells it.
     public static func markerLabel(_ text: String, glyphs: GlyphSet) -> String {
         guard glyphs == .ascii else { return text }
         var out = ""
@@ -223,7 +224,7 @@ public enum WorkbenchView {
             case "→": out += "->"
             case "θ": out += "theta"
             case "⑂": out += "Y"   // a branch's fork
-            default: out += c.isASCII ? String(c) : "?"
+            default: out += AsciiText.fold(String(c))
             }
         }
         return out
@@ -469,7 +470,8 @@ public enum WorkbenchView {
 
     /// Every key from the one table: one per row when they fit the height, else in two columns.
     static func helpDialog(_ s: AppState, width: Int, height: Int) -> Dialog {
-        let hints = KeyMap.bindings.map { KeyHint($0.label, $0.help) }
+        // Spelled for the glyph set first: the two columns are measured from these.
+        let hints = KeyMap.bindings.map { KeyHint(s.glyphs.text($0.label), s.glyphs.text($0.help)) }
         if hints.count + 8 <= height {
             return Dialog(title: "Keys", content: .keyTable(hints), footer: "any key closes", glyphs: s.glyphs)
         }
