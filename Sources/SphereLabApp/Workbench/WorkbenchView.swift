@@ -344,7 +344,8 @@ public enum WorkbenchView {
         }
         let layer = layers[index]
         let (top, rest) = inner.splitTop(1)
-        label("\(layer.layer) · \(layer.variant)", top, .accent)
+        let (line, stale) = layerLine(layer, now: s.currentVariant, width: top.width, glyphs: s.glyphs)
+        label(line, top, stale ? .warn : .accent)
         let parts = Layout.rows(rest, [LayoutSlot(minimum: 4, weight: 3, priority: 9), LayoutSlot(minimum: 4, weight: 2, priority: 5),
                                        LayoutSlot(minimum: 5, weight: 3, priority: 7), LayoutSlot(minimum: count + 4, weight: 2, priority: 3)])
         let full = 0...Double.pi
@@ -373,6 +374,20 @@ public enum WorkbenchView {
                       steps: kept.map { Double($0.step) }, zoomFormat: .degrees).render(into: &grid, in: body)
         }
         if let r = parts[3] { allLayers(s, layers: layers, into: &grid, in: r) }
+    }
+
+    /// The angle view's first line: the layer and the variant its angles were measured under.
+    /// After `v` the histograms stay those of the old variant until the next measurement (none
+    /// while paused), so they are marked as measured before the switch — the longest wording
+    /// that fits, down to `features.0 · before switch` — rather than labelled with the new one.
+    static func layerLine(_ layer: LayerAngles, now: ConvVariant, width: Int, glyphs: GlyphSet) -> (text: String, stale: Bool) {
+        let measured = layer.variant
+        let current = measured == now.description || measured == now.name || (try? ConvVariant(parsing: measured)) == now
+        guard !current else { return ("\(layer.layer) · \(measured)", false) }
+        let wordings = ["\(layer.layer) · \(measured) (before switch to \(now.description))",
+                        "\(layer.layer) · \(measured) (before switch)",
+                        "\(layer.layer) · before switch"]
+        return (wordings.first { glyphs.text($0).count <= width } ?? wordings[wordings.count - 1], true)
     }
 
     /// Median θ per layer over steps, one row each, labelled with the latest median.
