@@ -97,6 +97,37 @@ import SessionStore
         #expect(run.trainer.step > 0)
     }
 
+    // `experiment run` stopped by Ctrl-C: it saves the run in progress, says how many runs are
+    // finished and the command that continues, exits 130; that command continues from the
+    // saved step. Failed before: it died at once without a word (and lost the unsaved steps).
+    @Test func experimentStopSignalSaysHowToResume() throws {
+        let bin = try #require(EndToEndTests.binary)
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let file = datasets + "/long run.json"   // a space: the command quotes it
+        try Data("""
+        {"name": "sigx", "base": {"dataset": "fashion-mnist", "width": 0.125, "batch": 8, "eval-limit": 8},
+         "axes": {"variant": ["conv", "cosine"]}, "steps": 100000, "eval_every": 5, "save_every": 1000}
+        """.utf8).write(to: URL(fileURLWithPath: file))
+        let out = datasets + "/out.txt", sessions = datasets + "/Sessions"
+        let args = ["experiment", "run", file, "--datasets-dir", datasets, "--sessions", sessions, "--no-estimate", "--json"]
+        let pid = Self.spawn([bin] + args, output: out)
+        #expect(pid > 0)
+        #expect(Self.until(60) { Self.read(out).components(separatedBy: "\"test_accuracy\"").count > 3 }, "no evaluations: \(Self.read(out))")
+        kill(pid, SIGINT)
+        let code = Self.reap(pid, within: 90)
+        let text = Self.read(out)
+        #expect(code == 128 + SIGINT, "exit \(code): \(text)" as Comment)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("interrupted by SIGINT after 0 of 2 runs") }, Comment(rawValue: text))
+        #expect(line.contains("conv-s1 saved at step ") && line.hasSuffix("(finished runs are kept)"), Comment(rawValue: String(line)))
+        let command = try #require(line.components(separatedBy: "resume with: ").last?.components(separatedBy: " (finished").first)
+        #expect(command == "spherelab experiment run '\(file)' --datasets-dir \(datasets) --sessions \(sessions) --no-estimate --json")
+        let step = try #require(Int(line.components(separatedBy: "saved at step ").last?.prefix { $0.isNumber } ?? ""))
+        // The stated command (with --estimate-only, which stops after measuring) finds the run at that step.
+        let again = EndToEndTests.shell([bin] + args + ["--estimate-only"])
+        #expect(again.status == 0 && again.output.contains("\"from_step\":\(step)"), Comment(rawValue: again.output))
+    }
+
     // 20 × kill -9 at random moments of `train --save-every 1`: every snapshot that exists
     // loads, and the next start removes every `.tmp-` folder the kills left.
     @Test func killNineDuringSaves() throws {
