@@ -52,7 +52,7 @@ struct ExperimentRun: ParsableCommand {
             let spec = try source.load()
             let style: ExperimentRunner.OutputStyle = json ? .json : (isatty(STDERR_FILENO) == 1 ? .progressBar : .plain)
             let runner = ExperimentRunner(spec: spec, sessionsRoot: sessions, datasetsDirectory: datasetsDir, style: style)
-            runner.command = (["spherelab"] + CommandLine.arguments.dropFirst().map(shellWord)).joined(separator: " ")
+            runner.command = (["spherelab"] + CommandLine.arguments.dropFirst().map(ShellWords.quote)).joined(separator: " ")
             runner.measureEstimate = !noEstimate
             if estimateOnly { runner.shouldStop = { _, _ in true } }
             let outcome = try runner.run()
@@ -67,12 +67,6 @@ struct ExperimentRun: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
-    }
-
-    /// An argument as a shell reads it back: as is when plain, else in single quotes.
-    func shellWord(_ word: String) -> String {
-        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_./:=,@+%".unicodeScalars.contains($0)) }
-        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 

@@ -216,6 +216,50 @@ import SessionStore
         }
     }
 
+    // q, then y (save and quit), in the workbench and in a race: after the terminal is restored
+    // the command says where it saved and how to reopen it, and that path reopens.
+    // Failed before: it quit in silence, the snapshot's name known only from the dialog.
+    @Test func saveAndQuitSaysWhereItSaved() throws {
+        guard EndToEndTests.shell(["tmux", "-V"]).status == 0 else { Issue.record("tmux is not installed"); return }
+        let bin = try #require(EndToEndTests.binary)
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        for (index, extra) in [[], ["--race", "conv,cosine"]].enumerated() {
+            let socket = "spherelab-saveq-\(getpid())-\(index)"
+            let sessions = datasets + "/Sessions\(index)", status = datasets + "/status\(index)"
+            let command = "'\(bin)' --datasets-dir '\(datasets)' --sessions-dir '\(sessions)' \((Self.tinyOptions + extra).joined(separator: " ")); echo $? > '\(status)'"
+            EndToEndTests.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", "q", command])
+            EndToEndTests.shell(["tmux", "-L", socket, "set-option", "-t", "q", "remain-on-exit", "on"])
+            defer { EndToEndTests.shell(["tmux", "-L", socket, "kill-server"]) }
+            let pane = EndToEndTests.Pane(socket: socket, target: "q")
+            var screen = pane.wait(seconds: 120) { $0.contains("RUNNING") && (EndToEndTests.step(in: $0) ?? 0) >= 3 }
+            pane.send("q")
+            screen = pane.wait(seconds: 20) { $0.contains("before quitting?") }
+            #expect(screen.contains("before quitting?"), "no quit dialog:\n\(screen)")
+            pane.send("y")
+            #expect(Self.until(60) { FileManager.default.fileExists(atPath: status) && !Self.read(status).isEmpty }, "did not exit")
+            #expect(Self.read(status).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            screen = pane.capture()
+            let saved = try FileManager.default.contentsOfDirectory(atPath: sessions).filter { !$0.hasPrefix(".") }
+            #expect(saved.count == 1, "\(saved)")
+            let path = sessions + "/" + (try #require(saved.first, "nothing saved; screen:\n\(screen)"))
+            let what = extra.isEmpty ? "the run" : "the race"
+            // tmux wraps the long line at the pane's width: compare without the line breaks.
+            let joined = screen.replacingOccurrences(of: "\n", with: "")
+            #expect(joined.contains("saved \(what) to \(path); reopen it with: spherelab --resume \(path)"), "screen:\n\(screen)")
+            #expect(!screen.contains("Controls"), "the workbench is still on screen:\n\(screen)")
+            if extra.isEmpty { #expect(try SessionArchive(root: sessions, datasetsDirectory: datasets).restore(path: path).0.trainer.step > 0) }
+            else { #expect(SessionArchive.isRace(path: path)) }
+        }
+    }
+
+    @Test func savedNoteQuotesAPathAShellWouldSplit() {
+        #expect(WorkbenchRunner.savedNote(path: "Sessions/run-step40", race: false)
+                == "saved the run to Sessions/run-step40; reopen it with: spherelab --resume Sessions/run-step40")
+        #expect(WorkbenchRunner.savedNote(path: "/tmp/my runs/race-a", race: true)
+                == "saved the race to /tmp/my runs/race-a; reopen it with: spherelab --resume '/tmp/my runs/race-a'")
+    }
+
     // The estimate against real runs (peak resident memory of the binary, VmHWM): never below
     // what a run uses, and conservative by at most 4× (measured: 2.2–2.6×).
     @Test func memoryEstimateAgainstRealRuns() throws {

@@ -37,6 +37,8 @@ public final class WorkbenchRunner {
     /// with 128 + it. `emergencyNote` says what happened to unsaved progress.
     public private(set) var exitSignal: Int32?
     public private(set) var emergencyNote: String?
+    /// Where save-and-quit wrote the run (or the race), said after the terminal is restored.
+    public private(set) var savedOnQuit: String?
     /// What the last waited-for save wrote, or why it failed.
     private var lastSavedPath: String?
     private var lastSaveError: String?
@@ -196,7 +198,11 @@ public final class WorkbenchRunner {
                     save(name: name, wait: false)
                 }
             case .saveAndQuit(let name):
-                if save(name: name, wait: true) { quit() }
+                if save(name: name, wait: true) {
+                    // A remote job writes its own snapshot: its path is the job's to say.
+                    savedOnQuit = driver.writesOwnSnapshots ? nil : lastSavedPath
+                    quit()
+                }
             case .listSnapshots:
                 if driver.writesOwnSnapshots {
                     let again = driver.reconnectNow()
@@ -401,6 +407,11 @@ public final class WorkbenchRunner {
             state.sessionsAvailable = true
             driver.start()
         }
+    }
+
+    /// What the command prints after save-and-quit: where the snapshot (or race) went and how to reopen it.
+    public static func savedNote(path: String, race: Bool) -> String {
+        "saved \(race ? "the race" : "the run") to \(path); reopen it with: spherelab --resume \(ShellWords.quote(path))"
     }
 
     func quit() {
