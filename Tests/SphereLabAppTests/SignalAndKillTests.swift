@@ -76,6 +76,16 @@ import SessionStore
 
     static let tinyOptions = ["--width", "0.125", "--batch", "8", "--eval-every", "0", "--eval-limit", "8"]
 
+    /// The workbench on the tiny data in a detached 100×30 tmux session on its own server
+    /// (`socket`; the caller kills it), writing its exit status to `status`; the pane stays.
+    static func workbenchInTmux(_ bin: String, _ extra: [String] = [], socket: String, datasets: String, sessions: String,
+                                status: String, target: String) -> EndToEndTests.Pane {
+        let command = "'\(bin)' --datasets-dir '\(datasets)' --sessions-dir '\(sessions)' \((tinyOptions + extra).joined(separator: " ")); echo $? > '\(status)'"
+        EndToEndTests.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", target, command])
+        EndToEndTests.shell(["tmux", "-L", socket, "set-option", "-t", target, "remain-on-exit", "on"])
+        return EndToEndTests.Pane(socket: socket, target: target)
+    }
+
     // Headless: each stop signal saves at the next step boundary and exits with 128 + signal.
     // Failed before: no snapshot and no message.
     @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
@@ -179,11 +189,8 @@ import SessionStore
         for (index, signal) in [SIGINT, SIGTERM, SIGHUP].enumerated() {
             let socket = "spherelab-sig-\(getpid())-\(index)"
             let sessions = datasets + "/Sessions\(index)", status = datasets + "/status\(index)"
-            let command = "'\(bin)' --datasets-dir '\(datasets)' --sessions-dir '\(sessions)' \(Self.tinyOptions.joined(separator: " ")); echo $? > '\(status)'"
-            EndToEndTests.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", "sig", command])
-            EndToEndTests.shell(["tmux", "-L", socket, "set-option", "-t", "sig", "remain-on-exit", "on"])
+            let pane = Self.workbenchInTmux(bin, socket: socket, datasets: datasets, sessions: sessions, status: status, target: "sig")
             defer { EndToEndTests.shell(["tmux", "-L", socket, "kill-server"]) }
-            let pane = EndToEndTests.Pane(socket: socket, target: "sig")
             var screen = pane.wait(seconds: 120) { $0.contains("RUNNING") && (EndToEndTests.step(in: $0) ?? 0) >= 3 }
             #expect(screen.contains("RUNNING"), "screen:\n\(screen)")
             if signal == SIGINT {
@@ -227,11 +234,8 @@ import SessionStore
         for (index, extra) in [[], ["--race", "conv,cosine"]].enumerated() {
             let socket = "spherelab-saveq-\(getpid())-\(index)"
             let sessions = datasets + "/Sessions\(index)", status = datasets + "/status\(index)"
-            let command = "'\(bin)' --datasets-dir '\(datasets)' --sessions-dir '\(sessions)' \((Self.tinyOptions + extra).joined(separator: " ")); echo $? > '\(status)'"
-            EndToEndTests.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", "q", command])
-            EndToEndTests.shell(["tmux", "-L", socket, "set-option", "-t", "q", "remain-on-exit", "on"])
+            let pane = Self.workbenchInTmux(bin, extra, socket: socket, datasets: datasets, sessions: sessions, status: status, target: "q")
             defer { EndToEndTests.shell(["tmux", "-L", socket, "kill-server"]) }
-            let pane = EndToEndTests.Pane(socket: socket, target: "q")
             var screen = pane.wait(seconds: 120) { $0.contains("RUNNING") && (EndToEndTests.step(in: $0) ?? 0) >= 3 }
             pane.send("q")
             screen = pane.wait(seconds: 20) { $0.contains("before quitting?") }
