@@ -242,7 +242,7 @@ enum RaceView {
                 r.score.reached[i].map { "\($0.step) / " + ProgressBar.duration($0.seconds) } ?? dash
             }, priority: 7 - i))
         }
-        columns.append(Column(title: "img/s", cells: rows.map { String(format: "%.0f", $0.score.imagesPerSecond) }, priority: 6))
+        columns.append(Column(title: "img/s", cells: rows.map { WorkbenchView.rate($0.score.imagesPerSecond, dash: dash) }, priority: 6))
         columns.append(Column(title: thetaTitle, cells: rows.map { $0.theta.map { WorkbenchView.degrees($0, s.glyphs) } ?? dash }, priority: 5))
         // Drop the least important columns until the rest fit.
         func total(_ c: [Column]) -> Int { c.reduce(0) { $0 + $1.width } + 2 * max(0, c.count - 1) }

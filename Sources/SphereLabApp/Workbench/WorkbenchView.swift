@@ -155,7 +155,7 @@ public enum WorkbenchView {
             progress += "  epoch \(t.epoch + 1) (\(pct)%)"
         }
         if let total = t.totalSteps { progress += " of \(total) steps" }
-        if !t.isEvaluating { progress += String(format: "  %.0f img/s", t.imagesPerSecond) }
+        if !t.isEvaluating { progress += "  " + rate(t.imagesPerSecond, dash: "–") + " img/s" }
         if let eta = t.secondsToRunEnd ?? t.secondsToEpochEnd, t.state == .running {
             progress += "  ETA " + ProgressBar.duration(eta) + (t.totalSteps == nil ? " (epoch)" : "")
         }
@@ -166,6 +166,12 @@ public enum WorkbenchView {
         if t.unsavedSteps > 0 && s.sessionsAvailable { line2 += " · \(t.unsavedSteps) unsaved steps" }
         if let board = s.race { line2 = RaceView.headerLine(s, board) + " · " + line2 }
         grid.putTruncated(" " + line2, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: Style(.dim), glyphs: s.glyphs)
+    }
+
+    /// Images per second as measured, or `dash` before the run has measured a rate (0: a run
+    /// just opened from a snapshot, until its first step).
+    static func rate(_ imagesPerSecond: Double, dash: String) -> String {
+        imagesPerSecond > 0 && imagesPerSecond.isFinite ? String(format: "%.0f", imagesPerSecond) : dash
     }
 
     // MARK: charts
