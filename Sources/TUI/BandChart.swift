@@ -55,7 +55,7 @@ public struct BandChart: Sendable {
         self.bandRole = bandRole
         self.medianRole = medianRole
         self.glyphs = glyphs
-        self.emptyMessage = emptyMessage
+        self.emptyMessage = glyphs.text(emptyMessage)
         self.steps = steps
         self.xFormat = xFormat
         self.zoomFormat = zoomFormat

@@ -19,10 +19,10 @@ public struct ConfusionMatrix: Sendable {
     public var emptyMessage: String
 
     public init(classes: [String], counts: [[Int]], glyphs: GlyphSet = .unicode, emptyMessage: String = "no evaluation yet") {
-        self.classes = classes
+        self.classes = classes.map(glyphs.text)
         self.counts = counts
         self.glyphs = glyphs
-        self.emptyMessage = emptyMessage
+        self.emptyMessage = glyphs.text(emptyMessage)
     }
 
     /// Accuracy of each true class (nil for a class with no samples).

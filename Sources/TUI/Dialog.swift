@@ -30,9 +30,14 @@ public struct Dialog: Sendable {
 
     public init(title: String, content: Content, footer: String? = nil, maxContentWidth: Int = 60,
                 glyphs: GlyphSet = .unicode) {
-        self.title = title
-        self.content = content
-        self.footer = footer
+        // Spelled for the glyph set before anything is measured.
+        self.title = glyphs.text(title)
+        switch content {
+        case .text(let lines): self.content = .text(lines.map(glyphs.text))
+        case .keyTable(let hints): self.content = .keyTable(hints.map { KeyHint(glyphs.text($0.key), glyphs.text($0.label), priority: $0.priority) })
+        case .pickList(let items, let selected): self.content = .pickList(items: items.map(glyphs.text), selected: selected)
+        }
+        self.footer = footer.map(glyphs.text)
         self.maxContentWidth = maxContentWidth
         self.glyphs = glyphs
     }

@@ -39,7 +39,12 @@ public struct Form: Sendable {
     public var glyphs: GlyphSet
 
     public init(rows: [FormRow], firstLine: Int = 0, glyphs: GlyphSet = .unicode) {
-        self.rows = rows
+        // Spelled for the glyph set before anything is measured.
+        self.rows = glyphs == .unicode ? rows : rows.map { r in
+            var r = r
+            r.label = glyphs.text(r.label); r.value = glyphs.text(r.value); r.message = r.message.map(glyphs.text)
+            return r
+        }
         self.firstLine = firstLine
         self.glyphs = glyphs
     }

@@ -31,13 +31,13 @@ public struct HeatRows: Sendable {
 
     public init(rows: [HeatRow], steps: [Double] = [], format: ValueFormat = .number, xFormat: ValueFormat = .number,
                 range: ClosedRange<Double>? = nil, glyphs: GlyphSet = .unicode, emptyMessage: String = "no data yet") {
-        self.rows = rows
+        self.rows = glyphs == .unicode ? rows : rows.map { HeatRow(label: AsciiText.fold($0.label), values: $0.values) }
         self.steps = steps
         self.format = format
         self.xFormat = xFormat
         self.range = range
         self.glyphs = glyphs
-        self.emptyMessage = emptyMessage
+        self.emptyMessage = glyphs.text(emptyMessage)
     }
 
     static let shades: [Character] = ["░", "▒", "▓", "█"]
@@ -80,7 +80,7 @@ public struct HeatRows: Sendable {
             row += 1
         }
         if hasLegend {
-            let dots = glyphs == .unicode ? "…" : ".."
+            let dots = glyphs == .unicode ? "…" : "to"   // not "..", which marks cut text in ASCII
             let text = "\(ramp[0]) \(format.readout(lo, glyphs: glyphs)) \(dots) \(ramp[ramp.count - 1]) "
                 + format.readout(hi, glyphs: glyphs)
             grid.putTruncated(text, x: plot.x, y: row, maxWidth: rect.maxX - plot.x, style: Style(.dim), glyphs: glyphs)

@@ -20,7 +20,8 @@ public struct HelpBar: Sendable {
     public var glyphs: GlyphSet
 
     public init(hints: [KeyHint], glyphs: GlyphSet = .unicode) {
-        self.hints = hints
+        // Spelled for the glyph set before anything is measured.
+        self.hints = glyphs == .ascii ? hints.map { KeyHint(AsciiText.fold($0.key), AsciiText.fold($0.label), priority: $0.priority) } : hints
         self.glyphs = glyphs
     }
 
@@ -30,7 +31,8 @@ public struct HelpBar: Sendable {
         func needed(_ indices: [Int]) -> Int {
             let text = indices.reduce(0) { $0 + hints[$1].key.count + 1 + hints[$1].label.count }
                 + 2 * max(0, indices.count - 1)
-            return text + (indices.count < hints.count ? (indices.isEmpty ? 1 : 3) : 0)  // "  …"
+            let more = TextFit.ellipsis(glyphs).count   // "  …" says that hints were left out
+            return text + (indices.count < hints.count ? (indices.isEmpty ? more : 2 + more) : 0)
         }
         while !kept.isEmpty && needed(kept) > width {
             // The lowest priority goes first; among equals, the last one.
@@ -53,7 +55,7 @@ public struct HelpBar: Sendable {
             x = grid.put(" " + hint.label, x: x, y: rect.y, style: Style(.dim), clip: row) + 2
         }
         if shown.count < hints.count {
-            grid.put(String(TextFit.ellipsis(glyphs)), x: shown.isEmpty ? rect.x : x, y: rect.y, style: Style(.dim), clip: row)
+            grid.put(TextFit.ellipsis(glyphs), x: shown.isEmpty ? rect.x : x, y: rect.y, style: Style(.dim), clip: row)
         }
     }
 }

@@ -50,14 +50,15 @@ public struct LineChart: Sendable {
                 glyphs: GlyphSet = .unicode, showLegend: Bool = true, integerX: Bool = true,
                 emptyMessage: String = "no data yet", markers: [ChartMarker] = [], yFit: YFit = .data,
                 logY: Bool = false, xFormat: ValueFormat = .number, yFormat: ValueFormat = .number) {
-        self.series = series
+        // Labels spelled for the glyph set before anything is measured.
+        self.series = glyphs == .unicode ? series : series.map { var s = $0; s.label = AsciiText.fold(s.label); return s }
         self.yRange = yRange
         self.xRange = xRange
         self.glyphs = glyphs
         self.showLegend = showLegend
         self.integerX = integerX
-        self.emptyMessage = emptyMessage
-        self.markers = markers
+        self.emptyMessage = glyphs.text(emptyMessage)
+        self.markers = glyphs == .unicode ? markers : markers.map { var m = $0; m.label = AsciiText.fold(m.label); return m }
         self.yFit = yFit
         self.logY = logY
         self.xFormat = xFormat

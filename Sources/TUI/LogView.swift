@@ -18,7 +18,7 @@ public struct LogView: Sendable {
     public var scroll: Int
 
     public init(lines: [LogLine], glyphs: GlyphSet = .unicode, scroll: Int = 0) {
-        self.lines = lines
+        self.lines = glyphs == .unicode ? lines : lines.map { LogLine(AsciiText.fold($0.text), role: $0.role) }
         self.glyphs = glyphs
         self.scroll = scroll
     }

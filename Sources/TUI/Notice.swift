@@ -6,7 +6,7 @@ public struct Notice: Sendable {
     public var glyphs: GlyphSet
 
     public init(lines: [String], role: ColorRole = .warn, glyphs: GlyphSet = .unicode) {
-        self.lines = lines
+        self.lines = lines.map(glyphs.text)
         self.role = role
         self.glyphs = glyphs
     }

@@ -28,7 +28,7 @@ public struct Panel: Sendable {
     public var glyphs: GlyphSet
 
     public init(title: String = "", focused: Bool = false, glyphs: GlyphSet = .unicode) {
-        self.title = title
+        self.title = glyphs.text(title)
         self.focused = focused
         self.glyphs = glyphs
     }

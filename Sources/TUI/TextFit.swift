@@ -1,14 +1,18 @@
 /// Fitting text into a number of cells (one cell per `Character`).
 public enum TextFit {
-    /// The ellipsis that marks cut text.
-    public static func ellipsis(_ glyphs: GlyphSet) -> Character { glyphs == .unicode ? "…" : "~" }
+    /// The ellipsis that marks cut text: `…`, or `..` in ASCII (`~` there means "smoothed").
+    public static func ellipsis(_ glyphs: GlyphSet) -> String { glyphs == .unicode ? "…" : ".." }
 
-    /// `text` unchanged if it fits in `width` cells; otherwise its first `width - 1` characters
-    /// and an ellipsis. Width 0 gives "".
+    /// `text` unchanged if it fits in `width` cells; otherwise its first characters and an
+    /// ellipsis, `width` cells in all (in ASCII a single cell left gets `.`). Width 0 gives "".
+    /// In ASCII the text is spelled in 7-bit characters first (`AsciiText`), then measured.
     public static func truncate(_ text: String, to width: Int, glyphs: GlyphSet = .unicode) -> String {
         guard width > 0 else { return "" }
+        let text = glyphs.text(text)
         guard text.count > width else { return text }
-        return String(text.prefix(width - 1)) + String(ellipsis(glyphs))
+        let mark = ellipsis(glyphs)
+        guard width > mark.count else { return String(mark.prefix(width)) }
+        return String(text.prefix(width - mark.count)) + mark
     }
 
     /// Breaks `text` into lines of at most `width` cells at spaces; a word longer than a line

@@ -45,18 +45,24 @@ struct ExperimentRun: ParsableCommand {
             guard (1...256).contains(t) else { throw ValidationError("--threads must be in 1…256") }
             BLASThreads.set(t)
         }
+        // Ctrl-C, SIGTERM and SIGHUP stop between steps: the run in progress is saved and the
+        // runner says how to continue.
+        StopSignals.install()
         do {
             let spec = try source.load()
             let style: ExperimentRunner.OutputStyle = json ? .json : (isatty(STDERR_FILENO) == 1 ? .progressBar : .plain)
             let runner = ExperimentRunner(spec: spec, sessionsRoot: sessions, datasetsDirectory: datasetsDir, style: style)
-            runner.command = (["spherelab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            runner.command = (["spherelab"] + CommandLine.arguments.dropFirst().map(ShellWords.quote)).joined(separator: " ")
             runner.measureEstimate = !noEstimate
             if estimateOnly { runner.shouldStop = { _, _ in true } }
             let outcome = try runner.run()
+            if let i = outcome.interruption { throw ExitCode(128 + i.signal) }
             if estimateOnly && outcome.stopped {
                 FileHandle.standardError.write(Data("stopped after the estimate (--estimate-only); run the same command without it to start\n".utf8))
             }
         } catch let e as ValidationError {
+            throw e
+        } catch let e as ExitCode {
             throw e
         } catch {
             throw failure("\(error)")

@@ -113,6 +113,8 @@ struct Workbench: ParsableCommand {
         }
         if let note = runner.emergencyNote { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
         if let signal = runner.exitSignal { throw ExitCode(128 + signal) }
+        // Last, under the summary: where save-and-quit put the run and how to reopen it.
+        defer { if let path = runner.savedOnQuit { print(WorkbenchRunner.savedNote(path: path, race: runner.raceRuns != nil)) } }
         if let runs = runner.raceRuns {
             for r in runs {
                 let t = r.telemetry

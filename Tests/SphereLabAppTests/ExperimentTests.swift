@@ -227,6 +227,48 @@ func xmlError(_ text: String) -> String? {
         }
     }
 
+    // Ctrl-C (or SIGTERM/SIGHUP) between steps: the run in progress is saved where it stands,
+    // the runner says how many runs are finished and the command that continues, and that
+    // command picks up exactly there. Failed before: the process died without a word and the
+    // steps since the last snapshot were trained again.
+    @Test func aStopSignalSavesTheRunInProgressAndSaysHowToResume() throws {
+        let datasets = try makeTinyDatasets(train: 48, test: 20)
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let spec = try tinyExperiment(name: "sig")
+        let root = datasets + "/Sessions"
+        let first = ExperimentRunner(spec: spec, sessionsRoot: root, datasetsDirectory: datasets, style: .plain)
+        first.measureEstimate = false
+        first.command = "spherelab experiment run sig.json"
+        var said = ""
+        first.write = { _ in }
+        first.writeProgress = { said += $0 }
+        first.stopSignal = { run, step in run == "cosine-s1" && step == 3 ? SIGINT : nil }
+        let cut = try first.run()
+        let expected = ExperimentRunner.Interruption(signal: SIGINT, finishedRuns: 1, totalRuns: 4,
+                                                     current: "cosine-s1 saved at step 3 and continues from there",
+                                                     resumeCommand: "spherelab experiment run sig.json")
+        #expect(cut.interruption == expected && cut.stopped && cut.completed == ["conv-s1"])
+        #expect(said.contains("interrupted by SIGINT after 1 of 4 runs — cosine-s1 saved at step 3 and continues from there; "
+                              + "resume with: spherelab experiment run sig.json (finished runs are kept)"), Comment(rawValue: said))
+
+        let second = ExperimentRunner(spec: spec, sessionsRoot: root, datasetsDirectory: datasets, style: .quiet)
+        second.measureEstimate = false
+        let rest = try second.run()
+        #expect(rest.interruption == nil && rest.skipped == ["conv-s1"] && rest.resumed == ["cosine-s1": 3])
+        let records = try ExperimentResultsFile(path: root + "/experiments/sig/results.jsonl").read()
+        for id in ["conv-s1", "cosine-s1", "conv-s2", "cosine-s2"] {
+            #expect(records.filter { $0.run == id }.map(\.step) == [2, 4, 6], "\(id)")
+        }
+
+        // Before a run has taken a step, and while measuring speeds: nothing to save, said so.
+        let third = ExperimentRunner(spec: try tinyExperiment(name: "sig2"), sessionsRoot: root, datasetsDirectory: datasets, style: .quiet)
+        third.stopSignal = { _, _ in SIGTERM }
+        let early = try #require(try third.run().interruption)
+        #expect(early.finishedRuns == 0 && early.current == "stopped while measuring speeds, before the next run started")
+        third.measureEstimate = false
+        #expect(try third.run().interruption?.current == "conv-s1 had not started and starts from the beginning")
+    }
+
     @Test func refusesAnotherExperimentInTheSameFolderAndMissingData() throws {
         let datasets = try makeTinyDatasets(train: 16, test: 8)
         defer { try? FileManager.default.removeItem(atPath: datasets) }

@@ -227,6 +227,42 @@ private func alone(_ request: RunRequest, steps: Int) throws -> (Trace, Network)
         #expect(try FileManager.default.contentsOfDirectory(atPath: path).sorted() == ["conv", "conv-b", "race.json", "sigmoid-0.3"])
     }
 
+    /// The workbench scoreboard's thresholds go into race.json and come back when the race is
+    /// reopened; a race saved without them (older builds, headless `race`) reopens with the
+    /// defaults, and a damaged value is refused with what to do. Failed before: a reopened race's
+    /// scoreboard was back at 80/85/88 whatever the user had set.
+    @Test func raceKeepsItsScoreboardThresholds() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let race = Race()
+        try race.add(name: "conv", request: raceRequest(datasets, .conv))
+        try race.add(name: "cosine", request: raceRequest(datasets, .cosine))
+        try race.run(steps: 2)
+        while race.advance() != nil {}
+        let archive = SessionArchive(root: datasets + "/Sessions", datasetsDirectory: datasets)
+        let path = try archive.write(archive.captureRace(race, thresholds: [0.5, 0.9]), name: "kept")
+        #expect(try archive.readRaceManifest(path: path).thresholds == [0.5, 0.9])
+        let reopened = try archive.restoreRace(path: path)
+        #expect(reopened.scoreboardThresholds == [0.5, 0.9])
+        #expect(WorkbenchRunner.board(for: reopened, base: nil, datasetsDirectory: datasets).thresholds == [0.5, 0.9])
+
+        // race.json as saved before thresholds were kept.
+        let file = path + "/" + RaceManifest.fileName
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        object.removeValue(forKey: "thresholds")
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: file))
+        let old = try archive.restoreRace(path: path)
+        #expect(old.scoreboardThresholds == nil)
+        #expect(WorkbenchRunner.board(for: old, base: nil, datasetsDirectory: datasets).thresholds == [0.80, 0.85, 0.88])
+
+        object["thresholds"] = [80]
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: file))
+        #expect { try archive.restoreRace(path: path) } throws: { error in
+            "\(error)".contains("'thresholds' must hold 1 to 4 accuracies in (0, 1], found [80.0]")
+                && "\(error)".contains("remove the key to reopen it with the default")
+        }
+    }
+
     /// Headless `race --json`: one object per run step and evaluation, each naming its run, and
     /// a scoreboard with the steps at which each threshold was first reached.
     @Test func headlessRaceNamesEveryLineAndKeepsTheScore() throws {

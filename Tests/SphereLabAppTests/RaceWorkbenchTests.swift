@@ -193,6 +193,24 @@ extension AppState {
 }
 
 @Suite struct RaceViewTests {
+    // A run that has not measured a rate (a race just reopened) shows "–", not 0 img/s; the
+    // header of the focused run too. Failed before: "0" until the runs moved.
+    @Test func imagesPerSecondIsADashUntilMeasured() {
+        var runs = [raceRun("conv", variant: .conv, lossScale: 1.2, test: 0.81), raceRun("cosine", variant: .cosine, lossScale: 0.8, test: 0.86)]
+        runs[0].telemetry.imagesPerSecond = 0
+        runs[1].telemetry.imagesPerSecond = 64.4
+        let lines = WorkbenchView.render(raceState(runs), width: 200, height: 60).lines
+        #expect(lines[0].contains("step 40") && lines[0].contains(" – img/s"), "\(lines[0])")
+        guard let h = lines.firstIndex(where: { $0.contains(" img/s ") && $0.contains(" run ") }) else { Issue.record("no scoreboard"); return }
+        let end = lines[h].distance(from: lines[h].startIndex, to: lines[h].range(of: "img/s")!.upperBound)
+        func cell(_ run: String) -> String {
+            let row = Array(lines[(h + 1)...(h + 2)].first { $0.contains(" \(run) ") } ?? "")
+            return row.count >= end ? String(row[(end - 5)..<end]) : ""
+        }
+        #expect(cell("conv") == "    –", "\(cell("conv"))")
+        #expect(cell("cosine") == "   64", "\(cell("cosine"))")
+    }
+
     @Test(arguments: [(80, 24), (120, 36), (200, 60)])
     func everyRunIsInTheLegendAndOnTheScoreboard(_ size: (Int, Int)) {
         let s = raceState()

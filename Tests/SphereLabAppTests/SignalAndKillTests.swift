@@ -76,6 +76,16 @@ import SessionStore
 
     static let tinyOptions = ["--width", "0.125", "--batch", "8", "--eval-every", "0", "--eval-limit", "8"]
 
+    /// The workbench on the tiny data in a detached 100×30 tmux session on its own server
+    /// (`socket`; the caller kills it), writing its exit status to `status`; the pane stays.
+    static func workbenchInTmux(_ bin: String, _ extra: [String] = [], socket: String, datasets: String, sessions: String,
+                                status: String, target: String) -> EndToEndTests.Pane {
+        let command = "'\(bin)' --datasets-dir '\(datasets)' --sessions-dir '\(sessions)' \((tinyOptions + extra).joined(separator: " ")); echo $? > '\(status)'"
+        EndToEndTests.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", target, command])
+        EndToEndTests.shell(["tmux", "-L", socket, "set-option", "-t", target, "remain-on-exit", "on"])
+        return EndToEndTests.Pane(socket: socket, target: target)
+    }
+
     // Headless: each stop signal saves at the next step boundary and exits with 128 + signal.
     // Failed before: no snapshot and no message.
     @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
@@ -95,6 +105,37 @@ import SessionStore
         let archive = SessionArchive(root: sessions, datasetsDirectory: datasets)
         let (run, _) = try archive.restore(path: sessions + "/sig")
         #expect(run.trainer.step > 0)
+    }
+
+    // `experiment run` stopped by Ctrl-C: it saves the run in progress, says how many runs are
+    // finished and the command that continues, exits 130; that command continues from the
+    // saved step. Failed before: it died at once without a word (and lost the unsaved steps).
+    @Test func experimentStopSignalSaysHowToResume() throws {
+        let bin = try #require(EndToEndTests.binary)
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let file = datasets + "/long run.json"   // a space: the command quotes it
+        try Data("""
+        {"name": "sigx", "base": {"dataset": "fashion-mnist", "width": 0.125, "batch": 8, "eval-limit": 8},
+         "axes": {"variant": ["conv", "cosine"]}, "steps": 100000, "eval_every": 5, "save_every": 1000}
+        """.utf8).write(to: URL(fileURLWithPath: file))
+        let out = datasets + "/out.txt", sessions = datasets + "/Sessions"
+        let args = ["experiment", "run", file, "--datasets-dir", datasets, "--sessions", sessions, "--no-estimate", "--json"]
+        let pid = Self.spawn([bin] + args, output: out)
+        #expect(pid > 0)
+        #expect(Self.until(60) { Self.read(out).components(separatedBy: "\"test_accuracy\"").count > 3 }, "no evaluations: \(Self.read(out))")
+        kill(pid, SIGINT)
+        let code = Self.reap(pid, within: 90)
+        let text = Self.read(out)
+        #expect(code == 128 + SIGINT, "exit \(code): \(text)" as Comment)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("interrupted by SIGINT after 0 of 2 runs") }, Comment(rawValue: text))
+        #expect(line.contains("conv-s1 saved at step ") && line.hasSuffix("(finished runs are kept)"), Comment(rawValue: String(line)))
+        let command = try #require(line.components(separatedBy: "resume with: ").last?.components(separatedBy: " (finished").first)
+        #expect(command == "spherelab experiment run '\(file)' --datasets-dir \(datasets) --sessions \(sessions) --no-estimate --json")
+        let step = try #require(Int(line.components(separatedBy: "saved at step ").last?.prefix { $0.isNumber } ?? ""))
+        // The stated command (with --estimate-only, which stops after measuring) finds the run at that step.
+        let again = EndToEndTests.shell([bin] + args + ["--estimate-only"])
+        #expect(again.status == 0 && again.output.contains("\"from_step\":\(step)"), Comment(rawValue: again.output))
     }
 
     // 20 × kill -9 at random moments of `train --save-every 1`: every snapshot that exists
@@ -148,11 +189,8 @@ import SessionStore
         for (index, signal) in [SIGINT, SIGTERM, SIGHUP].enumerated() {
             let socket = "spherelab-sig-\(getpid())-\(index)"
             let sessions = datasets + "/Sessions\(index)", status = datasets + "/status\(index)"
-            let command = "'\(bin)' --datasets-dir '\(datasets)' --sessions-dir '\(sessions)' \(Self.tinyOptions.joined(separator: " ")); echo $? > '\(status)'"
-            EndToEndTests.shell(["tmux", "-L", socket, "new-session", "-d", "-x", "100", "-y", "30", "-s", "sig", command])
-            EndToEndTests.shell(["tmux", "-L", socket, "set-option", "-t", "sig", "remain-on-exit", "on"])
+            let pane = Self.workbenchInTmux(bin, socket: socket, datasets: datasets, sessions: sessions, status: status, target: "sig")
             defer { EndToEndTests.shell(["tmux", "-L", socket, "kill-server"]) }
-            let pane = EndToEndTests.Pane(socket: socket, target: "sig")
             var screen = pane.wait(seconds: 120) { $0.contains("RUNNING") && (EndToEndTests.step(in: $0) ?? 0) >= 3 }
             #expect(screen.contains("RUNNING"), "screen:\n\(screen)")
             if signal == SIGINT {
@@ -183,6 +221,47 @@ import SessionStore
                 if let s = saved.first { #expect(try archive.restore(path: s.path).0.trainer.step > 0) }
             }
         }
+    }
+
+    // q, then y (save and quit), in the workbench and in a race: after the terminal is restored
+    // the command says where it saved and how to reopen it, and that path reopens.
+    // Failed before: it quit in silence, the snapshot's name known only from the dialog.
+    @Test func saveAndQuitSaysWhereItSaved() throws {
+        guard EndToEndTests.shell(["tmux", "-V"]).status == 0 else { Issue.record("tmux is not installed"); return }
+        let bin = try #require(EndToEndTests.binary)
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        for (index, extra) in [[], ["--race", "conv,cosine"]].enumerated() {
+            let socket = "spherelab-saveq-\(getpid())-\(index)"
+            let sessions = datasets + "/Sessions\(index)", status = datasets + "/status\(index)"
+            let pane = Self.workbenchInTmux(bin, extra, socket: socket, datasets: datasets, sessions: sessions, status: status, target: "q")
+            defer { EndToEndTests.shell(["tmux", "-L", socket, "kill-server"]) }
+            var screen = pane.wait(seconds: 120) { $0.contains("RUNNING") && (EndToEndTests.step(in: $0) ?? 0) >= 3 }
+            pane.send("q")
+            screen = pane.wait(seconds: 20) { $0.contains("before quitting?") }
+            #expect(screen.contains("before quitting?"), "no quit dialog:\n\(screen)")
+            pane.send("y")
+            #expect(Self.until(60) { FileManager.default.fileExists(atPath: status) && !Self.read(status).isEmpty }, "did not exit")
+            #expect(Self.read(status).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            screen = pane.capture()
+            let saved = try FileManager.default.contentsOfDirectory(atPath: sessions).filter { !$0.hasPrefix(".") }
+            #expect(saved.count == 1, "\(saved)")
+            let path = sessions + "/" + (try #require(saved.first, "nothing saved; screen:\n\(screen)"))
+            let what = extra.isEmpty ? "the run" : "the race"
+            // tmux wraps the long line at the pane's width: compare without the line breaks.
+            let joined = screen.replacingOccurrences(of: "\n", with: "")
+            #expect(joined.contains("saved \(what) to \(path); reopen it with: spherelab --resume \(path)"), "screen:\n\(screen)")
+            #expect(!screen.contains("Controls"), "the workbench is still on screen:\n\(screen)")
+            if extra.isEmpty { #expect(try SessionArchive(root: sessions, datasetsDirectory: datasets).restore(path: path).0.trainer.step > 0) }
+            else { #expect(SessionArchive.isRace(path: path)) }
+        }
+    }
+
+    @Test func savedNoteQuotesAPathAShellWouldSplit() {
+        #expect(WorkbenchRunner.savedNote(path: "Sessions/run-step40", race: false)
+                == "saved the run to Sessions/run-step40; reopen it with: spherelab --resume Sessions/run-step40")
+        #expect(WorkbenchRunner.savedNote(path: "/tmp/my runs/race-a", race: true)
+                == "saved the race to /tmp/my runs/race-a; reopen it with: spherelab --resume '/tmp/my runs/race-a'")
     }
 
     // The estimate against real runs (peak resident memory of the binary, VmHWM): never below

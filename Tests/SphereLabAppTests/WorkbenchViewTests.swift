@@ -34,9 +34,44 @@ import TUI
         var s = AppState(telemetry: sampleTelemetry())
         s.glyphs = .ascii
         let text = WorkbenchView.render(s, width: 100, height: 30).lines.joined()
-        // Only the labels that name angles keep Greek/arrow letters; the drawing is 7-bit.
-        let drawing = text.unicodeScalars.filter { $0.value > 127 && !"θπ↔×·…»ΔβŁ–".unicodeScalars.contains($0) }
-        #expect(drawing.isEmpty, "non-ASCII drawing characters: \(String(String.UnicodeScalarView(drawing.prefix(10))))")
+        // Labels too: θ is spelled theta, ↔ <->, · . (every view and size: `AsciiScreenTests`).
+        let drawing = text.unicodeScalars.filter { $0.value > 127 }
+        #expect(drawing.isEmpty, "non-ASCII characters: \(String(String.UnicodeScalarView(drawing.prefix(10))))")
+        #expect(text.contains("theta(w, x) median") && text.contains("kernel<->kernel"))
+    }
+
+    // After `v` the angle view's histograms are still the old variant's until the next
+    // measurement (none while paused): they are marked so at once, never labelled with the new
+    // variant. Failed before: "features.0 · cosine" stayed, unmarked, beside a header saying linear.
+    @Test func angleViewMarksAnglesMeasuredBeforeAVariantSwitch() {
+        var s = AppState(telemetry: sampleTelemetry())   // angles measured under cosine
+        func angleLine(_ w: Int, _ h: Int) -> (text: String, style: Style?) {
+            let grid = WorkbenchView.render(s, width: w, height: h)
+            guard let y = grid.lines.firstIndex(where: { $0.contains("Angles [") }) else { return ("", nil) }
+            let line = grid.lines[y + 1]
+            let start = line.range(of: "features.0").map { line.distance(from: line.startIndex, to: $0.lowerBound) }
+            return (line, start.flatMap { grid.styleAt(x: $0, y: y + 1) })
+        }
+        #expect(angleLine(200, 60).text.contains("features.0 · cosine") && !angleLine(200, 60).text.contains("before"))
+        _ = s.update(.key(.char("v")))   // → linear, sent to the trainer
+        #expect(angleLine(200, 60).text.contains("features.0 · cosine (before switch to linear)"), "\(angleLine(200, 60).text)")
+        #expect(angleLine(200, 60).style?.role == .warn)
+        #expect(angleLine(160, 50).text.contains("features.0 · cosine (before switch)"), "\(angleLine(160, 50).text)")
+        #expect(angleLine(120, 36).text.contains("features.0 · before switch"), "\(angleLine(120, 36).text)")
+        #expect(angleLine(80, 24).text.contains("features.0 · befor"), "\(angleLine(80, 24).text)")
+        // The trainer applies it; no measurement yet (paused): still the old variant's angles.
+        var t = s.telemetry
+        t.sequence += 1
+        t.hyper.variant = .linear
+        t.state = .paused
+        _ = s.update(.telemetry(t))
+        #expect(angleLine(200, 60).text.contains("features.0 · cosine (before switch to linear)"))
+        // The next measurement is the new variant's.
+        t.sequence += 1
+        t.angles = t.angles.map { var a = $0; a.variant = "linear"; a.step += 1; return a }
+        _ = s.update(.telemetry(t))
+        #expect(angleLine(200, 60).text.contains("features.0 · linear") && !angleLine(200, 60).text.contains("before"))
+        #expect(angleLine(200, 60).style?.role == .accent)
     }
 
     @Test func pausedAndDivergedStatesAreShown() {

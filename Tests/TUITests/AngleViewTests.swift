@@ -115,7 +115,7 @@ import Testing
         let flat = rendered(width: 12, height: 2) {
             HeatRows(rows: [HeatRow(label: "a", values: [2, 2])], glyphs: .ascii).render(into: &$0, in: $0.bounds)
         }
-        #expect(flat == ["a ==", "  . 2 .. # 2"], "all-equal values sit mid-ramp")
+        #expect(flat == ["a ==", "  . 2 to # 2"], "all-equal values sit mid-ramp")
         #expect(rendered(width: 14, height: 2) { HeatRows(rows: [HeatRow(label: "a", values: [.nan])]).render(into: &$0, in: $0.bounds) }
             == [" no data yet", ""])
     }
@@ -162,7 +162,7 @@ import Testing
         let lines = rendered(width: 30, height: 4) {
             ConfusionMatrix(classes: names, counts: counts, glyphs: .ascii).render(into: &$0, in: $0.bounds)
         }
-        #expect(lines == ["T-shir~  98.5%", "Trouser  96.9%", "Pullov~  97.6%", "Dress    90.9%"])
+        #expect(lines == ["T-shi..  98.5%", "Trouser  96.9%", "Pullo..  97.6%", "Dress    90.9%"])
         #expect(ConfusionMatrix(classes: ["a", "b"], counts: [[3, 1], [0, 0]]).accuracies == [0.75, nil])
         #expect(rendered(width: 20, height: 1) { ConfusionMatrix(classes: names, counts: []).render(into: &$0, in: $0.bounds) }
             == [" no evaluation yet"])

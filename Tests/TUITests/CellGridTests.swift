@@ -94,7 +94,7 @@ import Testing
 
     @Test func truncationEndsInAnEllipsis() {
         #expect(TextFit.truncate("learning rate", to: 6) == "learn…")
-        #expect(TextFit.truncate("learning rate", to: 6, glyphs: .ascii) == "learn~")
+        #expect(TextFit.truncate("learning rate", to: 6, glyphs: .ascii) == "lear..")
         #expect(TextFit.truncate("lr", to: 6) == "lr")
         #expect(TextFit.truncate("lr", to: 0) == "")
         #expect(TextFit.truncate("lr", to: 1) == "…")

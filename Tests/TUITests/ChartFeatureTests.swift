@@ -38,7 +38,7 @@ import Testing
         #expect(lines == [
             "** loss",
             "  1+*sgd    |lr*2         end|",
-            "   ||   *** ||→linear        |",
+            "   ||   *** ||->linear       |",   // ASCII spells the arrow
             "   ||      *****             |",
             "0.5+|       ||  *****        |",
             "   ||       ||       *****   |",
@@ -72,7 +72,7 @@ import Testing
         let cut = MarkerLabels.place([(0, "ab"), (5, "longlabel"), (6, "xyz")], width: 12, lanes: 1, glyphs: .ascii)
         #expect(cut == [
             MarkerLabels.Placed(start: 1, lane: 0, text: "ab"),
-            MarkerLabels.Placed(start: 6, lane: 0, text: "longl~"),
+            MarkerLabels.Placed(start: 6, lane: 0, text: "long.."),
             nil,
         ], "longlabel does not fit on either side whole, so it is cut at the right edge; xyz finds no room")
         let shortened = MarkerLabels.place([(8, "late"), (1, "early-long")], width: 12, lanes: 1, glyphs: .ascii)

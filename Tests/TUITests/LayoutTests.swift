@@ -43,8 +43,10 @@ import Testing
             == ["space pause  +/- lr  ? help  q quit  …"], "of the two priority-1 hints the later goes first")
         #expect(rendered(width: 30, height: 1) { HelpBar(hints: hints).render(into: &$0, in: $0.bounds) }
             == ["space pause  ? help  q quit  …"])
+        #expect(rendered(width: 18, height: 1) { HelpBar(hints: hints, glyphs: .ascii).render(into: &$0, in: $0.bounds) }
+            == ["? help  q quit  .."])
         #expect(rendered(width: 17, height: 1) { HelpBar(hints: hints, glyphs: .ascii).render(into: &$0, in: $0.bounds) }
-            == ["? help  q quit  ~"])
+            == ["? help  .."], "the ASCII ellipsis takes two cells")
         #expect(rendered(width: 2, height: 1) { HelpBar(hints: hints).render(into: &$0, in: $0.bounds) } == ["…"])
     }
 }

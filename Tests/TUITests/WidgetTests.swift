@@ -66,7 +66,7 @@ import Testing
         #expect(rendered(width: 24, height: 1) { HelpBar(hints: hints).render(into: &$0, in: $0.bounds) }
             == ["space pause  q quit  …"])
         #expect(rendered(width: 12, height: 1) { HelpBar(hints: hints, glyphs: .ascii).render(into: &$0, in: $0.bounds) }
-            == ["~"], "not even the first hint fits with room for the ellipsis")
+            == [".."], "not even the first hint fits with room for the ellipsis")
         let g = grid(width: 27, height: 1) { HelpBar(hints: hints).render(into: &$0, in: $0.bounds) }
         #expect(g.styleAt(x: 0, y: 0) == Style(.accent, bold: true))
         #expect(g.styleAt(x: 6, y: 0)?.role == .dim)

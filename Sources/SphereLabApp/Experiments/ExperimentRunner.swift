@@ -22,6 +22,11 @@ public final class ExperimentRunner {
     /// Test hook, asked after every unit of work with (run id, step): true stops at once, as a
     /// kill would (nothing more is saved or written).
     public var shouldStop: ((String, Int) -> Bool)?
+    /// The stop signal received, if any (Ctrl-C, SIGTERM, SIGHUP; the command installs
+    /// `StopSignals`), asked with (run id, step) between units of work: the run in progress is
+    /// saved, the runner says where it stopped and how to go on, and returns with
+    /// `Outcome.interruption`. Tests give their own.
+    public var stopSignal: (String, Int) -> Int32? = { _, _ in StopSignals.pending }
 
     public struct Outcome: Sendable, Equatable {
         /// Runs trained to the end in this invocation (started fresh or resumed).
@@ -32,6 +37,34 @@ public final class ExperimentRunner {
         public var resumed: [String: Int] = [:]
         public var stopped = false
         public var wallSeconds = 0.0
+        /// Set when a stop signal ended the runner early.
+        public var interruption: Interruption?
+    }
+
+    /// Where a stop signal left the experiment, and what running the same command again does.
+    public struct Interruption: Sendable, Equatable {
+        public var signal: Int32
+        /// Runs finished (trained to the end now or before) of all the grid's runs.
+        public var finishedRuns: Int
+        public var totalRuns: Int
+        /// What became of the run in progress (nil: none had started), e.g. "cosine-s1 saved at step 3 …".
+        public var current: String?
+        /// The command that continues the experiment.
+        public var resumeCommand: String
+
+        /// `interrupted by SIGINT after 1 of 4 runs — cosine-s1 saved at step 3 and continues from
+        /// there; resume with: spherelab experiment run x.json (finished runs are kept)`.
+        public var message: String {
+            "interrupted by \(StopSignals.name(signal)) after \(finishedRuns) of \(totalRuns) runs"
+                + (current.map { " — \($0)" } ?? "")
+                + "; resume with: \(resumeCommand) (finished runs are kept)"
+        }
+    }
+
+    /// A stop signal seen between units of work, carried up to `run`.
+    private struct StopRequest: Error {
+        var signal: Int32
+        var current: String?
     }
 
     /// Seconds per training step and per evaluation of a configuration, measured.
@@ -97,18 +130,32 @@ public final class ExperimentRunner {
             say("nothing to do: every run is finished (remove \(folder) to start over)", json: [("event", .string("done")), ("runs", .int(grid.count))])
             return outcome
         }
-        if measureEstimate { try estimate(pending.map(\.0)) }
-
         let total = grid.count
         var done = outcome.skipped.count
-        for (plan, status) in pending {
-            let stopped = try train(plan, status: status, records: &records, done: done, total: total, pending: pending.map(\.0), outcome: &outcome)
-            if stopped {
-                outcome.stopped = true
-                outcome.wallSeconds = Date().timeIntervalSince(start)
-                return outcome
+        do {
+            if measureEstimate { try estimate(pending.map(\.0)) }
+            for (plan, status) in pending {
+                let stopped = try train(plan, status: status, records: &records, done: done, total: total, pending: pending.map(\.0), outcome: &outcome)
+                if stopped {
+                    outcome.stopped = true
+                    outcome.wallSeconds = Date().timeIntervalSince(start)
+                    return outcome
+                }
+                done += 1
             }
-            done += 1
+        } catch let stop as StopRequest {
+            let i = Interruption(signal: stop.signal, finishedRuns: done, totalRuns: total, current: stop.current, resumeCommand: command)
+            outcome.interruption = i
+            outcome.stopped = true
+            outcome.wallSeconds = Date().timeIntervalSince(start)
+            if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+            if style == .json {
+                write(JSONLine.object([("event", .string("interrupted")), ("signal", .string(StopSignals.name(i.signal))),
+                                       ("finished", .int(i.finishedRuns)), ("runs", .int(i.totalRuns)), ("resume", .string(i.resumeCommand))]))
+            }
+            // A line for people, on stderr (a --json stdout stays one object per line).
+            if style != .quiet { writeProgress(i.message + "\n") }
+            return outcome
         }
         outcome.wallSeconds = Date().timeIntervalSince(start)
         if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
@@ -169,6 +216,7 @@ public final class ExperimentRunner {
         var lines: [String] = []
         if style != .json && style != .quiet { writeProgress("measuring the speed of each configuration (3 steps and one evaluation each)…\n") }
         for plan in pending where seen.insert(plan.config).inserted {
+            if let signal = stopSignal(plan.id, 0) { throw StopRequest(signal: signal, current: "stopped while measuring speeds, before the next run started") }
             let run = try open(plan)
             let trainer = run.trainer
             _ = try trainer.trainStep()
@@ -250,11 +298,29 @@ public final class ExperimentRunner {
             json: [("event", .string("run_start")), ("run", .string(plan.id)), ("config", .string(plan.config)), ("seed", .int(Int(plan.seed))),
                    ("from_step", .int(from)), ("index", .int(done + 1)), ("runs", .int(total)), ("eta_seconds", .double(costs.isEmpty ? .nan : eta))])
         var lastAccuracy: Double?
+        var savedStep = from   // the step a rerun continues from (0: a fresh start)
         func save() throws {
             _ = try archive.write(archive.capture(session, identity: run.identity), name: plan.id)
             session.apply(.markSaved(plan.id))
+            savedStep = session.step
         }
         while session.state == .running {
+            if let signal = stopSignal(plan.id, session.step) {
+                // Keep the steps done since the last snapshot: the rerun continues exactly here.
+                var current: String
+                if session.unsavedSteps > 0 {
+                    do {
+                        try save()
+                        current = "\(plan.id) saved at step \(session.step) and continues from there"
+                    } catch {
+                        current = "saving \(plan.id) failed (\(error)); it continues from "
+                            + (savedStep > 0 ? "its snapshot at step \(savedStep)" : "the start")
+                    }
+                } else {
+                    current = savedStep > 0 ? "\(plan.id) continues from its snapshot at step \(savedStep)" : "\(plan.id) had not started and starts from the beginning"
+                }
+                throw StopRequest(signal: signal, current: current)
+            }
             for event in session.advance() {
                 switch event {
                 case .stepFinished(let r):

@@ -34,6 +34,9 @@ public final class Race {
     /// contender keeps only its parameters, gradients, optimizer moments, running statistics
     /// and history.
     public let workspace = Workspace()
+    /// A reopened race's scoreboard thresholds as saved (nil: the defaults), for the workbench
+    /// to show again; it reads them before handing the race to its controller.
+    public internal(set) var scoreboardThresholds: [Double]?
 
     public init() {}
 

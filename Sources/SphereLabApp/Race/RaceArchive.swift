@@ -17,8 +17,21 @@ public struct RaceManifest: Codable, Sendable, Equatable {
     public var version = 1
     public var savedAt: String
     public var runs: [Entry]
+    /// The workbench scoreboard's accuracy thresholds (fractions) when the race was saved; absent
+    /// in races saved before they were kept, and by the headless `race` (its defaults).
+    public var thresholds: [Double]?
 
     public static let fileName = "race.json"
+
+    /// `thresholds` if they are what the scoreboard takes (1 to 4 accuracies in (0, 1]).
+    func checkedThresholds(path: String) throws -> [Double]? {
+        guard let t = thresholds else { return nil }
+        guard (1...4).contains(t.count), t.allSatisfy({ $0.isFinite && $0 > 0 && $0 <= 1 }) else {
+            throw EngineError("\(path)/\(RaceManifest.fileName): 'thresholds' must hold 1 to 4 accuracies in (0, 1], found \(t); "
+                              + "the race folder is damaged (remove the key to reopen it with the default 0.8, 0.85, 0.88)")
+        }
+        return t
+    }
 }
 
 extension SessionArchive {
@@ -34,10 +47,13 @@ extension SessionArchive {
     public struct RaceCapture: Sendable {
         public var members: [(folder: String, capture: Capture)]
         public var entries: [RaceManifest.Entry]
+        /// The workbench scoreboard's thresholds, kept in `race.json` (nil: not written).
+        public var thresholds: [Double]?
     }
 
     /// Copies every contender's snapshot state and the manifest entries; cheap next to writing.
-    public func captureRace(_ race: Race) -> RaceCapture {
+    /// `thresholds`: the scoreboard's, to reopen with.
+    public func captureRace(_ race: Race, thresholds: [Double]? = nil) -> RaceCapture {
         var members: [(folder: String, capture: Capture)] = []
         var entries: [RaceManifest.Entry] = []
         var used: Set<String> = [RaceManifest.fileName]
@@ -47,7 +63,7 @@ extension SessionArchive {
             members.append((folder, capture(c.session, identity: c.run.identity)))
             entries.append(.init(name: c.name, folder: folder, step: c.session.step, forkedFrom: c.fork?.from, forkStep: c.fork?.step))
         }
-        return RaceCapture(members: members, entries: entries)
+        return RaceCapture(members: members, entries: entries, thresholds: thresholds)
     }
 
     /// Writes a captured race as a unit (see `write(race:name:)`); returns the folder's path.
@@ -55,7 +71,7 @@ extension SessionArchive {
     public func write(_ race: RaceCapture, name: String) throws -> String {
         try SessionArchive.checkName(name)
         let members = try race.members.map { (name: $0.folder, contents: try encoded($0.capture, name: $0.folder)) }
-        let manifest = RaceManifest(savedAt: ISO8601DateFormatter().string(from: Date()), runs: race.entries)
+        let manifest = RaceManifest(savedAt: ISO8601DateFormatter().string(from: Date()), runs: race.entries, thresholds: race.thresholds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = Array(try encoder.encode(manifest))
@@ -86,6 +102,7 @@ extension SessionArchive {
         let manifest = try readRaceManifest(path: path)
         guard !manifest.runs.isEmpty else { throw EngineError("\(path)/\(RaceManifest.fileName) lists no runs; the race folder is damaged") }
         let race = Race()
+        race.scoreboardThresholds = try manifest.checkedThresholds(path: path)
         for entry in manifest.runs {
             guard !entry.folder.contains("/"), entry.folder != "..", entry.folder != "." else {
                 throw EngineError("\(path)/\(RaceManifest.fileName): run '\(entry.name)' names folder '\(entry.folder)' outside the race; the race folder is damaged")

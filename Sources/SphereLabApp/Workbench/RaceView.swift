@@ -184,7 +184,7 @@ enum RaceView {
             let focusMark = i == board.focused ? (s.glyphs == .unicode ? "▸" : ">") : ""
             let fork = r.forkedFrom.map { (s.glyphs == .unicode ? " ⑂" : " fork ") + "\($0)@\(r.forkStep ?? 0)" } ?? ""
             entries.append(LegendEntry(sample: sample(slot: r.slot, markers: false, glyphs: s.glyphs),
-                                       text: "\(focusMark)\(i + 1) \(r.name)" + WorkbenchView.markerLabel(fork, glyphs: s.glyphs),
+                                       text: s.glyphs.text("\(focusMark)\(i + 1) \(r.name)") + WorkbenchView.markerLabel(fork, glyphs: s.glyphs),
                                        values: values, role: role(r.slot)))
         }
         let ghosts = ghostSeries(s, accuracy: accuracy)
@@ -226,7 +226,8 @@ enum RaceView {
         let inner = Panel(title: "Scoreboard" + sortNote + " · " + target, glyphs: s.glyphs).render(into: &grid, in: rect)
         let rows = board.rows(layer: angleLayer(s))
         let dash = s.glyphs == .unicode ? "–" : "-"
-        let lossTitle = s.glyphs == .unicode ? "loss≈" : "loss~"
+        let lossTitle = s.glyphs.text("loss≈")
+        let thetaTitle = s.glyphs.text("θ med")   // measured as drawn: "theta med" in ASCII
         func percent(_ v: Double?) -> String { v.map { ValueFormat.percent.readout($0, glyphs: s.glyphs) } ?? dash }
         var columns = [
             Column(title: "#", cells: rows.map { ($0.number - 1 == board.focused ? (s.glyphs == .unicode ? "▸" : ">") : " ") + "\($0.number)" }, priority: 10),
@@ -241,8 +242,8 @@ enum RaceView {
                 r.score.reached[i].map { "\($0.step) / " + ProgressBar.duration($0.seconds) } ?? dash
             }, priority: 7 - i))
         }
-        columns.append(Column(title: "img/s", cells: rows.map { String(format: "%.0f", $0.score.imagesPerSecond) }, priority: 6))
-        columns.append(Column(title: "θ med", cells: rows.map { $0.theta.map { WorkbenchView.degrees($0, s.glyphs) } ?? dash }, priority: 5))
+        columns.append(Column(title: "img/s", cells: rows.map { WorkbenchView.rate($0.score.imagesPerSecond, dash: dash) }, priority: 6))
+        columns.append(Column(title: thetaTitle, cells: rows.map { $0.theta.map { WorkbenchView.degrees($0, s.glyphs) } ?? dash }, priority: 5))
         // Drop the least important columns until the rest fit.
         func total(_ c: [Column]) -> Int { c.reduce(0) { $0 + $1.width } + 2 * max(0, c.count - 1) }
         while total(columns) > inner.width, let drop = columns.indices.min(by: { columns[$0].priority < columns[$1].priority }),
@@ -259,7 +260,7 @@ enum RaceView {
             case .bestTest: return "best"
             case .threshold(let i): return i < board.thresholds.count ? String(format: "to %g%%", 100 * board.thresholds[i]) : nil
             case .speed: return "img/s"
-            case .theta: return "θ med"
+            case .theta: return thetaTitle
             }
         }()
         func line(_ cells: [String]) -> String {

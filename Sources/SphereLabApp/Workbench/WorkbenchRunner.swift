@@ -37,6 +37,8 @@ public final class WorkbenchRunner {
     /// with 128 + it. `emergencyNote` says what happened to unsaved progress.
     public private(set) var exitSignal: Int32?
     public private(set) var emergencyNote: String?
+    /// Where save-and-quit wrote the run (or the race), said after the terminal is restored.
+    public private(set) var savedOnQuit: String?
     /// What the last waited-for save wrote, or why it failed.
     private var lastSavedPath: String?
     private var lastSaveError: String?
@@ -60,10 +62,19 @@ public final class WorkbenchRunner {
         identity = nil
         self.sessions = sessions
         state = AppState(telemetry: controller.telemetry)
-        state.race = RaceBoard(base: base ?? WorkbenchRunner.base(of: race, datasetsDirectory: sessions?.datasetsDirectory ?? "Datasets"))
+        state.race = WorkbenchRunner.board(for: race, base: base, datasetsDirectory: sessions?.datasetsDirectory ?? "Datasets")
         _ = state.update(.race(controller.runs))
         state.glyphs = glyphs
         state.sessionsAvailable = sessions != nil
+    }
+
+    /// The workbench's picture of a race about to be handed to its controller: new contenders
+    /// start from `base` (a reopened race: its first run's setup), the scoreboard from the
+    /// thresholds it was saved with.
+    static func board(for race: Race, base: RunRequest?, datasetsDirectory: String) -> RaceBoard {
+        var board = RaceBoard(base: base ?? WorkbenchRunner.base(of: race, datasetsDirectory: datasetsDirectory))
+        if let t = race.scoreboardThresholds { board.thresholds = t }
+        return board
     }
 
     /// The request a reopened race's new contenders start from: its first run's setup.
@@ -196,7 +207,11 @@ public final class WorkbenchRunner {
                     save(name: name, wait: false)
                 }
             case .saveAndQuit(let name):
-                if save(name: name, wait: true) { quit() }
+                if save(name: name, wait: true) {
+                    // A remote job writes its own snapshot: its path is the job's to say.
+                    savedOnQuit = driver.writesOwnSnapshots ? nil : lastSavedPath
+                    quit()
+                }
             case .listSnapshots:
                 if driver.writesOwnSnapshots {
                     let again = driver.reconnectNow()
@@ -288,10 +303,12 @@ public final class WorkbenchRunner {
         let outcome = SaveOutcome()
         let inFlight = savesInFlight
         if let race = raceController {
-            // The whole race as one folder: copied between units of work, written elsewhere.
+            // The whole race as one folder: copied between units of work, written elsewhere,
+            // with the scoreboard's thresholds (the user's, from the screen).
             inFlight.withLock { $0 += 1 }
+            let thresholds = state.race?.thresholds
             race.perform { r in
-                let capture = sessions.captureRace(r)
+                let capture = sessions.captureRace(r, thresholds: thresholds)
                 let name = nameForStep?(capture.entries.map(\.step).max() ?? 0) ?? name
                 for c in r.contenders { c.session.note("saving race \(name)…") }
                 DispatchQueue.global(qos: .utility).async {
@@ -388,12 +405,12 @@ public final class WorkbenchRunner {
                 identity = run.identity
                 state = AppState(telemetry: driver.telemetry)
             case .race(let race):
-                let base = WorkbenchRunner.base(of: race, datasetsDirectory: sessions?.datasetsDirectory ?? "Datasets")
+                let board = WorkbenchRunner.board(for: race, base: nil, datasetsDirectory: sessions?.datasetsDirectory ?? "Datasets")
                 let controller = RaceController(race: race)
                 driver = controller
                 identity = nil
                 state = AppState(telemetry: controller.telemetry)
-                state.race = RaceBoard(base: base)
+                state.race = board
                 _ = state.update(.race(controller.runs))
             }
             state.glyphs = glyphs
@@ -401,6 +418,11 @@ public final class WorkbenchRunner {
             state.sessionsAvailable = true
             driver.start()
         }
+    }
+
+    /// What the command prints after save-and-quit: where the snapshot (or race) went and how to reopen it.
+    public static func savedNote(path: String, race: Bool) -> String {
+        "saved \(race ? "the race" : "the run") to \(path); reopen it with: spherelab --resume \(ShellWords.quote(path))"
     }
 
     func quit() {

@@ -142,7 +142,7 @@ public enum WorkbenchView {
         let t = s.telemetry
         var x = rect.x
         x = grid.put(" SphereLab ", x: x, y: rect.y, style: Style(.title, bold: true, reverse: true))
-        x = grid.put(" \(s.displayRunName)", x: x, y: rect.y, style: Style(.title, bold: true))
+        x = grid.put(s.glyphs.text(" \(s.displayRunName)"), x: x, y: rect.y, style: Style(.title, bold: true))
         let shown: RunState = s.saving ? .saving : t.state
         let stateText = t.isEvaluating && shown == .running ? "EVALUATING" : shown.rawValue
         let badge = " \(stateText) "
@@ -155,17 +155,23 @@ public enum WorkbenchView {
             progress += "  epoch \(t.epoch + 1) (\(pct)%)"
         }
         if let total = t.totalSteps { progress += " of \(total) steps" }
-        if !t.isEvaluating { progress += String(format: "  %.0f img/s", t.imagesPerSecond) }
+        if !t.isEvaluating { progress += "  " + rate(t.imagesPerSecond, dash: "–") + " img/s" }
         if let eta = t.secondsToRunEnd ?? t.secondsToEpochEnd, t.state == .running {
             progress += "  ETA " + ProgressBar.duration(eta) + (t.totalSteps == nil ? " (epoch)" : "")
         }
-        grid.putTruncated(progress, x: x + 2, y: rect.y, maxWidth: max(0, badgeX - x - 3), style: Style(.normal))
+        grid.putTruncated(progress, x: x + 2, y: rect.y, maxWidth: max(0, badgeX - x - 3), style: Style(.normal), glyphs: s.glyphs)
         let h = t.hyper
         var line2 = "\(t.dataset) · \(t.model) · \(s.currentVariant.description) · lr \(Control.number(Double(t.learningRate))) · \(h.optimizer.name) · \(s.currentLoss.name) · batch \(h.batchSize)"
         if let from = t.resumedFrom { line2 += " · from \(from)" }
         if t.unsavedSteps > 0 && s.sessionsAvailable { line2 += " · \(t.unsavedSteps) unsaved steps" }
         if let board = s.race { line2 = RaceView.headerLine(s, board) + " · " + line2 }
-        grid.putTruncated(" " + line2, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: Style(.dim))
+        grid.putTruncated(" " + line2, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: Style(.dim), glyphs: s.glyphs)
+    }
+
+    /// Images per second as measured, or `dash` before the run has measured a rate (0: a run
+    /// just opened from a snapshot, until its first step).
+    static func rate(_ imagesPerSecond: Double, dash: String) -> String {
+        imagesPerSecond > 0 && imagesPerSecond.isFinite ? String(format: "%.0f", imagesPerSecond) : dash
     }
 
     // MARK: charts
@@ -212,7 +218,8 @@ public enum WorkbenchView {
         return Double(first)...Double(last.step)
     }
 
-    /// A marker label as the glyph set can show it: `lr×2` is `lr*2` in ASCII, `→linear` `->linear`.
+    /// A marker label as the glyph set can show it: `lr×2` is `lr*2` in ASCII (short on a chart),
+    /// `→linear` `->linear`, the rest as `AsciiText` spells it.
     public static func markerLabel(_ text: String, glyphs: GlyphSet) -> String {
         guard glyphs == .ascii else { return text }
         var out = ""
@@ -223,7 +230,7 @@ public enum WorkbenchView {
             case "→": out += "->"
             case "θ": out += "theta"
             case "⑂": out += "Y"   // a branch's fork
-            default: out += c.isASCII ? String(c) : "?"
+            default: out += AsciiText.fold(String(c))
             }
         }
         return out
@@ -343,7 +350,8 @@ public enum WorkbenchView {
         }
         let layer = layers[index]
         let (top, rest) = inner.splitTop(1)
-        label("\(layer.layer) · \(layer.variant)", top, .accent)
+        let (line, stale) = layerLine(layer, now: s.currentVariant, width: top.width, glyphs: s.glyphs)
+        label(line, top, stale ? .warn : .accent)
         let parts = Layout.rows(rest, [LayoutSlot(minimum: 4, weight: 3, priority: 9), LayoutSlot(minimum: 4, weight: 2, priority: 5),
                                        LayoutSlot(minimum: 5, weight: 3, priority: 7), LayoutSlot(minimum: count + 4, weight: 2, priority: 3)])
         let full = 0...Double.pi
@@ -372,6 +380,20 @@ public enum WorkbenchView {
                       steps: kept.map { Double($0.step) }, zoomFormat: .degrees).render(into: &grid, in: body)
         }
         if let r = parts[3] { allLayers(s, layers: layers, into: &grid, in: r) }
+    }
+
+    /// The angle view's first line: the layer and the variant its angles were measured under.
+    /// After `v` the histograms stay those of the old variant until the next measurement (none
+    /// while paused), so they are marked as measured before the switch — the longest wording
+    /// that fits, down to `features.0 · before switch` — rather than labelled with the new one.
+    static func layerLine(_ layer: LayerAngles, now: ConvVariant, width: Int, glyphs: GlyphSet) -> (text: String, stale: Bool) {
+        let measured = layer.variant
+        let current = measured == now.description || measured == now.name || (try? ConvVariant(parsing: measured)) == now
+        guard !current else { return ("\(layer.layer) · \(measured)", false) }
+        let wordings = ["\(layer.layer) · \(measured) (before switch to \(now.description))",
+                        "\(layer.layer) · \(measured) (before switch)",
+                        "\(layer.layer) · before switch"]
+        return (wordings.first { glyphs.text($0).count <= width } ?? wordings[wordings.count - 1], true)
     }
 
     /// Median θ per layer over steps, one row each, labelled with the latest median.
@@ -469,7 +491,8 @@ public enum WorkbenchView {
 
     /// Every key from the one table: one per row when they fit the height, else in two columns.
     static func helpDialog(_ s: AppState, width: Int, height: Int) -> Dialog {
-        let hints = KeyMap.bindings.map { KeyHint($0.label, $0.help) }
+        // Spelled for the glyph set first: the two columns are measured from these.
+        let hints = KeyMap.bindings.map { KeyHint(s.glyphs.text($0.label), s.glyphs.text($0.help)) }
         if hints.count + 8 <= height {
             return Dialog(title: "Keys", content: .keyTable(hints), footer: "any key closes", glyphs: s.glyphs)
         }
