@@ -64,8 +64,10 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
     for (int c = 0; c < ic; c++) {
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
+            // Slots past a row are the next row's (written next) or the padding columns (cleared
+            // below), so a row may run as one vector of eight while it stays inside ld.
             sl_wino4_input_row(x + c * plane + n * image, h, w, ty, sc->t, sc->pw, sc->zeros,
-                               v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+                               v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld, ld - (long)(row - rb) * tw);
         }
         for (int i = 0; i < 36; i++) {   // padding columns: defined values for the products
             float *pad = v + ((long)i * ic + c) * ld;
@@ -120,7 +122,7 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
                                               4 * ty + 2 < h ? first + 2 * w : sc.zeros,
                                               4 * ty + 3 < h ? first + 3 * w : sc.zeros};
                 sl_wino4_output_grad_row(rows, w, sc.tg, sc.pw, sc.product + (long)o * ld + (long)(row - rb) * tw,
-                                         (long)oc * ld);
+                                         (long)oc * ld, ld - (long)(row - rb) * tw);
             }
             for (int i = 0; i < 36; i++) {
                 float *pad = sc.product + ((long)i * oc + o) * ld;

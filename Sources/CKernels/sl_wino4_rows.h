@@ -75,9 +75,19 @@
     } while (0)
 
 // Floats per row of the transforms' row scratch for an image of width w: the ⌈w/4⌉ tiles' 4·tw
-// columns, one padding column on the left (input) and room for the vector loads to read four
-// floats beyond the last tile.
-static inline int sl_wino4_row_width(int w) { return 4 * ((w + 3) / 4) + 4; }
+// columns (at least eight tiles' worth: a row of five to seven tiles runs as one vector of eight),
+// one padding column on the left (input) and room for the vector loads to read four floats beyond
+// the last tile.
+static inline int sl_wino4_row_width(int w) {
+    const int tw = (w + 3) / 4;
+    return 4 * (tw > 8 ? tw : 8) + 4;
+}
+
+// Whether a row of tw tiles runs as one vector of eight tiles whose last lanes compute nothing
+// of use: five to seven tiles, when `room` tile slots (≥ 8) may be written from the row's first.
+// The caller guarantees that the slots past the row are rewritten afterwards or are padding.
+// Lanes are independent, so every tile gets the same bits as from vectors of four.
+static inline int sl_wino4_one_vector(int tw, long room) { return tw >= 5 && tw < 8 && room >= 8; }
 
 // Clears the row scratch `t` (rows × pw floats): padding columns must read as 0 throughout.
 static inline void sl_wino4_clear_rows(float *t, int rows, int pw) {
@@ -88,7 +98,8 @@ static inline void sl_wino4_clear_rows(float *t, int rows, int pw) {
 // dst[i·mstride + tx] for the 36 transform indices i. `t` holds 6 rows of pw = sl_wino4_row_width(w)
 // floats, cleared once by the caller (only columns 1..w are written here); `zeros` holds w zeros.
 static inline __attribute__((always_inline)) void sl_wino4_input_row(const float *plane, int h, int w, int ty, float *t,
-                                                                   int pw, const float *zeros, float *dst, long mstride) {
+                                                                   int pw, const float *zeros, float *dst, long mstride,
+                                                                   long room) {
     const int tw = (w + 3) / 4;
     const float *r[6];
     for (int k = 0; k < 6; k++) {
@@ -121,6 +132,7 @@ static inline __attribute__((always_inline)) void sl_wino4_input_row(const float
 #define SL_W4_INPUT_V8(tx) SL_W4_INPUT_VECTOR(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, tx)
 #define SL_W4_INPUT_V4(tx) SL_W4_INPUT_VECTOR(sl_wv4, 4, SL_WV4_EVEN, SL_WV4_ODD, tx)
         if (tw >= 8) { SL_WINO_VECTOR_STARTS(tw, 8, SL_W4_INPUT_V8); continue; }
+        if (sl_wino4_one_vector(tw, room)) { SL_W4_INPUT_V8(0); continue; }
         if (tw >= 4) { SL_WINO_VECTOR_STARTS(tw, 4, SL_W4_INPUT_V4); continue; }
         for (int tx = 0; tx < tw; tx++) {
             const float *d = s + 4 * tx;
@@ -131,6 +143,20 @@ static inline __attribute__((always_inline)) void sl_wino4_input_row(const float
     }
 }
 
+// SL_W4_JOIN for vectors of eight tiles of which only the first `valid` (5–7) exist: the tiles'
+// 4·valid floats are stored at p and nothing beyond.
+#define sl_wino4_join8_first(p, x0, x1, x2, x3, valid)                                    \
+    do {                                                                                  \
+        const sl_wv8 e1_ = SL_WV8_ZIPLO(x0, x2), e2_ = SL_WV8_ZIPHI(x0, x2);              \
+        const sl_wv8 o1_ = SL_WV8_ZIPLO(x1, x3), o2_ = SL_WV8_ZIPHI(x1, x3);              \
+        const sl_wv8 q2_ = SL_WV8_ZIPLO(e2_, o2_), q3_ = SL_WV8_ZIPHI(e2_, o2_);          \
+        SL_WV_STORE((p), SL_WV8_ZIPLO(e1_, o1_));                                         \
+        SL_WV_STORE((p) + 8, SL_WV8_ZIPHI(e1_, o1_));                                     \
+        if ((valid) >= 6) SL_WV_STORE((p) + 16, q2_);                                     \
+        else SL_WV_STORE((p) + 16, __builtin_shufflevector(q2_, q2_, 0, 1, 2, 3));        \
+        if ((valid) == 7) SL_WV_STORE((p) + 24, __builtin_shufflevector(q3_, q3_, 0, 1, 2, 3)); \
+    } while (0)
+
 // The output transform Y = Aᵀ M A of one tile row: tile tx of src[i·mstride + tx] becomes
 // columns 4·tx .. 4·tx + 3 of rows[0..3]. A row that lies below the image is NULL. When w is not a
 // multiple of 4 the rows are written through `tmp` (4 rows of 4·tw floats) and the w columns that
@@ -140,7 +166,7 @@ static inline __attribute__((always_inline)) void sl_wino4_output_row(const floa
     float *o[4];
     const int direct = 4 * tw == w;
     for (int k = 0; k < 4; k++) o[k] = direct && rows[k] != NULL ? rows[k] : tmp + (long)k * 4 * tw;
-#define SL_W4_OUTPUT_VECTOR(T, N, ZIPLO, ZIPHI, tx)                                       \
+#define SL_W4_OUTPUT_VECTOR(T, STORE, tx)                                                 \
     {                                                                                     \
         T v[4][6];                                                                        \
         for (int b = 0; b < 6; b++) {   /* Aᵀ M down each column of the 6 × 6 tile */     \
@@ -156,13 +182,18 @@ static inline __attribute__((always_inline)) void sl_wino4_output_row(const floa
         for (int k = 0; k < 4; k++) {   /* (Aᵀ M) A along each output row */              \
             T y[4];                                                                       \
             SL_W4_AT(v[k][0], v[k][1], v[k][2], v[k][3], v[k][4], v[k][5], y);            \
-            SL_W4_JOIN(T, N, ZIPLO, ZIPHI, o[k] + 4 * (tx), y[0], y[1], y[2], y[3]);      \
+            STORE(o[k] + 4 * (tx), y[0], y[1], y[2], y[3]);                               \
         }                                                                                 \
     }
-#define SL_W4_OUTPUT_V8(tx) SL_W4_OUTPUT_VECTOR(sl_wv8, 8, SL_WV8_ZIPLO, SL_WV8_ZIPHI, tx)
-#define SL_W4_OUTPUT_V4(tx) SL_W4_OUTPUT_VECTOR(sl_wv4, 4, SL_WV4_ZIPLO, SL_WV4_ZIPHI, tx)
+#define SL_W4_STORE8(p, y0, y1, y2, y3) SL_W4_JOIN(sl_wv8, 8, SL_WV8_ZIPLO, SL_WV8_ZIPHI, p, y0, y1, y2, y3)
+#define SL_W4_STORE4(p, y0, y1, y2, y3) SL_W4_JOIN(sl_wv4, 4, SL_WV4_ZIPLO, SL_WV4_ZIPHI, p, y0, y1, y2, y3)
+#define SL_W4_STORE_FIRST(p, y0, y1, y2, y3) sl_wino4_join8_first(p, y0, y1, y2, y3, tw)
+#define SL_W4_OUTPUT_V8(tx) SL_W4_OUTPUT_VECTOR(sl_wv8, SL_W4_STORE8, tx)
+#define SL_W4_OUTPUT_V4(tx) SL_W4_OUTPUT_VECTOR(sl_wv4, SL_W4_STORE4, tx)
     if (tw >= 8) {
         SL_WINO_VECTOR_STARTS(tw, 8, SL_W4_OUTPUT_V8);
+    } else if (tw >= 5) {   // one vector of eight tiles; only the tw that exist are stored
+        SL_W4_OUTPUT_VECTOR(sl_wv8, SL_W4_STORE_FIRST, 0)
     } else if (tw >= 4) {
         SL_WINO_VECTOR_STARTS(tw, 4, SL_W4_OUTPUT_V4);
     } else {
@@ -190,7 +221,8 @@ static inline __attribute__((always_inline)) void sl_wino4_output_row(const floa
 // floats, cleared once by the caller (only columns 0..w−1 are written here, so the columns of
 // a last partial tile read 0).
 static inline __attribute__((always_inline)) void sl_wino4_output_grad_row(const float *const rows[4], int w,
-                                                                         float *t, int pw, float *dst, long mstride) {
+                                                                         float *t, int pw, float *dst, long mstride,
+                                                                         long room) {
     const int tw = (w + 3) / 4;
     const float *g0 = rows[0], *g1 = rows[1], *g2 = rows[2], *g3 = rows[3];
     float *t0 = t, *t1 = t + pw, *t2 = t + 2 * pw, *t3 = t + 3 * pw, *t4 = t + 4 * pw, *t5 = t + 5 * pw;
@@ -214,6 +246,7 @@ static inline __attribute__((always_inline)) void sl_wino4_output_grad_row(const
 #define SL_W4_GRAD_V8(tx) SL_W4_GRAD_VECTOR(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, tx)
 #define SL_W4_GRAD_V4(tx) SL_W4_GRAD_VECTOR(sl_wv4, 4, SL_WV4_EVEN, SL_WV4_ODD, tx)
         if (tw >= 8) { SL_WINO_VECTOR_STARTS(tw, 8, SL_W4_GRAD_V8); continue; }
+        if (sl_wino4_one_vector(tw, room)) { SL_W4_GRAD_V8(0); continue; }
         if (tw >= 4) { SL_WINO_VECTOR_STARTS(tw, 4, SL_W4_GRAD_V4); continue; }
         for (int tx = 0; tx < tw; tx++) {
             const float *d = s + 4 * tx;

@@ -193,3 +193,4 @@ static inline void sl_wino_output_grad_row(const float *row0, const float *row1,
     }
     if (full < tw) sl_wino_grad_tile(row0[2 * full], 0.0f, row1[2 * full], 0.0f, dst + full, mstride);
 }
+

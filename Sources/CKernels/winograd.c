@@ -219,7 +219,8 @@ void sl_wino4_input(const float *x, int batch, int h, int w, int first, int coun
             const float *plane = x + ((long)c * batch + first + n) * h * w;
             for (int ty = 0; ty < th; ty++) {
                 float *dst = v + (long)c * tiles + ((long)n * th + ty) * tw;
-                sl_wino4_input_row(plane, h, w, ty, t, pw, zeros, dst, mstride);
+                // The slots past a row: the next row's, written next, within this channel's row.
+                sl_wino4_input_row(plane, h, w, ty, t, pw, zeros, dst, mstride, tiles - ((long)n * th + ty) * tw);
             }
         }
     }
@@ -259,7 +260,7 @@ void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, i
                 const float *top = plane + (long)(4 * ty) * w;
                 const float *const rows[4] = {top, 4 * ty + 1 < h ? top + w : zeros, 4 * ty + 2 < h ? top + 2 * w : zeros,
                                               4 * ty + 3 < h ? top + 3 * w : zeros};
-                sl_wino4_output_grad_row(rows, w, t, pw, dst, mstride);
+                sl_wino4_output_grad_row(rows, w, t, pw, dst, mstride, tiles - ((long)n * th + ty) * tw);
             }
         }
     }
