@@ -127,6 +127,17 @@ static inline void sl_wino_output_row(const float *src, long mstride, int tw, in
         SL_WINO_VECTOR_STARTS(full, 8, SL_WINO_OUTPUT_V8);
     } else if (full >= 4) {
         SL_WINO_VECTOR_STARTS(full, 4, SL_WINO_OUTPUT_V4);
+    } else if (tw == 4) {
+        // w = 7 (the last stage of 28-pixel nets): three full tiles and the half one as one vector
+        // of four, the half tile's missing column not stored. The same sums as the scalar code.
+        float *const y0 = row0, *const y1 = row1;
+        float out0[8], out1[8];
+        {
+            float *row0 = out0, *row1 = out1;   // the vector code's stores land here
+            SL_WINO_OUTPUT_V4(0);
+        }
+        for (int q = 0; q < 7; q++) { y0[q] = out0[q]; y1[q] = out1[q]; }
+        return;
     } else {
         for (int tx = 0; tx < full; tx++) {
             float s[16];
@@ -186,6 +197,17 @@ static inline void sl_wino_output_grad_row(const float *row0, const float *row1,
         SL_WINO_VECTOR_STARTS(full, 8, SL_WINO_GRAD_V8);
     } else if (full >= 4) {
         SL_WINO_VECTOR_STARTS(full, 4, SL_WINO_GRAD_V4);
+    } else if (tw == 4) {
+        // w = 7: the rows copied with a zero eighth column, then one vector of four tiles (the
+        // half tile's missing column reads 0, as the scalar code passes it).
+        float in0[8], in1[8];
+        for (int q = 0; q < 7; q++) { in0[q] = row0[q]; in1[q] = row1[q]; }
+        in0[7] = 0.0f; in1[7] = 0.0f;
+        {
+            const float *row0 = in0, *row1 = in1;
+            SL_WINO_GRAD_V4(0);
+        }
+        return;
     } else {
         for (int tx = 0; tx < full; tx++) {
             sl_wino_grad_tile(row0[2 * tx], row0[2 * tx + 1], row1[2 * tx], row1[2 * tx + 1], dst + tx, mstride);
