@@ -24,7 +24,8 @@ configuration's convolution work per image counted as direct convolution (2*Cin*
 Hout*Wout FLOP per convolution, fc6 included; a training step counts 3x the forward pass), and
 each row shows SphereLab's best images/s times that as GFLOP/s (the whole step charged to the
 convolutions). The script measures OpenBLAS sgemm as the engine calls it (`spherelab bench
---sgemm`: n = 2048, its own parallel wrapper, the same threads) in a child process of its own
+--sgemm`: n = 2048, its own parallel wrapper, the same threads; the median of 7 calls after 2
+warm-up, as bench's images/s are medians) in a child process of its own
 at the start and again at the end of the run, prints both, and finally gives every SphereLab
 training row's convolution GFLOP/s as a percentage of the MEAN of the two sgemm figures.
 
