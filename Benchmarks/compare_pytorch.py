@@ -19,6 +19,16 @@ variant and mode the script alternates PyTorch, SphereLab, PyTorch, SphereLab, .
 --rounds rounds and reports each side's BEST images/s (and largest peak memory); the ratio
 is SphereLab best / PyTorch best. Compare figures from one run only.
 
+Convolution work against the sgemm rate (issue 15): `spherelab bench` reports each
+configuration's convolution work per image counted as direct convolution (2*Cin*Cout*k*k*
+Hout*Wout FLOP per convolution, fc6 included; a training step counts 3x the forward pass), and
+each row shows SphereLab's best images/s times that as GFLOP/s (the whole step charged to the
+convolutions). The script measures OpenBLAS sgemm as the engine calls it (`spherelab bench
+--sgemm`: n = 2048, its own parallel wrapper, the same threads; the median of 7 calls after 2
+warm-up, as bench's images/s are medians) in a child process of its own
+at the start and again at the end of the run, prints both, and finally gives every SphereLab
+training row's convolution GFLOP/s as a percentage of the MEAN of the two sgemm figures.
+
 PyTorch is a yardstick, not a dependency: SphereLab's tests never import it. Install the
 CPU wheel with `pip install torch` (a local find-links folder works) before running.
 """
@@ -174,7 +184,24 @@ def torch_measure(args, config, variant, mode):
     return json_rows(stdout, what)[-1]["images_per_sec"], rss
 
 
+def sgemm_measure(args, when):
+    """OpenBLAS sgemm GFLOP/s through SphereLab's own wrapper, in a child of its own."""
+    what = f"spherelab bench --sgemm at the {when} of the run"
+    cmd = [args.binary, "bench", "--sgemm", "--threads", str(args.threads), "--json"]
+    stdout, _ = run_child(cmd, what)
+    for row in json_rows(stdout, what):
+        if row.get("mode") == "sgemm":
+            return row
+    raise ChildFailed(f"{what}: no sgemm figure in its output:\n{stdout.strip()}")
+
+
+def sgemm_line(when, row):
+    return (f"sgemm at the {when}: {row['sgemm_gflops']:.1f} GFLOP/s (n = {row['size']}, {row['threads']} threads, "
+            f"SphereLab's parallel wrapper; median of {row['timed_calls']} calls, best {row['sgemm_gflops_best']:.1f})")
+
+
 def spherelab_measure(args, config, variant, mode):
+    """Returns (images/s, peak RSS in MB or None, convolution GFLOP per image in this mode)."""
     what = f"spherelab bench for {config} / {variant} / {mode}"
     cmd = [args.binary, "bench", "--config", config, "--variant", variant, "--steps", str(args.steps),
            "--batch", str(args.batch), "--threads", str(args.threads), "--json"]
@@ -184,8 +211,27 @@ def spherelab_measure(args, config, variant, mode):
     for row in json_rows(stdout, what):
         if row.get("mode") == mode:
             # bench trains before it measures inference: its peak then belongs to training
-            return row["images_per_sec"], (rss if mode == "train" else None)
+            if "conv_gflop_per_image" not in row:
+                raise ChildFailed(f"{what}: no conv_gflop_per_image in its output (an older build?):\n{stdout.strip()}")
+            return row["images_per_sec"], (rss if mode == "train" else None), row["conv_gflop_per_image"]
     raise ChildFailed(f"{what}: no {mode} figure in its output:\n{stdout.strip()}")
+
+
+def report_sgemm_share(args, start, end, trained):
+    """Every SphereLab training row's convolution GFLOP/s against the mean sgemm rate."""
+    mean = (start["sgemm_gflops"] + end["sgemm_gflops"]) / 2
+    shares = [{"config": c, "variant": v, "spherelab_conv_gflops": round(g, 1), "percent_of_sgemm": round(100 * g / mean, 1)}
+              for c, v, g in trained]
+    if args.json:
+        print(json.dumps({"summary": "sgemm", "sgemm_size": start["size"], "threads": start["threads"],
+                          "sgemm_gflops_start": round(start["sgemm_gflops"], 1), "sgemm_gflops_end": round(end["sgemm_gflops"], 1),
+                          "sgemm_gflops_mean": round(mean, 1), "training_rows": shares}), flush=True)
+        return
+    print(f"SphereLab training, convolution work against the sgemm rate (the MEAN of the start and end "
+          f"figures: ({start['sgemm_gflops']:.1f} + {end['sgemm_gflops']:.1f}) / 2 = {mean:.1f} GFLOP/s):", flush=True)
+    for s in shares:
+        print(f"{s['config']:14} {s['variant']:11} {'train':10} {s['spherelab_conv_gflops']:8.1f} GFLOP/s"
+              f" {s['percent_of_sgemm']:6.1f} % of sgemm", flush=True)
 
 
 def fmt(value, width, digits=1):
@@ -212,7 +258,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=2,
                         help="measurements per side, alternating PyTorch and SphereLab; the best counts (default 2)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object per row instead of the table (the header goes to stderr)")
+                        help="print one JSON object per row instead of the table (the header and the sgemm lines go to "
+                             "stderr); a last object, \"summary\": \"sgemm\", holds the sgemm figures and each training "
+                             "row's percentage of their mean")
     parser.add_argument("--torch-worker", nargs=3, metavar=("CONFIG", "VARIANT", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     for name in ("steps", "batch", "threads", "rounds"):
@@ -247,12 +295,17 @@ def main():
     header = (f"PyTorch {torch_version} vs SphereLab, {args.threads} threads, batch {args.batch}; "
               f"images/s = BEST of {args.rounds} alternating rounds per side, each the median of "
               f"{args.steps} steps after {WARMUP} warm-up; peak RSS (MB) = largest max RSS of a "
-              f"side's child processes")
-    print(header, file=sys.stderr if args.json else sys.stdout, flush=True)
-    if not args.json:
-        print(f"{'config':14} {'variant':11} {'mode':10} {'PyTorch':>9} {'SphereLab':>10} {'ratio':>6}"
-              f" {'PT MB':>7} {'SL MB':>7}", flush=True)
+              f"side's child processes; SL GF/s = SphereLab's best images/s x its convolution work per image "
+              f"(direct convolution; training 3x the forward)")
+    notes = sys.stderr if args.json else sys.stdout
+    print(header, file=notes, flush=True)
+    trained = []   # (config, variant, SphereLab convolution GFLOP/s) of every training row
     try:
+        sgemm_start = sgemm_measure(args, "start")
+        print(sgemm_line("start", sgemm_start), file=notes, flush=True)
+        if not args.json:
+            print(f"{'config':14} {'variant':11} {'mode':10} {'PyTorch':>9} {'SphereLab':>10} {'ratio':>6}"
+                  f" {'PT MB':>7} {'SL MB':>7} {'SL GF/s':>8}", flush=True)
         for config in configs:
             for variant in variants:
                 for mode in modes:
@@ -261,21 +314,29 @@ def main():
                         ips, rss = torch_measure(args, config, variant, mode)
                         pt_ips.append(ips)
                         pt_rss.append(rss)
-                        ips, rss = spherelab_measure(args, config, variant, mode)
+                        ips, rss, conv_gflop = spherelab_measure(args, config, variant, mode)
                         sl_ips.append(ips)
                         if rss is not None:
                             sl_rss.append(rss)
                     pt, sl = max(pt_ips), max(sl_ips)
+                    conv_gflops = sl * conv_gflop
                     row = {"config": config, "variant": variant, "mode": mode,
                            "pytorch_ips": round(pt, 1), "spherelab_ips": round(sl, 1),
                            "ratio": round(sl / pt, 3),
                            "pytorch_rss_mb": round(max(pt_rss), 1),
-                           "spherelab_rss_mb": round(max(sl_rss), 1) if sl_rss else None}
+                           "spherelab_rss_mb": round(max(sl_rss), 1) if sl_rss else None,
+                           "conv_gflop_per_image": conv_gflop, "spherelab_conv_gflops": round(conv_gflops, 1)}
+                    if mode == "train":
+                        trained.append((config, variant, conv_gflops))
                     if args.json:
                         print(json.dumps(row), flush=True)
                     else:
                         print(f"{config:14} {variant:11} {mode:10} {pt:9.1f} {sl:10.1f} {sl / pt:5.2f}x"
-                              f" {fmt(row['pytorch_rss_mb'], 7)} {fmt(row['spherelab_rss_mb'], 7)}", flush=True)
+                              f" {fmt(row['pytorch_rss_mb'], 7)} {fmt(row['spherelab_rss_mb'], 7)} {conv_gflops:8.1f}",
+                              flush=True)
+        sgemm_end = sgemm_measure(args, "end")
+        print(sgemm_line("end", sgemm_end), file=notes, flush=True)
+        report_sgemm_share(args, sgemm_start, sgemm_end, trained)
     except ChildFailed as e:
         sys.exit(str(e))
     except KeyboardInterrupt:

@@ -20,6 +20,12 @@ public struct Benchmark {
             }
             return [c]
         }
+
+        /// The network this configuration benchmarks: SphereNet-9 at its width, 10 classes.
+        public var model: ModelSpec { .sphereNet9(width: width, channels: channels, size: size, classes: 10) }
+
+        /// Direct-convolution FLOP per image of this configuration's model.
+        public func convolutionWork() throws -> ConvolutionWork { ConvolutionWork(plan: try ModelPlan(spec: model)) }
     }
 
     public struct Result: Sendable {
@@ -29,6 +35,12 @@ public struct Benchmark {
         public var imagesPerSecond: Double
         public var medianStepSeconds: Double
         public var steps: Int
+        /// GFLOP of convolution work per image in this mode, counted as direct convolution
+        /// (`ConvolutionWork`): the training step's for "train", one forward pass's otherwise.
+        public var convGflopPerImage: Double
+        /// Convolution work per second: images/s × `convGflopPerImage`, the whole step or
+        /// forward pass charged to it (BatchNorm, pooling, the optimizer and the head included).
+        public var convGflops: Double { imagesPerSecond * convGflopPerImage }
     }
 
     public var batch = 128
@@ -63,7 +75,7 @@ public struct Benchmark {
         hyper.batchSize = batch
         hyper.evalEvery = 0
         hyper.statsEvery = 1_000_000
-        let setup = RunSetup(dataset: data.kind, model: .sphereNet9(width: c.width, channels: c.channels, size: c.size, classes: 10),
+        let setup = RunSetup(dataset: data.kind, model: c.model,
                              seed: 1, augmentation: .none)
         return try RunFactory.open(setup: setup, data: data, hyper: hyper, runName: "bench-\(c.name)-\(variant.name)", totalSteps: totalSteps,
                                    workspace: workspace)
@@ -82,8 +94,9 @@ public struct Benchmark {
             if i >= warmup { times.append(s) }
         }
         let median = Benchmark.median(times)
+        let work = Double(try c.convolutionWork().trainingFLOPPerImage) / 1e9
         return Result(configuration: c.name, variant: variant.name, mode: "train", imagesPerSecond: Double(batch) / median,
-                      medianStepSeconds: median, steps: steps)
+                      medianStepSeconds: median, steps: steps, convGflopPerImage: work)
     }
 
     /// Median eval-mode forward time (score head included) for one batch.
@@ -97,8 +110,9 @@ public struct Benchmark {
             if i >= warmup { times.append(s) }
         }
         let median = Benchmark.median(times)
+        let work = Double(try c.convolutionWork().forwardFLOPPerImage) / 1e9
         return Result(configuration: c.name, variant: variant.name, mode: "inference", imagesPerSecond: Double(batch) / median,
-                      medianStepSeconds: median, steps: steps)
+                      medianStepSeconds: median, steps: steps, convGflopPerImage: work)
     }
 
     /// A whole evaluation as `train` runs one: `batches` batches of test images through
@@ -114,8 +128,9 @@ public struct Benchmark {
             if i > 0 { times.append(e.seconds) }
         }
         let median = Benchmark.median(times)
+        let work = Double(try c.convolutionWork().forwardFLOPPerImage) / 1e9
         return Result(configuration: c.name, variant: variant.name, mode: "evaluation", imagesPerSecond: Double(images) / median,
-                      medianStepSeconds: median / Double(batches), steps: repetitions)
+                      medianStepSeconds: median / Double(batches), steps: repetitions, convGflopPerImage: work)
     }
 
     public static func median(_ v: [Double]) -> Double {

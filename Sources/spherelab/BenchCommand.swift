@@ -20,12 +20,26 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("long-run"), help: "Instead: train a tiny model this many steps and report memory, publish time, session.json size and exact resume.") var longRun: Int?
     @Option(help: "Instead: race this many runs (conv, cosine, sigmoid, linear, …) against the same runs one after another, and the race's peak memory against one run's (2…8).") var race: Int?
     @Option(name: .customLong("race-memory-child"), help: .hidden) var raceMemoryChild: String?
+    @Flag(help: "Instead: OpenBLAS sgemm GFLOP/s as the engine calls it (its parallel wrapper, the same threads as training), square matrices.") var sgemm = false
+    @Option(name: .customLong("sgemm-size"), help: "With --sgemm: the matrices' side n (\(Settings.sgemmSize.rangeText); default 2048).") var sgemmSize: Int?
 
     func validate() throws {
         if let n = longRun { guard n >= 1000, n <= 10_000_000 else { throw ValidationError("--long-run must be in 1000…10000000 steps") } }
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1…10000") }
         if let n = race { guard (2...Race.maximumContenders).contains(n) else { throw ValidationError("--race must be in 2…\(Race.maximumContenders) runs") } }
         do { try Settings.batchSize.check(batch) } catch let e as EngineError { throw ValidationError(e.message) }
+        if let n = sgemmSize {
+            guard sgemm else { throw ValidationError("--sgemm-size \(n) sets the matrices of --sgemm: add --sgemm, or drop --sgemm-size") }
+            do { try Settings.sgemmSize.check(n) } catch let e as EngineError {
+                throw ValidationError("--sgemm-size: \(e.message) (the side n of the n×n matrices)")
+            }
+        }
+        if sgemm {
+            let others = [(longRun != nil, "--long-run"), (race != nil, "--race"), (withUI, "--with-ui"), (evaluation, "--evaluation")]
+            if let clash = others.first(where: { $0.0 }) {
+                throw ValidationError("--sgemm measures sgemm alone and cannot be combined with \(clash.1): run them as two commands")
+            }
+        }
     }
 
     func run() throws {
@@ -53,16 +67,17 @@ struct Bench: ParsableCommand {
             try runRace()
             return
         }
+        try applyThreads()
+        if sgemm {
+            try runSgemm()
+            return
+        }
         let configs: [Benchmark.Configuration]
         let variants: [ConvVariant]
         do {
             configs = try Benchmark.Configuration.named(config)
             variants = variant == "all" ? ConvVariant.cycle : [try ConvVariant(parsing: variant)]
         } catch let e as EngineError { throw ValidationError(e.message) }
-        if let t = threads {
-            do { try Settings.threads.check(t) } catch let e as EngineError { throw ValidationError(e.message) }
-            BLASThreads.set(t)
-        }
         var bench = Benchmark()
         bench.steps = steps
         bench.batch = batch
@@ -96,14 +111,38 @@ struct Bench: ParsableCommand {
                     if json {
                         print(JSONLine.object([("config", .string(r.configuration)), ("variant", .string(r.variant)), ("mode", .string(r.mode)),
                                                ("images_per_sec", .double(r.imagesPerSecond)), ("median_step_ms", .double(1000 * r.medianStepSeconds)),
-                                               ("batch", .int(batch)), ("threads", .int(BLASThreads.count))]))
+                                               ("batch", .int(batch)), ("threads", .int(BLASThreads.count)),
+                                               ("conv_gflop_per_image", .double(r.convGflopPerImage)), ("conv_gflops", .double(r.convGflops))]))
                     } else {
                         let label = r.configuration.padding(toLength: 14, withPad: " ", startingAt: 0)
                             + r.variant.padding(toLength: 12, withPad: " ", startingAt: 0) + r.mode.padding(toLength: 10, withPad: " ", startingAt: 0)
-                        print(label + String(format: "%8.1f img/s  (median %.1f ms per batch of %d)", r.imagesPerSecond, 1000 * r.medianStepSeconds, batch))
+                        print(label + String(format: "%8.1f img/s  (median %.1f ms per batch of %d)  conv %.4g GFLOP/img, %.1f GFLOP/s",
+                                             r.imagesPerSecond, 1000 * r.medianStepSeconds, batch, r.convGflopPerImage, r.convGflops))
                     }
                 }
             }
+        }
+    }
+
+    /// `--threads`, checked and set before anything runs (training, sgemm and races alike).
+    private func applyThreads() throws {
+        guard let t = threads else { return }
+        do { try Settings.threads.check(t) } catch let e as EngineError { throw ValidationError(e.message) }
+        BLASThreads.set(t)
+    }
+
+    /// `--sgemm`: the rate convolution work is held against (see `SgemmRate`).
+    private func runSgemm() throws {
+        let r: SgemmRate.Result
+        do { r = try SgemmRate(size: sgemmSize ?? 2048).measure() } catch let e as EngineError { throw ValidationError(e.message) }
+        if json {
+            print(JSONLine.object([("mode", .string("sgemm")), ("size", .int(r.size)), ("threads", .int(r.threads)),
+                                   ("sgemm_gflops", .double(r.gflops)), ("sgemm_gflops_best", .double(r.bestGflops)),
+                                   ("median_call_ms", .double(1000 * r.medianSeconds)),
+                                   ("warmup_calls", .int(r.warmupCalls)), ("timed_calls", .int(r.timedCalls))]))
+        } else {
+            print(String(format: "sgemm n=%d, %d thread%@ (the engine's parallel wrapper): %.1f GFLOP/s (median of %d calls after %d warm-up; best %.1f)",
+                         r.size, r.threads, (r.threads == 1 ? "" : "s") as NSString, r.gflops, r.timedCalls, r.warmupCalls, r.bestGflops))
         }
     }
 
@@ -114,10 +153,7 @@ struct Bench: ParsableCommand {
         var rb = RaceBenchmark()
         rb.benchmark.batch = batch
         do { rb.configuration = try Benchmark.Configuration.named(config == "all" ? "fmnist-w0.25" : config)[0] } catch let e as EngineError { throw ValidationError(e.message) }
-        if let t = threads {
-            do { try Settings.threads.check(t) } catch let e as EngineError { throw ValidationError(e.message) }
-            BLASThreads.set(t)
-        }
+        try applyThreads()
         let memorySteps = 10, testImages = 1000
         if let list = raceMemoryChild {
             do { rb.variants = try list.split(separator: ",").map { try ConvVariant(parsing: String($0)) } } catch let e as EngineError { throw ValidationError(e.message) }

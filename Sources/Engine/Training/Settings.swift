@@ -67,6 +67,8 @@ public enum Settings {
     /// Weighted layers of a SphereResNet (6n + 2).
     public static let residualDepth = NumericSetting<Int>("residual net depth", 8, 302)
     public static let threads = NumericSetting<Int>("threads", 1, 256)
+    /// The side of the square matrices `bench --sgemm` multiplies (4096: three 64 MB matrices).
+    public static let sgemmSize = NumericSetting<Int>("sgemm size", 16, 4096)
     /// Steps of one run or one continuation. The bound keeps every count derived from steps
     /// (epochs, images, seconds) far from overflow.
     public static let steps = NumericSetting<Int>("steps", 1, 1_000_000_000)
