@@ -84,6 +84,23 @@ import Foundation
         #expect(ws.bytes == trained)
     }
 
+    // Convolutions and pooling write their input gradients into two buffers in turn, not one
+    // each: after a step their own buffers were never filled and the two shared ones hold the
+    // largest gradient (the losses staying bit for bit is GoldenRunTests' part).
+    @Test func inputGradientsShareTwoBuffers() throws {
+        let ws = Workspace()
+        let t = try Self.trainer(width: 0.125, variant: .cosine, batch: 6, workspace: ws)
+        _ = try t.trainStep()
+        let net = t.network
+        let writers = net.layers.filter { $0 is Conv2D || $0 is MaxPool2x2 }
+        #expect(writers.count >= 4)
+        for layer in writers { #expect(ws.buffer(layer.name, "inputGradient").count == 0, "\(layer.name)") }
+        let shared = (0..<2).map { ws.buffer("network", "inputGradient.\($0)").count }
+        // SphereNet ×0.125 on 12×12: the first stage's 16-channel 12×12 planes of 6 images.
+        #expect(shared.max() == 16 * 6 * 12 * 12, "\(shared)")
+        #expect(shared.min()! > 0)
+    }
+
     // The plan's estimate of the workspace against the workspace a real step and evaluation
     // fill: never below it, and a race's estimate is every run's parameters plus the largest
     // workspace.

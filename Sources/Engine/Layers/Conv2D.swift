@@ -60,7 +60,7 @@ public final class Conv2D: Layer {
     private let rowAccumulator = FloatBuffer()     // (OC) Σ_m dc·c
     private let columnAccumulator: FloatBuffer  // (M) Σ_oc dc·c
     private let kGradient = FloatBuffer()          // (OC) ∂L/∂k
-    private let inputGradient: FloatBuffer      // (C, N, H, W)
+    private var inputGradient: FloatBuffer      // (C, N, H, W); may be one `Network` shares
 
     /// Developer switch for measurements: SPHERELAB_NO_WINOGRAD=1 in the environment sends
     /// every convolution through im2col + GEMM. Read once per process.
@@ -96,6 +96,8 @@ public final class Conv2D: Layer {
         self.variant = variant
         configureForVariant()
     }
+
+    func useInputGradient(_ buffer: FloatBuffer) { inputGradient = buffer }
 
     /// Parameters trained at the current variant.
     public var parameters: [Parameter] {

@@ -24,6 +24,15 @@ public protocol Layer: AnyObject {
     var bufferUse: BufferUse { get }
 }
 
+/// A layer whose backward writes dL/d(input) into a buffer of its own (not over the gradient it
+/// was given). `Network` hands these, in network order, two shared buffers in turn.
+protocol WritesInputGradient: Layer {
+    func useInputGradient(_ buffer: FloatBuffer)
+}
+extension Conv2D: WritesInputGradient {}
+extension MaxPool2x2: WritesInputGradient {}
+extension GlobalAveragePool: WritesInputGradient {}
+
 /// How a layer shares memory with its neighbours (memory is saved by working in place).
 public struct BufferUse: Sendable, Equatable {
     /// Forward writes its output over its input — the previous layer's output (ReLU).

@@ -8,7 +8,7 @@ public final class MaxPool2x2: Layer {
     // In the workspace (per-step buffers, shared by a race's contenders).
     private let output: FloatBuffer                    // (C, N, OH, OW)
     private let argmax: FloatBuffer                    // (C, N, OH, OW) flat input index, Int32 bits
-    private let inputGradient: FloatBuffer             // (C, N, H, W)
+    private var inputGradient: FloatBuffer             // (C, N, H, W); may be one `Network` shares
     private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
     /// The input shape of the last *training* forward pass: the only pass that writes
     /// `argmax`. nil until one ran, and again after an inference pass, so a backward can
@@ -21,6 +21,8 @@ public final class MaxPool2x2: Layer {
         argmax = workspace.buffer(name, "argmax")
         inputGradient = workspace.buffer(name, "inputGradient")
     }
+
+    func useInputGradient(_ buffer: FloatBuffer) { inputGradient = buffer }
 
     public func outputShape(for s: Shape) throws -> Shape {
         Shape(channels: s.channels, batch: s.batch, height: (s.height + 1) / 2, width: (s.width + 1) / 2)
@@ -74,7 +76,7 @@ public final class GlobalAveragePool: Layer {
     public let name: String
     public var needsInputGradient = true
     private let output: FloatBuffer          // (C, N, 1, 1), in the workspace
-    private let inputGradient: FloatBuffer   // (C, N, H, W), in the workspace
+    private var inputGradient: FloatBuffer   // (C, N, H, W), in the workspace; may be one `Network` shares
     private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
 
     public init(name: String, workspace: Workspace = Workspace()) {
@@ -82,6 +84,8 @@ public final class GlobalAveragePool: Layer {
         output = workspace.buffer(name, "output")
         inputGradient = workspace.buffer(name, "inputGradient")
     }
+
+    func useInputGradient(_ buffer: FloatBuffer) { inputGradient = buffer }
 
     public func outputShape(for s: Shape) throws -> Shape {
         Shape(channels: s.channels, batch: s.batch, height: 1, width: 1)

@@ -207,10 +207,14 @@ public struct ModelPlan: Sendable, Equatable {
         var columns = 0, columnGradients = 0
         let chunk = 1 << 22
         func convOut(_ size: Int, _ k: Int, _ pad: Int, _ stride: Int) -> Int { max(1, (size + 2 * pad - k) / stride + 1) }
-        func conv(_ i: Int, _ o: Int, _ k: Int, _ pad: Int, _ stride: Int) {
+        // The input gradients of top-level convolutions and pooling share two buffers (Network.
+        // shareInputGradients): the largest one, twice, at the end.
+        var sharedGradient = 0
+        func conv(_ i: Int, _ o: Int, _ k: Int, _ pad: Int, _ stride: Int, sharesGradient: Bool = false) {
             let (oh, ow) = (convOut(h, k, pad, stride), convOut(w, k, pad, stride))
             // Output, pre-activation/norm terms kept for backward, input gradient.
-            add(&activations, mul(3, o, n, oh, ow)); add(&activations, mul(i, n, h, w))
+            add(&activations, mul(3, o, n, oh, ow))
+            if sharesGradient { sharedGradient = max(sharedGradient, mul(i, n, h, w)) } else { add(&activations, mul(i, n, h, w)) }
             let patches = min(chunk, mul(i, k, k, oh, ow, n))
             columns = max(columns, patches); columnGradients = max(columnGradients, patches)
             if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o),
@@ -229,12 +233,12 @@ public struct ModelPlan: Sendable, Equatable {
         }
         for step in steps {
             switch step {
-            case .conv(_, let i, let o, let k, let pad): conv(i, o, k, pad, 1)
+            case .conv(_, let i, let o, let k, let pad): conv(i, o, k, pad, 1, sharesGradient: true)
             case .batchNorm(_, let ch), .affine(_, let ch): add(&activations, mul(3, ch, n, h, w))
             case .relu: add(&activations, mul(2, c, n, h, w))
             case .maxPool:
                 let (oh, ow) = ((h + 1) / 2, (w + 1) / 2)
-                add(&activations, mul(2, c, n, oh, ow)); add(&activations, mul(c, n, h, w))
+                add(&activations, mul(2, c, n, oh, ow)); sharedGradient = max(sharedGradient, mul(c, n, h, w))
                 (h, w) = (oh, ow)
             case .residual(_, let i, let o, let stride):
                 let (h0, w0) = (h, w)
@@ -246,10 +250,11 @@ public struct ModelPlan: Sendable, Equatable {
                     (h, w) = (h1, w1)
                 }
             case .globalPool:
-                add(&activations, mul(2, c, n)); add(&activations, mul(c, n, h, w))
+                add(&activations, mul(2, c, n)); sharedGradient = max(sharedGradient, mul(c, n, h, w))
                 (h, w) = (1, 1)
             }
         }
+        add(&activations, mul(2, sharedGradient))
         add(&activations, columns); add(&activations, columnGradients)
         add(&activations, mul(4, spec.classes, n))
         let parameterBytes = mul(parameters, 5, 4)    // value, gradient, 2 moments, a snapshot copy
