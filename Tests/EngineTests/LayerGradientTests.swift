@@ -41,10 +41,10 @@ let convCases: [ConvGeometryCase] = [
     // Winograd F(2×2, 3×3) shapes (≥ 8 channels): odd and even sides, so edge tiles are half out.
     .init(inC: 8, outC: 9, kernel: 3, stride: 1, padding: 1, h: 5, w: 6, batch: 2),
     .init(inC: 9, outC: 8, kernel: 3, stride: 1, padding: 1, h: 4, w: 3, batch: 3),
-    // Up to 64 channels Winograd runs fused (WinogradConvolution.fuses); wider layers in passes,
+    // Up to 96 channels Winograd runs fused (WinogradConvolution.fuses); wider layers in passes,
     // and the 4-row product kernel leaves a row tail at 33.
     .init(inC: 33, outC: 9, kernel: 3, stride: 1, padding: 1, h: 9, w: 17, batch: 2),
-    .init(inC: 66, outC: 8, kernel: 3, stride: 1, padding: 1, h: 3, w: 4, batch: 2),
+    .init(inC: 98, outC: 8, kernel: 3, stride: 1, padding: 1, h: 3, w: 4, batch: 2),
     // Fused weight gradient (input channels a multiple of 8), several groups and blocks.
     .init(inC: 16, outC: 12, kernel: 3, stride: 1, padding: 1, h: 11, w: 10, batch: 3),
     // Images at least 13 wide take 4×4 tiles (F(4×4, 3×3)): fused with a partial last tile row
@@ -53,7 +53,7 @@ let convCases: [ConvGeometryCase] = [
     // in passes.
     .init(inC: 16, outC: 8, kernel: 3, stride: 1, padding: 1, h: 14, w: 13, batch: 2),
     .init(inC: 9, outC: 16, kernel: 3, stride: 1, padding: 1, h: 13, w: 33, batch: 1),
-    .init(inC: 72, outC: 8, kernel: 3, stride: 1, padding: 1, h: 16, w: 15, batch: 1),
+    .init(inC: 100, outC: 8, kernel: 3, stride: 1, padding: 1, h: 16, w: 15, batch: 1),
 ]
 
 func makeConv(_ c: ConvGeometryCase, variant: ConvVariant, chunk: Int = 1 << 22, seed: UInt64 = 3) -> Conv2D {

@@ -36,6 +36,7 @@ fileprivate let fusedCases: [FusedWinogradCase] = [
     .init(ic: 16, oc: 8, h: 17, w: 35, batch: 2, tile: 4),    // nine: two overlapping vectors of eight
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
     .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2, tile: 4),
+    .init(ic: 96, oc: 80, h: 14, w: 14, batch: 1, tile: 4),   // the widest fused layers (fmnist-w0.5)
 ]
 
 /// y (oc, batch, h, w) = x ⋆ g, 3×3, stride 1, padding 1, summed in Double.
@@ -111,6 +112,7 @@ fileprivate let fusedGradientCases: [FusedWinogradCase] = [
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2, tile: 4),
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
     .init(ic: 16, oc: 8, h: 17, w: 35, batch: 1, tile: 4),
+    .init(ic: 96, oc: 88, h: 14, w: 14, batch: 1, tile: 4),
 ]
 
 /// Runs the fused weight gradient over `splits` in turn, accumulating into one [T][oc][ic].
