@@ -17,8 +17,7 @@
 static int sl_wino4_fused_block_rows_impl(int ic, int oc, int w) {
     const int tw = (w + 3) / 4;
     const int tiles = SL_WINO4_TILE_BUDGET / (ic + oc);
-    const int rows = tiles / tw;
-    return rows < 1 ? 1 : rows;
+    return sl_wino_whole_vector_rows(tiles / tw, tw);
 }
 
 static long sl_wino4_ldmax(int ic, int oc, int w) {

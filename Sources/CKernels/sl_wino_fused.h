@@ -89,13 +89,23 @@ static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, 
     }
 }
 
+// The tile rows of a block: `rows` (at least one), or down to half as many if that makes the
+// block's tiles fill whole vectors of eight, so no padding columns need clearing (at 14-pixel
+// images they were a thousand tiny memsets per block). Per-tile results do not depend on it.
+static int sl_wino_whole_vector_rows(int rows, int tw) {
+    if (rows < 1) return 1;
+    for (int r = rows; r >= (rows + 1) / 2; r--) {
+        if ((r * tw) % 8 == 0) return r;
+    }
+    return rows;
+}
+
 static int sl_wino_fused_block_rows_impl(int ic, int oc, int w) {
     // V and M of a block take 16·(ic + oc)·ld floats; about 320 KB keeps both in a 512 KB L2
     // with room for the input rows and the output being written.
     const int tw = (w + 1) / 2;
     const int tiles = 5120 / (ic + oc);
-    const int rows = tiles / tw;
-    return rows < 1 ? 1 : rows;
+    return sl_wino_whole_vector_rows(tiles / tw, tw);
 }
 
 static long sl_wino_fused_scratch_impl(int ic, int oc, int w) {

@@ -54,8 +54,12 @@ import Foundation
         for i in shapes.indices { #expect(together[i] == alone[i], "network \(i) differs when sharing the workspace") }
         // Grown once, in the first round (evaluations included); never again.
         #expect(shared.bytes == bytesAfterFirstRound)
-        // The widest network needs the most in every buffer, so three share what it needs alone.
-        #expect(shared.bytes == aloneBytes.max()!, "shared \(shared.bytes) vs alone \(aloneBytes)")
+        // Every buffer is as large as the largest any of them needs: nearly what the widest
+        // needs alone (a narrower layer's Winograd block, sized to fill whole vectors of tiles,
+        // may take a little more scratch than the wider one's), far below the three together.
+        let widest = aloneBytes.max()!
+        #expect(shared.bytes >= widest && Double(shared.bytes) <= 1.05 * Double(widest),
+                "shared \(shared.bytes) vs alone \(aloneBytes)")
     }
 
     // Angle statistics read what the last forward pass left in the workspace: only the network
