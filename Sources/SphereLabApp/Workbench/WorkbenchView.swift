@@ -316,12 +316,20 @@ public enum WorkbenchView {
 
     // MARK: angles
 
-    /// The layers to show: the latest measurement, or — for a snapshot just opened, before the
-    /// first step — the last entry of each layer's saved history, in network order.
+    /// The layers to show, in network order: the latest measurement, or — for a run not yet
+    /// measured since it was opened, branched or added to a race — the last entry of each
+    /// layer's saved history. That history is keyed by name, and names do not sort into network
+    /// order (`fc6.0` before `features.0`, `stem.0` after `layer3.4.conv2`), so the order comes
+    /// from the run's `angleLayers`; a layer it does not list goes last.
     public static func layersShown(_ t: Telemetry) -> [LayerAngles] {
-        if !t.angles.isEmpty { return t.angles }
-        return t.angleHistory.compactMap { $0.value.entries.last }
-            .sorted { $0.layer.compare($1.layer, options: .numeric) == .orderedAscending }
+        let latest = t.angles.isEmpty
+            ? t.angleHistory.compactMap { $0.value.entries.last }.sorted { $0.layer.compare($1.layer, options: .numeric) == .orderedAscending }
+            : t.angles
+        guard !t.angleLayers.isEmpty else { return latest }
+        let rank = Dictionary(t.angleLayers.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return latest.enumerated()
+            .sorted { (rank[$0.element.layer] ?? Int.max, $0.offset) < (rank[$1.element.layer] ?? Int.max, $1.offset) }
+            .map(\.element)
     }
 
     static func median(_ a: LayerAngles) -> Double? { a.percentiles.count == 5 ? a.percentiles[2] : nil }
