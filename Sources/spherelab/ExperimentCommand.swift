@@ -39,6 +39,7 @@ struct ExperimentRun: ParsableCommand {
     @Flag(help: "Print one JSON object per line (events, evaluations).") var json = false
     @Flag(name: .customLong("no-estimate"), help: "Start at once, without measuring each configuration's speed first.") var noEstimate = false
     @Flag(name: .customLong("estimate-only"), help: "Measure, print the estimate and stop.") var estimateOnly = false
+    @OptionGroup var display: GlyphOptions
 
     func run() throws {
         if let t = threads {
@@ -54,6 +55,7 @@ struct ExperimentRun: ParsableCommand {
             let runner = ExperimentRunner(spec: spec, sessionsRoot: sessions, datasetsDirectory: datasetsDir, style: style)
             runner.command = (["spherelab"] + CommandLine.arguments.dropFirst().map(ShellWords.quote)).joined(separator: " ")
             runner.measureEstimate = !noEstimate
+            runner.glyphs = display.glyphs
             if estimateOnly { runner.shouldStop = { _, _ in true } }
             let outcome = try runner.run()
             if let i = outcome.interruption { throw ExitCode(128 + i.signal) }

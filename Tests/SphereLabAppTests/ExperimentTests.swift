@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import TUI
 @testable import SphereLabApp
 
 /// A tiny experiment on the tiny dataset: 2 variants × 2 seeds × 6 steps of batch 8.
@@ -173,6 +174,17 @@ func xmlError(_ text: String) -> String? {
         #expect(!html.contains("<script") && !html.contains("src=\"http"))
         let text = ExperimentReport.terminalText(data, width: 90)
         #expect(text.contains("conv") && text.contains("test accuracy (eval-mode BN) by step"))
+        // In ASCII (`--ascii`, or a locale without UTF-8) every character is 7-bit and each
+        // table's rule is as wide as its header (the cells were spelled before measuring).
+        #expect(!text.utf8.allSatisfy { $0 < 0x80 } && text.contains("─") && text.contains("±"))
+        let ascii = ExperimentReport.terminalText(data, width: 90, glyphs: .ascii)
+        #expect(ascii.utf8.allSatisfy { $0 < 0x80 }, "\(ascii.unicodeScalars.filter { !$0.isASCII })")
+        #expect(ascii.contains("+/-") && ascii.contains("test accuracy (eval-mode BN) by step"))
+        let lines = ascii.split(separator: "\n", omittingEmptySubsequences: false)
+        let rules = lines.indices.filter { i in i > 0 && lines[i].hasPrefix("---") && lines[i].contains("  -") }
+        #expect(!rules.isEmpty)
+        for i in rules { #expect(lines[i].count == lines[i - 1].count, "\(lines[i - 1])\n\(lines[i])") }
+        #expect(ExperimentReport.terminalText(data, width: 90, glyphs: .ascii, braille: true) == ascii, "braille needs Unicode")
     }
 
     /// The runner stops in the middle of the second run (as a kill would: nothing more is

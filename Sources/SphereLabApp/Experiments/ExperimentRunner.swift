@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import TUI
 import DataLoaders
 
 /// Runs an experiment's grid, one `TrainingSession` after another, into
@@ -19,6 +20,9 @@ public final class ExperimentRunner {
     public var measureEstimate = true
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
+    /// the workbench draws); JSON lines are data and stay as they are.
+    public var glyphs: GlyphSet = .unicode
     /// Test hook, asked after every unit of work with (run id, step): true stops at once, as a
     /// kill would (nothing more is saved or written).
     public var shouldStop: ((String, Int) -> Bool)?
@@ -154,7 +158,7 @@ public final class ExperimentRunner {
                                        ("finished", .int(i.finishedRuns)), ("runs", .int(i.totalRuns)), ("resume", .string(i.resumeCommand))]))
             }
             // A line for people, on stderr (a --json stdout stays one object per line).
-            if style != .quiet { writeProgress(i.message + "\n") }
+            if style != .quiet { writeProgress(glyphs.text(i.message + "\n")) }
             return outcome
         }
         outcome.wallSeconds = Date().timeIntervalSince(start)
@@ -214,7 +218,7 @@ public final class ExperimentRunner {
     private func estimate(_ pending: [ExperimentRunPlan]) throws {
         var seen = Set<String>()
         var lines: [String] = []
-        if style != .json && style != .quiet { writeProgress("measuring the speed of each configuration (3 steps and one evaluation each)…\n") }
+        if style != .json && style != .quiet { writeProgress(glyphs.text("measuring the speed of each configuration (3 steps and one evaluation each)…\n")) }
         for plan in pending where seen.insert(plan.config).inserted {
             if let signal = stopSignal(plan.id, 0) { throw StopRequest(signal: signal, current: "stopped while measuring speeds, before the next run started") }
             let run = try open(plan)
@@ -238,8 +242,8 @@ public final class ExperimentRunner {
         if style == .json {
             write(JSONLine.object([("event", .string("estimate")), ("seconds", .double(remaining))]))
         } else if style != .quiet {
-            write((["speed measured now (other processes on this machine count too):"] + lines).joined(separator: "\n"))
-            write("estimate for the \(pending.count) runs still to do: " + ProgressBar.duration(remaining) + " (steps and evaluations; data loading and saves not counted)")
+            write(glyphs.text((["speed measured now (other processes on this machine count too):"] + lines).joined(separator: "\n")))
+            write(glyphs.text("estimate for the \(pending.count) runs still to do: " + ProgressBar.duration(remaining) + " (steps and evaluations; data loading and saves not counted)"))
         }
     }
 
@@ -329,10 +333,10 @@ public final class ExperimentRunner {
                     if style == .progressBar {
                         let eta = remainingSeconds(pending, current: plan.id, currentStep: r.step)
                         let fraction = (Double(done) + Double(r.step) / Double(spec.steps)) / Double(total)
-                        writeProgress("\r" + ProgressBar.render(fraction: fraction, width: 20)
-                                      + " runs \(done)/\(total) · \(plan.id) step \(r.step)/\(spec.steps)"
-                                      + (lastAccuracy.map { String(format: " · test %.1f%%", 100 * $0) } ?? "")
-                                      + " · ETA " + ProgressBar.duration(eta) + "    ")
+                        writeProgress(glyphs.text("\r" + ProgressBar.render(fraction: fraction, width: 20, glyphs: glyphs)
+                                                  + " runs \(done)/\(total) · \(plan.id) step \(r.step)/\(spec.steps)"
+                                                  + (lastAccuracy.map { String(format: " · test %.1f%%", 100 * $0) } ?? "")
+                                                  + " · ETA " + ProgressBar.duration(eta) + "    "))
                     }
                 case .evaluationFinished(let e):
                     evalSecondsSoFar += e.seconds
@@ -347,8 +351,8 @@ public final class ExperimentRunner {
                     case .json:
                         write(String(decoding: try ExperimentResultsFile.encoder.encode(record), as: UTF8.self))
                     case .plain:
-                        write(String(format: "  %@ step %d: test %.2f%%", plan.id, e.step, 100 * e.accuracy)
-                              + (e.trainModeAccuracy.map { String(format: " (train-mode BN %.2f%%)", 100 * $0) } ?? ""))
+                        write(glyphs.text(String(format: "  %@ step %d: test %.2f%%", plan.id, e.step, 100 * e.accuracy)
+                              + (e.trainModeAccuracy.map { String(format: " (train-mode BN %.2f%%)", 100 * $0) } ?? "")))
                     case .progressBar, .quiet: break
                     }
                 case .saveDue:
@@ -403,10 +407,10 @@ public final class ExperimentRunner {
     private func say(_ text: String, json fields: [(String, JSONLine.Value)]) {
         switch style {
         case .json: write(JSONLine.object(fields))
-        case .plain: write(text)
+        case .plain: write(glyphs.text(text))
         case .progressBar:
             writeProgress("\r" + String(repeating: " ", count: 110) + "\r")
-            write(text)
+            write(glyphs.text(text))
         case .quiet: break
         }
     }

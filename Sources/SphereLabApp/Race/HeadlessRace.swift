@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import TUI
 
 /// `spherelab race`: drives a `Race` on the calling thread and prints each contender's events
 /// — JSON lines with a "run" field (`--json`), one live progress line per run on a terminal,
@@ -11,7 +12,17 @@ public struct HeadlessRace {
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
 
-    public init(style: OutputStyle) { self.style = style }
+    /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
+    /// the workbench draws); JSON lines are data and stay as they are.
+    public var glyphs: GlyphSet
+
+    public init(style: OutputStyle, glyphs: GlyphSet = .unicode) {
+        self.style = style
+        self.glyphs = glyphs
+    }
+
+    /// A line for people on stdout, spelled for `glyphs`.
+    public func say(_ text: String) { write(glyphs.text(text)) }
 
     /// Runs every contender `steps` more steps (default: one epoch of the first), evaluating on
     /// the shared schedule and at the end. Returns the scoreboard.
@@ -25,7 +36,7 @@ public struct HeadlessRace {
         let nameWidth = names.map(\.count).max() ?? 0
         if style != .json {
             let t = first.session.trainer
-            write("race of \(names.joined(separator: ", ")): \(t.model.displayName), batch \(t.hyper.batchSize), \(steps) steps on \(first.session.labels.dataset), seed \(first.run.identity.setup.seed)")
+            say("race of \(names.joined(separator: ", ")): \(t.model.displayName), batch \(t.hyper.batchSize), \(steps) steps on \(first.session.labels.dataset), seed \(first.run.identity.setup.seed)")
         }
         var drawnLines = 0
         var lastDraw = Date.distantPast
@@ -42,14 +53,14 @@ public struct HeadlessRace {
                 let session = race.contenders[i].session
                 let done = Double(row.step - (session.totalSteps.map { $0 - steps } ?? 0)) / Double(steps)
                 let padded = row.name + String(repeating: " ", count: nameWidth - row.name.count)
-                text += "\r\u{1B}[K" + padded + " " + ProgressBar.render(fraction: done, width: 20)
+                text += "\r\u{1B}[K" + padded + " " + ProgressBar.render(fraction: done, width: 20, glyphs: glyphs)
                     + String(format: " %6d  loss %.4f  test ", row.step, row.smoothedLoss ?? .nan)
                     + (row.lastTestAccuracy.map { String(format: "%6.2f%%", 100 * $0) } ?? "     –")
                     + String(format: "  %5.0f img/s", row.imagesPerSecond)
                     + (session.evaluationIsNext ? "  evaluating…" : "") + "\n"
             }
             drawnLines = board.rows.count
-            writeProgress(text)
+            writeProgress(glyphs.text(text))
         }
         while let (i, events) = race.advance() {
             let session = race.contenders[i].session
@@ -67,7 +78,7 @@ public struct HeadlessRace {
                         drawProgress(force: false)
                     case .plain:
                         if r.step % 50 == 0 || session.reachedEnd {
-                            write(name + String(format: "  step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step,
+                            say(name + String(format: "  step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step,
                                          board.rows[i].smoothedLoss ?? r.loss, 100 * r.accuracy, Double(r.learningRate), r.imagesPerSecond))
                         }
                     }
@@ -80,14 +91,14 @@ public struct HeadlessRace {
                                                ("test_loss", .double(e.loss)), ("elapsed", .double(session.history.elapsedSeconds))]))
                     case .progressLines, .plain:
                         clearProgress()
-                        write(name + String(format: "  step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step,
+                        say(name + String(format: "  step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step,
                                      100 * e.accuracy, e.loss, e.examples, e.seconds))
                         drawProgress(force: true)
                     }
                 case .diverged(let step, _):
                     clearProgress()
                     let message = "\(name) diverged at step \(step) (loss or gradients not finite); it stops, the others go on — try a lower learning rate (lr=…)"
-                    write(style == .json ? JSONLine.object([("run", .string(name)), ("step", .int(step)), ("diverged", .string(message))]) : message)
+                    if style == .json { write(JSONLine.object([("run", .string(name)), ("step", .int(step)), ("diverged", .string(message))])) } else { say(message) }
                 case .failed(let message):
                     clearProgress()
                     throw EngineError("\(name): \(message)")

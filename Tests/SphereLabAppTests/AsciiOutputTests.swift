@@ -1,0 +1,80 @@
+import Testing
+import Foundation
+import Engine
+import TUI
+@testable import SphereLabApp
+
+/// The headless commands spell their text for people as the workbench draws: in 7-bit ASCII
+/// under `--ascii` or a locale without UTF-8 (progress bars `[####....]`, `×` as `x`, `–` as
+/// `-`), unchanged otherwise; JSON lines stay data. Before, `train` drew `█`/`·` and
+/// `report --tui` printed `–`/`±`/`─` whatever the workbench would have chosen.
+@Suite(.serialized) struct AsciiOutputTests {
+    static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
+
+    final class Capture: @unchecked Sendable {
+        var out = "", progress = ""
+    }
+
+    func train(_ glyphs: GlyphSet, datasets: String) throws -> Capture {
+        var request = tinyRequest(datasets: datasets, variant: .cosine)
+        request.hyper.evalEvery = 2
+        let run = try request.open()
+        let capture = Capture()
+        var job = HeadlessTraining(style: .progressBar, glyphs: glyphs)
+        job.write = { capture.out += $0 + "\n" }
+        job.writeProgress = { capture.progress += $0 }
+        try job.run(run, steps: 4)
+        return capture
+    }
+
+    @Test func trainProgressBarAndLinesFollowTheGlyphs() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let ascii = try train(.ascii, datasets: datasets)
+        #expect(Self.isASCII(ascii.out + ascii.progress), "\(ascii.out)\(ascii.progress)")
+        #expect(ascii.progress.contains("[######") && ascii.progress.contains("......]") && ascii.progress.contains("evaluating 24 test images.."))
+        #expect(ascii.out.contains("SphereNet-9 x0.125") && ascii.out.contains("step 4: test accuracy"))
+        let unicode = try train(.unicode, datasets: datasets)
+        #expect(unicode.progress.contains("█") && unicode.progress.contains("·") && unicode.out.contains("SphereNet-9 ×0.125"))
+        #expect(ProgressBar.render(fraction: 0.5, width: 8, glyphs: .ascii) == "[####....]")
+        #expect(ProgressBar.render(fraction: 0.5, width: 8) == "[████····]")
+    }
+
+    @Test func raceLinesAndTableFollowTheGlyphs() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let race = Race()
+        try race.add(name: "conv", request: tinyRequest(datasets: datasets, variant: .conv))
+        try race.add(name: "cosine", request: tinyRequest(datasets: datasets, variant: .cosine))
+        let capture = Capture()
+        var job = HeadlessRace(style: .progressLines, glyphs: .ascii)
+        job.write = { capture.out += $0 + "\n" }
+        job.writeProgress = { capture.progress += $0 }
+        let board = try job.run(race, steps: 2)
+        job.say(board.table())
+        #expect(Self.isASCII(capture.out + capture.progress), "\(capture.out)\(capture.progress)")
+        #expect(capture.progress.contains("[####") && capture.out.contains("x0.125"))
+        // The table keeps its columns: "–" (not reached) becomes "-", one character for one.
+        let table = board.table()
+        #expect(table.contains("–"))
+        let folded = AsciiText.fold(table)
+        #expect(folded.components(separatedBy: "\n").map(\.count) == table.components(separatedBy: "\n").map(\.count))
+    }
+
+    /// The real binary: a locale without UTF-8 gets ASCII with no flag, `--ascii` gets it in
+    /// a UTF-8 locale, and a UTF-8 locale alone keeps the symbols (`×`).
+    @Test func theBinaryDecidesAsTheWorkbenchDoes() throws {
+        let bin = try #require(EndToEndTests.binary, "spherelab binary not found next to the tests; run `swift build` first")
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let train = ["train", "--datasets-dir", datasets, "--width", "0.125", "--batch", "8", "--steps", "2", "--eval-limit", "8"]
+        let plainC = EndToEndTests.shell(["env", "LC_ALL=C", bin] + train)
+        #expect(plainC.status == 0 && Self.isASCII(plainC.output) && plainC.output.contains("x0.125"), "\(plainC.output)")
+        let flagged = EndToEndTests.shell(["env", "LC_ALL=C.UTF-8", bin] + train + ["--ascii"])
+        #expect(flagged.status == 0 && Self.isASCII(flagged.output) && flagged.output.contains("x0.125"), "\(flagged.output)")
+        let utf8 = EndToEndTests.shell(["env", "LC_ALL=C.UTF-8", bin] + train)
+        #expect(utf8.status == 0 && utf8.output.contains("×0.125"), "\(utf8.output)")
+        let both = EndToEndTests.shell([bin, "report", datasets, "--tui", "--braille", "--ascii"])
+        #expect(both.status != 0 && both.output.contains("--braille") && both.output.contains("--ascii"), "\(both.output)")
+    }
+}
