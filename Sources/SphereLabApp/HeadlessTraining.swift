@@ -14,6 +14,8 @@ public struct HeadlessTraining {
     public var saveEvery: Int?
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// The progress line's terminal width (nil: unknown, nothing is cut).
+    public var columns: () -> Int? = { ConsoleWidth.columns() }
     /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
     /// the workbench draws); JSON lines are data and stay as they are.
     public var glyphs: GlyphSet
@@ -55,8 +57,9 @@ public struct HeadlessTraining {
                 try stop(run, signal: signal)
             }
             if session.evaluationIsNext, style == .progressBar {
-                show("\r" + ProgressBar.render(fraction: Double(trainer.step - first) / Double(steps), width: 24, glyphs: glyphs)
-                              + " evaluating \(trainer.evaluationExamples) test images…" + String(repeating: " ", count: 20))
+                writeProgress("\r" + ProgressBar.line(fraction: Double(trainer.step - first) / Double(steps),
+                                                       suffix: " evaluating \(trainer.evaluationExamples) test images…",
+                                                       columns: columns(), glyphs: glyphs, widest: 24))
                 progressShown = true
             }
             for event in session.advance() {
@@ -75,9 +78,9 @@ public struct HeadlessTraining {
                         let t = session.telemetry()
                         let eta = t.secondsToRunEnd ?? (done > 0 ? Date().timeIntervalSince(start) / done * (1 - done) : 0)
                         let acc = recentAccuracy.reduce(0, +) / Double(recentAccuracy.count)
-                        show("\r" + ProgressBar.render(fraction: done, width: 24, glyphs: glyphs)
-                                      + String(format: " %5d/%d  loss %.4f  acc %5.1f%%  %5.0f img/s  ETA ", r.step, target,
-                                               smoothed ?? r.loss, 100 * acc, r.imagesPerSecond) + ProgressBar.duration(eta) + "      ")
+                        let text = String(format: " %5d/%d  loss %.4f  acc %5.1f%%  %5.0f img/s  ETA ", r.step, target,
+                                          smoothed ?? r.loss, 100 * acc, r.imagesPerSecond) + ProgressBar.duration(eta)
+                        writeProgress("\r" + ProgressBar.line(fraction: done, suffix: text, columns: columns(), glyphs: glyphs, widest: 24))
                         progressShown = true
                     case .plain:
                         if r.step % 50 == 0 || r.step == target {
@@ -206,6 +209,19 @@ public enum ProgressBar {
         let filled = Int((f * Double(width)).rounded(.down))
         let (done, todo) = glyphs == .ascii ? ("#", ".") : ("█", "·")
         return "[" + String(repeating: done, count: filled) + String(repeating: todo, count: width - filled) + "]"
+    }
+
+    /// One progress line, `prefix` + bar + `suffix`, spelled for `glyphs` and kept within
+    /// `columns - 1` characters when the terminal's width is known: the bar shrinks from `widest`
+    /// down to 8 cells, then the line is cut. A wrapped line would break the `\r` redraw (each
+    /// update would leave a line behind). Ends by clearing the rest of the screen line.
+    public static func line(prefix: String = "", fraction: Double, suffix: String, columns: Int?, glyphs: GlyphSet, widest: Int) -> String {
+        let before = glyphs.text(prefix), after = glyphs.text(suffix)
+        guard let columns else { return before + render(fraction: fraction, width: widest, glyphs: glyphs) + after + "\u{1B}[K" }
+        let room = columns - 1
+        let width = min(widest, max(8, room - before.count - after.count - 2))
+        let full = before + render(fraction: fraction, width: width, glyphs: glyphs) + after
+        return String(full.prefix(max(0, room))) + "\u{1B}[K"
     }
 
     public static func duration(_ seconds: Double) -> String {

@@ -15,7 +15,7 @@ import TUI
         var out = "", progress = ""
     }
 
-    func train(_ glyphs: GlyphSet, datasets: String) throws -> Capture {
+    func train(_ glyphs: GlyphSet, datasets: String, columns: Int? = nil) throws -> Capture {
         var request = tinyRequest(datasets: datasets, variant: .cosine)
         request.hyper.evalEvery = 2
         let run = try request.open()
@@ -23,6 +23,7 @@ import TUI
         var job = HeadlessTraining(style: .progressBar, glyphs: glyphs)
         job.write = { capture.out += $0 + "\n" }
         job.writeProgress = { capture.progress += $0 }
+        job.columns = { columns }
         try job.run(run, steps: 4)
         return capture
     }
@@ -40,6 +41,22 @@ import TUI
         #expect(ProgressBar.render(fraction: 0.5, width: 8) == "[████····]")
     }
 
+    /// Progress lines fit the terminal: at 80 columns the train line (≈ 85 characters) wrapped,
+    /// and every `\r` update left a line behind.
+    @Test func progressLinesFitTheTerminalWidth() throws {
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        for columns in [80, 60, 30] {
+            let capture = try train(.unicode, datasets: datasets, columns: columns)
+            let updates = capture.progress.split(separator: "\r").map { $0.replacingOccurrences(of: "\u{1B}[K", with: "").replacingOccurrences(of: "\n", with: "") }
+            #expect(updates.count >= 5)
+            for u in updates { #expect(u.count <= columns - 1, "\(columns): \(u.count) characters: \(u)") }
+            if columns == 80 { #expect(updates.contains { $0.contains("ETA") && $0.hasPrefix("[") }, "the whole line fits at 80 with a narrower bar") }
+        }
+        let unknown = ProgressBar.line(fraction: 0.5, suffix: String(repeating: "x", count: 200), columns: nil, glyphs: .ascii, widest: 10)
+        #expect(unknown == "[#####.....]" + String(repeating: "x", count: 200) + "\u{1B}[K", "not a terminal: nothing cut")
+    }
+
     @Test func raceLinesAndTableFollowTheGlyphs() throws {
         let datasets = try makeTinyDatasets()
         defer { try? FileManager.default.removeItem(atPath: datasets) }
@@ -50,10 +67,15 @@ import TUI
         var job = HeadlessRace(style: .progressLines, glyphs: .ascii)
         job.write = { capture.out += $0 + "\n" }
         job.writeProgress = { capture.progress += $0 }
+        job.columns = { 50 }
         let board = try job.run(race, steps: 2)
         job.say(board.table())
         #expect(Self.isASCII(capture.out + capture.progress), "\(capture.out)\(capture.progress)")
         #expect(capture.progress.contains("[####") && capture.out.contains("x0.125"))
+        let lines = capture.progress.components(separatedBy: "\n").map { line in
+            line.replacingOccurrences(of: #"\u{1B}\[[0-9]*[AJK]"#, with: "", options: .regularExpression).replacingOccurrences(of: "\r", with: "")
+        }
+        #expect(lines.allSatisfy { $0.count <= 49 }, "\(lines.filter { $0.count > 49 })")
         // The table keeps its columns: "–" (not reached) becomes "-", one character for one.
         let table = board.table()
         #expect(table.contains("–"))

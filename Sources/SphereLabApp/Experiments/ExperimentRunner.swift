@@ -23,6 +23,8 @@ public final class ExperimentRunner {
     /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
     /// the workbench draws); JSON lines are data and stay as they are.
     public var glyphs: GlyphSet = .unicode
+    /// The progress line's terminal width (nil: unknown, nothing is cut).
+    public var columns: () -> Int? = { ConsoleWidth.columns() }
     /// Test hook, asked after every unit of work with (run id, step): true stops at once, as a
     /// kill would (nothing more is saved or written).
     public var shouldStop: ((String, Int) -> Bool)?
@@ -152,7 +154,7 @@ public final class ExperimentRunner {
             outcome.interruption = i
             outcome.stopped = true
             outcome.wallSeconds = Date().timeIntervalSince(start)
-            if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+            if style == .progressBar { writeProgress("\r\u{1B}[K") }
             if style == .json {
                 write(JSONLine.object([("event", .string("interrupted")), ("signal", .string(StopSignals.name(i.signal))),
                                        ("finished", .int(i.finishedRuns)), ("runs", .int(i.totalRuns)), ("resume", .string(i.resumeCommand))]))
@@ -162,7 +164,7 @@ public final class ExperimentRunner {
             return outcome
         }
         outcome.wallSeconds = Date().timeIntervalSince(start)
-        if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+        if style == .progressBar { writeProgress("\r\u{1B}[K") }
         say("experiment \(spec.name) finished: \(outcome.completed.count) runs trained, \(outcome.skipped.count) kept, in " + ProgressBar.duration(outcome.wallSeconds)
             + "; report: spherelab report \(folder)",
             json: [("event", .string("done")), ("trained", .int(outcome.completed.count)), ("kept", .int(outcome.skipped.count)),
@@ -333,10 +335,9 @@ public final class ExperimentRunner {
                     if style == .progressBar {
                         let eta = remainingSeconds(pending, current: plan.id, currentStep: r.step)
                         let fraction = (Double(done) + Double(r.step) / Double(spec.steps)) / Double(total)
-                        writeProgress(glyphs.text("\r" + ProgressBar.render(fraction: fraction, width: 20, glyphs: glyphs)
-                                                  + " runs \(done)/\(total) · \(plan.id) step \(r.step)/\(spec.steps)"
-                                                  + (lastAccuracy.map { String(format: " · test %.1f%%", 100 * $0) } ?? "")
-                                                  + " · ETA " + ProgressBar.duration(eta) + "    "))
+                        let text = " runs \(done)/\(total) · \(plan.id) step \(r.step)/\(spec.steps)"
+                            + (lastAccuracy.map { String(format: " · test %.1f%%", 100 * $0) } ?? "") + " · ETA " + ProgressBar.duration(eta)
+                        writeProgress("\r" + ProgressBar.line(fraction: fraction, suffix: text, columns: columns(), glyphs: glyphs, widest: 20))
                     }
                 case .evaluationFinished(let e):
                     evalSecondsSoFar += e.seconds
@@ -377,7 +378,7 @@ public final class ExperimentRunner {
         }
         try save()
         outcome.completed.append(plan.id)
-        if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+        if style == .progressBar { writeProgress("\r\u{1B}[K") }
         let final = records.last { $0.run == plan.id }
         say("[\(done + 1)/\(total)] \(plan.id) finished" + (final?.testAccuracy.map { String(format: ": test %.2f%%", 100 * $0) } ?? ""),
             json: [("event", .string("run_done")), ("run", .string(plan.id)), ("test_accuracy", .double(final?.testAccuracy ?? .nan))])
@@ -409,7 +410,7 @@ public final class ExperimentRunner {
         case .json: write(JSONLine.object(fields))
         case .plain: write(glyphs.text(text))
         case .progressBar:
-            writeProgress("\r" + String(repeating: " ", count: 110) + "\r")
+            writeProgress("\r\u{1B}[K")
             write(glyphs.text(text))
         case .quiet: break
         }

@@ -11,6 +11,8 @@ public struct HeadlessRace {
     public let style: OutputStyle
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// The progress lines' terminal width (nil: unknown, nothing is cut).
+    public var columns: () -> Int? = { ConsoleWidth.columns() }
 
     /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
     /// the workbench draws); JSON lines are data and stay as they are.
@@ -49,18 +51,19 @@ public struct HeadlessRace {
             guard style == .progressLines, force || Date().timeIntervalSince(lastDraw) >= 0.2 else { return }
             lastDraw = Date()
             var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
+            let width = columns()
             for (i, row) in board.rows.enumerated() {
                 let session = race.contenders[i].session
                 let done = Double(row.step - (session.totalSteps.map { $0 - steps } ?? 0)) / Double(steps)
                 let padded = row.name + String(repeating: " ", count: nameWidth - row.name.count)
-                text += "\r\u{1B}[K" + padded + " " + ProgressBar.render(fraction: done, width: 20, glyphs: glyphs)
-                    + String(format: " %6d  loss %.4f  test ", row.step, row.smoothedLoss ?? .nan)
+                let figures = String(format: " %6d  loss %.4f  test ", row.step, row.smoothedLoss ?? .nan)
                     + (row.lastTestAccuracy.map { String(format: "%6.2f%%", 100 * $0) } ?? "     –")
                     + String(format: "  %5.0f img/s", row.imagesPerSecond)
-                    + (session.evaluationIsNext ? "  evaluating…" : "") + "\n"
+                    + (session.evaluationIsNext ? "  evaluating…" : "")
+                text += "\r" + ProgressBar.line(prefix: padded + " ", fraction: done, suffix: figures, columns: width, glyphs: glyphs, widest: 20) + "\n"
             }
             drawnLines = board.rows.count
-            writeProgress(glyphs.text(text))
+            writeProgress(text)
         }
         while let (i, events) = race.advance() {
             let session = race.contenders[i].session
