@@ -118,6 +118,19 @@ extension AppState {
         #expect(text.contains("Branch cosine at step 40"))
     }
 
+    /// The branch dialog lists only the keys a branch takes (it keeps its model: `model`,
+    /// `depth`, `width`, `normalization` are refused) and says what enter does. Failed before:
+    /// it listed every key and offered "enter add".
+    @Test func branchDialogListsTheKeysABranchTakes() {
+        let branch = WorkbenchView.render(raceStateWithBranchDialog(), width: 120, height: 36).lines.joined(separator: "\n")
+        #expect(branch.contains("keys: name variant optimizer lr") && branch.contains("enter branch · esc cancel"), "\(branch)")
+        #expect(!branch.contains(" width ") && !branch.contains(" model ") && !branch.contains("normalization"))
+        var s = raceState()
+        _ = s.update(.key(.char("r")))
+        let add = WorkbenchView.render(s, width: 120, height: 36).lines.joined(separator: "\n")
+        #expect(add.contains("keys: name model depth width normalization variant") && add.contains("enter add · esc cancel"), "\(add)")
+    }
+
     func raceStateWithBranchDialog() -> AppState {
         var s = raceState()
         _ = s.update(.key(.char("2")))

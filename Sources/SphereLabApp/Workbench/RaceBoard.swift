@@ -86,6 +86,15 @@ public struct RaceBoard: Sendable {
 
     public var focusedName: String? { runs.indices.contains(focused) ? runs[focused].name : nil }
 
+    /// The spec keys that define the model: a branch copies its weights, so it keeps them.
+    static let modelKeys = ["model", "depth", "width", "normalization"]
+
+    /// The keys a spec of `kind` may use (the dialog lists them).
+    static func specKeys(_ kind: RunSpecDialog.Kind) -> [String] {
+        if case .branch = kind { return RaceSpec.keys.filter { !modelKeys.contains($0) } }
+        return RaceSpec.keys
+    }
+
     /// Takes the controller's picture in: known runs are updated (smoothed curves extended),
     /// new ones get the lowest free slot, removed ones go; the focus stays on its run.
     mutating func absorb(_ pictures: [RunTelemetry], smoothing: Double) {
@@ -333,7 +342,7 @@ extension AppState {
         if case .branch = kind, trimmed.isEmpty { return "" }
         let (name, _) = try RaceSpec.parse(trimmed, base: base)
         if case .branch = kind {
-            for key in ["model", "depth", "width", "normalization"] where trimmed.lowercased().contains(key + "=") {
+            for key in RaceBoard.modelKeys where trimmed.lowercased().contains(key + "=") {
                 throw EngineError("a branch keeps its model: \(key)= cannot change; add a contender from the start (r) for that")
             }
         }
