@@ -96,6 +96,15 @@ import TUI
         #expect(flagged.status == 0 && Self.isASCII(flagged.output) && flagged.output.contains("x0.125"), "\(flagged.output)")
         let utf8 = EndToEndTests.shell(["env", "LC_ALL=C.UTF-8", bin] + train)
         #expect(utf8.status == 0 && utf8.output.contains("×0.125"), "\(utf8.output)")
+        // sessions list / show print symbols too (·, ×, –).
+        let saved = EndToEndTests.shell(["env", "LC_ALL=C.UTF-8", bin] + train + ["--save", datasets + "/Sessions/tiny"])
+        #expect(saved.status == 0, "\(saved.output)")
+        for listing in [["sessions", "list", "--sessions-dir", datasets + "/Sessions"], ["sessions", "show", datasets + "/Sessions/tiny"]] {
+            let c = EndToEndTests.shell(["env", "LC_ALL=C", bin] + listing)
+            #expect(c.status == 0 && Self.isASCII(c.output) && c.output.contains("tiny"), "\(c.output)")
+            let u = EndToEndTests.shell(["env", "LC_ALL=C.UTF-8", bin] + listing)
+            #expect(u.status == 0 && !Self.isASCII(u.output), "\(u.output)")
+        }
         let both = EndToEndTests.shell([bin, "report", datasets, "--tui", "--braille", "--ascii"])
         #expect(both.status != 0 && both.output.contains("--braille") && both.output.contains("--ascii"), "\(both.output)")
     }
