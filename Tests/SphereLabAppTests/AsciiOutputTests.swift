@@ -37,6 +37,9 @@ import TUI
         #expect(ascii.out.contains("SphereNet-9 x0.125") && ascii.out.contains("step 4: test accuracy"))
         let unicode = try train(.unicode, datasets: datasets)
         #expect(unicode.progress.contains("█") && unicode.progress.contains("·") && unicode.out.contains("SphereNet-9 ×0.125"))
+        // The operator in words: plain convolution is no SphereConv (it read "conv SphereConv").
+        #expect(unicode.out.contains("cosine SphereConv"))
+        #expect(ConvVariant.conv.operatorPhrase == "plain convolution" && ConvVariant.linear.operatorPhrase == "linear SphereConv")
         #expect(ProgressBar.render(fraction: 0.5, width: 8, glyphs: .ascii) == "[####....]")
         #expect(ProgressBar.render(fraction: 0.5, width: 8) == "[████····]")
     }
