@@ -41,6 +41,10 @@ struct ExperimentRun: ParsableCommand {
     @Flag(name: .customLong("estimate-only"), help: "Measure, print the estimate and stop.") var estimateOnly = false
     @OptionGroup var display: GlyphOptions
 
+    func validate() throws {
+        if estimateOnly && noEstimate { throw ValidationError("--estimate-only measures the estimate that --no-estimate skips; give one of them") }
+    }
+
     func run() throws {
         if let t = threads {
             guard (1...256).contains(t) else { throw ValidationError("--threads must be in 1…256") }
@@ -56,7 +60,7 @@ struct ExperimentRun: ParsableCommand {
             runner.command = (["spherelab"] + CommandLine.arguments.dropFirst().map(ShellWords.quote)).joined(separator: " ")
             runner.measureEstimate = !noEstimate
             runner.glyphs = display.glyphs
-            if estimateOnly { runner.shouldStop = { _, _ in true } }
+            runner.estimateOnly = estimateOnly
             let outcome = try runner.run()
             if let i = outcome.interruption { throw ExitCode(128 + i.signal) }
             if estimateOnly && outcome.stopped {

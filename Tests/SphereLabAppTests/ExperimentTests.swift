@@ -187,6 +187,28 @@ func xmlError(_ text: String) -> String? {
         #expect(ExperimentReport.terminalText(data, width: 90, glyphs: .ascii, braille: true) == ascii, "braille needs Unicode")
     }
 
+    /// `--estimate-only` measures, prints the estimate and stops before any run starts. Failed
+    /// before: the first run began (a progress line, "[1/4] conv-s1 …") and the stop was the
+    /// test hook's "as a kill would", in the middle of that run.
+    @Test func estimateOnlyStartsNoRun() throws {
+        let datasets = try makeTinyDatasets(train: 48, test: 20)
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let runner = ExperimentRunner(spec: try tinyExperiment(name: "guess"), sessionsRoot: datasets + "/Sessions", datasetsDirectory: datasets, style: .plain)
+        final class Lines: @unchecked Sendable { var text = "" }
+        let lines = Lines()
+        runner.write = { lines.text += $0 + "\n" }
+        runner.writeProgress = { lines.text += $0 }
+        runner.estimateOnly = true
+        let outcome = try runner.run()
+        #expect(outcome.stopped && outcome.completed.isEmpty && outcome.interruption == nil)
+        #expect(lines.text.contains("estimate for the 4 runs still to do") && !lines.text.contains("[1/4]"), "\(lines.text)")
+        let folder = datasets + "/Sessions/experiments/guess"
+        #expect(try ExperimentResultsFile(path: folder + "/results.jsonl").read().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/conv-s1"))
+        // The speed lines fit 80 columns (the names were padded to 28 characters).
+        for line in lines.text.split(separator: "\n") where line.contains("s/step") { #expect(line.count < 80, "\(line)") }
+    }
+
     /// The runner stops in the middle of the second run (as a kill would: nothing more is
     /// written); the rerun keeps the finished run, resumes the second from its snapshot at
     /// step 2, and ends with the same records as an experiment that was never interrupted.

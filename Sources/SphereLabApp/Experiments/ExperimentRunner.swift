@@ -18,6 +18,8 @@ public final class ExperimentRunner {
     public var style: OutputStyle
     /// Measure a few steps and one evaluation per configuration before starting, and print the estimate.
     public var measureEstimate = true
+    /// Stop after printing the estimate, before any run starts (`--estimate-only`).
+    public var estimateOnly = false
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
     /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
@@ -140,6 +142,11 @@ public final class ExperimentRunner {
         var done = outcome.skipped.count
         do {
             if measureEstimate { try estimate(pending.map(\.0)) }
+            if estimateOnly {
+                outcome.stopped = true
+                outcome.wallSeconds = Date().timeIntervalSince(start)
+                return outcome
+            }
             for (plan, status) in pending {
                 let stopped = try train(plan, status: status, records: &records, done: done, total: total, pending: pending.map(\.0), outcome: &outcome)
                 if stopped {
@@ -232,7 +239,7 @@ public final class ExperimentRunner {
             let cost = Cost(step: stepSeconds / 3, evaluation: e.seconds)
             estimated[plan.config] = cost
             costs[plan.config] = cost
-            lines.append("  " + plan.config.padding(toLength: max(28, plan.config.count), withPad: " ", startingAt: 0)
+            lines.append("  " + plan.config.padding(toLength: max(10, pending.map(\.config.count).max() ?? 0), withPad: " ", startingAt: 0)
                          + String(format: " %6.3f s/step  %5.1f s/evaluation (%d images", cost.step, cost.evaluation, e.examples)
                          + (spec.bothEvaluationModes ? ", both BN modes)" : ")"))
             if style == .json {
