@@ -32,6 +32,8 @@ import TUI
         let branch = try race.branch(of: 1, name: "cosine-b")
         #expect(branch.session.telemetry().angles.isEmpty, "the branch was measured already: the history path is not exercised")
         #expect(shown(branch.session) == Self.sphereNet9)
+        // It runs under its own name (the header showed the source's, "cosine").
+        #expect(branch.session.labels.runName == "cosine-b" && branch.session.telemetry().runName == "cosine-b")
 
         // A saved race reopened: every run, paused before its first step.
         let archive = SessionArchive(root: datasets + "/Sessions", datasetsDirectory: datasets)
