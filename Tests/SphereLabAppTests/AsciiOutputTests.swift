@@ -79,6 +79,8 @@ import TUI
             line.replacingOccurrences(of: #"\u{1B}\[[0-9]*[AJK]"#, with: "", options: .regularExpression).replacingOccurrences(of: "\r", with: "")
         }
         #expect(lines.allSatisfy { $0.count <= 49 }, "\(lines.filter { $0.count > 49 })")
+        // Evaluation lines line up like the progress lines (names padded to the longest).
+        #expect(capture.out.contains("conv    step 2: test accuracy") && capture.out.contains("cosine  step 2: test accuracy"), "\(capture.out)")
         // The table keeps its columns: "–" (not reached) becomes "-", one character for one.
         let table = board.table()
         #expect(table.contains("–"))

@@ -81,7 +81,7 @@ public struct HeadlessRace {
                         drawProgress(force: false)
                     case .plain:
                         if r.step % 50 == 0 || session.reachedEnd {
-                            say(name + String(format: "  step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step,
+                            say(name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + String(format: "  step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step,
                                          board.rows[i].smoothedLoss ?? r.loss, 100 * r.accuracy, Double(r.learningRate), r.imagesPerSecond))
                         }
                     }
@@ -94,7 +94,7 @@ public struct HeadlessRace {
                                                ("test_loss", .double(e.loss)), ("elapsed", .double(session.history.elapsedSeconds))]))
                     case .progressLines, .plain:
                         clearProgress()
-                        say(name + String(format: "  step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step,
+                        say(name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + String(format: "  step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step,
                                      100 * e.accuracy, e.loss, e.examples, e.seconds))
                         drawProgress(force: true)
                     }
