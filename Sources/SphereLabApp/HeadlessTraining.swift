@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import TUI
 
 /// `spherelab train`: drives a `TrainingSession` on the calling thread and prints its events —
 /// JSON lines (`--json`), a progress bar on a terminal, or plain lines. The loop and its
@@ -13,10 +14,22 @@ public struct HeadlessTraining {
     public var saveEvery: Int?
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// The progress line's terminal width (nil: unknown, nothing is cut).
+    public var columns: () -> Int? = { ConsoleWidth.columns() }
+    /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
+    /// the workbench draws); JSON lines are data and stay as they are.
+    public var glyphs: GlyphSet
 
-    public init(style: OutputStyle) {
+    public init(style: OutputStyle, glyphs: GlyphSet = .unicode) {
         self.style = style
+        self.glyphs = glyphs
     }
+
+    /// A line for people on stdout, spelled for `glyphs`.
+    public func say(_ text: String) { write(glyphs.text(text)) }
+
+    /// Progress text for people on stderr, spelled for `glyphs`.
+    func show(_ text: String) { writeProgress(glyphs.text(text)) }
 
     /// Trains `steps` more steps (default: one epoch), evaluating on the session's schedule and
     /// at the end. Returns the final evaluation.
@@ -30,22 +43,23 @@ public struct HeadlessTraining {
         session.saveEvery = saveTarget == nil ? nil : saveEvery
         let first = trainer.step, target = first + steps
         if style != .json {
-            write("training \(trainer.model.displayName) (\(trainer.network.parameterCount) parameters), \(trainer.hyper.variant) SphereConv, \(trainer.hyper.optimizer.name) lr \(trainer.learningRate), batch \(trainer.hyper.batchSize), \(steps) steps on \(session.labels.dataset)")
+            say("training \(trainer.model.displayName) (\(trainer.network.parameterCount) parameters), \(trainer.hyper.variant.operatorPhrase), \(trainer.hyper.optimizer.name) lr \(trainer.learningRate), batch \(trainer.hyper.batchSize), \(steps) steps on \(session.labels.dataset)")
         }
         let start = Date()
         var last: EvaluationResult?
         var smoothed: Double?
         var recentAccuracy: [Double] = []
         var progressShown = false
-        func endProgressLine() { if progressShown { writeProgress("\n"); progressShown = false } }
+        func endProgressLine() { if progressShown { show("\n"); progressShown = false } }
         while session.state == .running {
             if let signal = StopSignals.pending {
                 endProgressLine()
                 try stop(run, signal: signal)
             }
             if session.evaluationIsNext, style == .progressBar {
-                writeProgress("\r" + ProgressBar.render(fraction: Double(trainer.step - first) / Double(steps), width: 24)
-                              + " evaluating \(trainer.evaluationExamples) test images…" + String(repeating: " ", count: 20))
+                writeProgress("\r" + ProgressBar.line(fraction: Double(trainer.step - first) / Double(steps),
+                                                       suffix: " evaluating \(trainer.evaluationExamples) test images…",
+                                                       columns: columns(), glyphs: glyphs, widest: 24))
                 progressShown = true
             }
             for event in session.advance() {
@@ -64,13 +78,13 @@ public struct HeadlessTraining {
                         let t = session.telemetry()
                         let eta = t.secondsToRunEnd ?? (done > 0 ? Date().timeIntervalSince(start) / done * (1 - done) : 0)
                         let acc = recentAccuracy.reduce(0, +) / Double(recentAccuracy.count)
-                        writeProgress("\r" + ProgressBar.render(fraction: done, width: 24)
-                                      + String(format: " %5d/%d  loss %.4f  acc %5.1f%%  %5.0f img/s  ETA ", r.step, target,
-                                               smoothed ?? r.loss, 100 * acc, r.imagesPerSecond) + ProgressBar.duration(eta) + "      ")
+                        let text = String(format: " %5d/%d  loss %.4f  acc %5.1f%%  %5.0f img/s  ETA ", r.step, target,
+                                          smoothed ?? r.loss, 100 * acc, r.imagesPerSecond) + ProgressBar.duration(eta)
+                        writeProgress("\r" + ProgressBar.line(fraction: done, suffix: text, columns: columns(), glyphs: glyphs, widest: 24))
                         progressShown = true
                     case .plain:
                         if r.step % 50 == 0 || r.step == target {
-                            write(String(format: "step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step, smoothed ?? r.loss, 100 * r.accuracy,
+                            say(String(format: "step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step, smoothed ?? r.loss, 100 * r.accuracy,
                                          Double(r.learningRate), r.imagesPerSecond))
                         }
                     }
@@ -84,7 +98,7 @@ public struct HeadlessTraining {
                         write(JSONLine.object(fields))
                     case .progressBar, .plain:
                         endProgressLine()
-                        write(String(format: "step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step, 100 * e.accuracy, e.loss, e.examples, e.seconds))
+                        say(String(format: "step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step, 100 * e.accuracy, e.loss, e.examples, e.seconds))
                     }
                 case .saveDue:
                     endProgressLine()
@@ -104,7 +118,7 @@ public struct HeadlessTraining {
         if let signal = StopSignals.pending { try stop(run, signal: signal) }
         if saveTarget != nil { try saveOrRescue(run) }
         if style != .json {
-            write("done in " + ProgressBar.duration(Date().timeIntervalSince(start)))
+            say("done in " + ProgressBar.duration(Date().timeIntervalSince(start)))
         }
         return last
     }
@@ -124,7 +138,7 @@ public struct HeadlessTraining {
     }
 
     /// A line for people: on stderr, so a --json stdout stays one object per line.
-    func note(_ text: String) { writeProgress(text + "\n") }
+    func note(_ text: String) { show(text + "\n") }
 
     /// Saves to the target; when that fails after the run, keeps the run in an emergency
     /// snapshot under `SessionArchive.emergencyRoot` and says where (then fails).
@@ -153,7 +167,7 @@ public struct HeadlessTraining {
         if style == .json {
             write(JSONLine.object([("step", .int(run.trainer.step)), ("saved", .string(path))]))
         } else {
-            write("saved \(path) at step \(run.trainer.step)")
+            say("saved \(path) at step \(run.trainer.step)")
         }
     }
 }
@@ -189,10 +203,25 @@ public enum JSONLine {
 }
 
 public enum ProgressBar {
-    public static func render(fraction: Double, width: Int) -> String {
+    /// `[████····]`, in ASCII `[####....]`.
+    public static func render(fraction: Double, width: Int, glyphs: GlyphSet = .unicode) -> String {
         let f = min(1, max(0, fraction.isFinite ? fraction : 0))
         let filled = Int((f * Double(width)).rounded(.down))
-        return "[" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + "]"
+        let (done, todo) = glyphs == .ascii ? ("#", ".") : ("█", "·")
+        return "[" + String(repeating: done, count: filled) + String(repeating: todo, count: width - filled) + "]"
+    }
+
+    /// One progress line, `prefix` + bar + `suffix`, spelled for `glyphs` and kept within
+    /// `columns - 1` characters when the terminal's width is known: the bar shrinks from `widest`
+    /// down to 8 cells, then the line is cut. A wrapped line would break the `\r` redraw (each
+    /// update would leave a line behind). Ends by clearing the rest of the screen line.
+    public static func line(prefix: String = "", fraction: Double, suffix: String, columns: Int?, glyphs: GlyphSet, widest: Int) -> String {
+        let before = glyphs.text(prefix), after = glyphs.text(suffix)
+        guard let columns else { return before + render(fraction: fraction, width: widest, glyphs: glyphs) + after + "\u{1B}[K" }
+        let room = columns - 1
+        let width = min(widest, max(8, room - before.count - after.count - 2))
+        let full = before + render(fraction: fraction, width: width, glyphs: glyphs) + after
+        return String(full.prefix(max(0, room))) + "\u{1B}[K"
     }
 
     public static func duration(_ seconds: Double) -> String {

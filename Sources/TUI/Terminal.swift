@@ -95,10 +95,7 @@ public final class Terminal {
                 + "run in a terminal, or use the headless `train` command")
         }
         setlocale(LC_ALL, "")
-        if let codeset = nl_langinfo(nl_item(CODESET)) {
-            preferredGlyphs = String(cString: codeset).uppercased().filter { $0 != "-" } == "UTF8"
-                ? .unicode : .ascii
-        }
+        preferredGlyphs = GlyphSet.forLocale
         installHandlersOnce()
         if screen == nil {
             // newterm rather than initscr: initscr exits the process on failure, newterm returns nil.

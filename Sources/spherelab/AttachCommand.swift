@@ -16,7 +16,7 @@ struct Attach: ParsableCommand {
     @Argument(help: "The job's channel address, HOST:PORT ([v6]:PORT for IPv6).") var address: String
     @Option(help: "The job's token (needed beyond loopback; prefer --token-file: arguments are visible to other users).") var token: String?
     @Option(name: .customLong("token-file"), help: "A file holding the job's token (the job writes one with mode 0600).") var tokenFile: String?
-    @Flag(help: "Draw with ASCII characters only (no braille or box lines).") var ascii = false
+    @OptionGroup var display: GlyphOptions
     @Option(name: .customLong("connect-timeout"), help: "Seconds to wait for the job's first answer (default 15).") var connectTimeout = 15.0
 
     func validate() throws {
@@ -41,7 +41,7 @@ struct Attach: ParsableCommand {
             remote.stop()
             throw failure("\(problem)\n(is the job running? it prints its address as the first line of its output)")
         }
-        let runner = WorkbenchRunner(driver: remote, glyphs: ascii ? .ascii : .unicode)
+        let runner = WorkbenchRunner(driver: remote, glyphs: display.glyphs)
         do {
             try runner.run()
         } catch {

@@ -39,6 +39,11 @@ struct ExperimentRun: ParsableCommand {
     @Flag(help: "Print one JSON object per line (events, evaluations).") var json = false
     @Flag(name: .customLong("no-estimate"), help: "Start at once, without measuring each configuration's speed first.") var noEstimate = false
     @Flag(name: .customLong("estimate-only"), help: "Measure, print the estimate and stop.") var estimateOnly = false
+    @OptionGroup var display: GlyphOptions
+
+    func validate() throws {
+        if estimateOnly && noEstimate { throw ValidationError("--estimate-only measures the estimate that --no-estimate skips; give one of them") }
+    }
 
     func run() throws {
         if let t = threads {
@@ -54,7 +59,8 @@ struct ExperimentRun: ParsableCommand {
             let runner = ExperimentRunner(spec: spec, sessionsRoot: sessions, datasetsDirectory: datasetsDir, style: style)
             runner.command = (["spherelab"] + CommandLine.arguments.dropFirst().map(ShellWords.quote)).joined(separator: " ")
             runner.measureEstimate = !noEstimate
-            if estimateOnly { runner.shouldStop = { _, _ in true } }
+            runner.glyphs = display.glyphs
+            runner.estimateOnly = estimateOnly
             let outcome = try runner.run()
             if let i = outcome.interruption { throw ExitCode(128 + i.signal) }
             if estimateOnly && outcome.stopped {

@@ -22,6 +22,7 @@ struct RaceCommand: ParsableCommand {
     @Option(help: "Training steps of every run (default: one epoch).") var steps: Int?
     @Option(help: "Save the race at the end: every run's snapshot plus race.json, under Sessions/NAME (or a folder path).") var save: String?
     @Flag(help: "Print one JSON object per line (each with a \"run\" field).") var json = false
+    @OptionGroup var display: GlyphOptions
 
     func validate() throws {
         if let s = steps { guard Settings.steps.contains(s) else { throw ValidationError("--steps must be in \(Settings.steps.rangeText)") } }
@@ -75,14 +76,14 @@ struct RaceCommand: ParsableCommand {
             let race = Race()
             for c in contenders { try race.add(name: c.name, request: c.request) }
             let style: HeadlessRace.OutputStyle = json ? .json : (isatty(STDERR_FILENO) == 1 ? .progressLines : .plain)
-            let job = HeadlessRace(style: style)
+            let job = HeadlessRace(style: style, glyphs: display.glyphs)
             let board = try job.run(race, steps: steps)
             if let (archive, name) = target {
                 let path = try archive.write(race: race, name: name)
                 race.applyToAll(.markSaved(path))
-                job.write(json ? JSONLine.object([("saved", .string(path))]) : "saved \(path) (\(race.contenders.count) runs + \(RaceManifest.fileName))")
+                if json { job.write(JSONLine.object([("saved", .string(path))])) } else { job.say("saved \(path) (\(race.contenders.count) runs + \(RaceManifest.fileName))") }
             }
-            if json { board.jsonLines().forEach(job.write) } else { job.write(board.table()) }
+            if json { board.jsonLines().forEach(job.write) } else { job.say(board.table()) }
         } catch let e as ValidationError {
             throw e
         } catch {

@@ -12,7 +12,9 @@ struct Sessions: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Snapshots in the sessions folder, newest first.")
         @Option(name: .customLong("sessions-dir"), help: "The sessions folder.") var sessionsDir = "Sessions"
+        @OptionGroup var display: GlyphOptions
         func run() throws {
+            func print(_ text: String, terminator: String = "\n") { Swift.print(display.glyphs.text(text), terminator: terminator) }
             do {
                 let archive = SessionArchive(root: sessionsDir)
                 reportCleanUp(archive)
@@ -28,7 +30,9 @@ struct Sessions: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Everything a snapshot holds.")
         @Argument(help: "The snapshot folder.") var path: String
+        @OptionGroup var display: GlyphOptions
         func run() throws {
+            func print(_ text: String) { Swift.print(display.glyphs.text(text)) }
             do {
                 let archive = SessionArchive(root: (path as NSString).deletingLastPathComponent)
                 reportCleanUp(archive)

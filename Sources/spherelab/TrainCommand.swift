@@ -14,6 +14,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("save-every"), parsing: .unconditional, help: "Also write the snapshot every N steps (needs --save).") var saveEvery: String?
     @Option(help: "Continue the run saved in this snapshot folder.") var resume: String?
     @Flag(help: "Print one JSON object per line.") var json = false
+    @OptionGroup var display: GlyphOptions
     @Flag(name: .customLong("train-bn-eval"), help: "Also report test accuracy with BatchNorm in train mode.") var trainBNEval = false
 
     /// `--steps` and `--save-every`, through their one declared range.
@@ -46,7 +47,7 @@ struct Train: ParsableCommand {
             for archive in roots { reportCleanUp(archive) }
             // A target that cannot be written is found now, not after the whole run.
             try target?.0.checkWritable()
-            var job = HeadlessTraining(style: style)
+            var job = HeadlessTraining(style: style, glyphs: display.glyphs)
             let run: OpenedRun
             if let resume {
                 let archive = SessionArchive(root: (resume as NSString).deletingLastPathComponent, datasetsDirectory: options.datasetsDir)
@@ -60,8 +61,12 @@ struct Train: ParsableCommand {
                 let note = "resumed \(resume) at step \(manifest.step)" + (changes.isEmpty ? "" : "; command line overrides the snapshot: " + changes.joined(separator: ", "))
                 run.session.note(note, marker: "resumed")
                 // Through the same unbuffered writer as the training lines, so it comes first.
-                job.write(json ? JSONLine.object([("step", .int(manifest.step)), ("resumed", .string(resume)),
-                                                  ("overrides", .string(changes.joined(separator: "; ")))]) : note)
+                if json {
+                    job.write(JSONLine.object([("step", .int(manifest.step)), ("resumed", .string(resume)),
+                                               ("overrides", .string(changes.joined(separator: "; ")))]))
+                } else {
+                    job.say(note)
+                }
             } else {
                 run = try options.request(steps: steps).open()
             }

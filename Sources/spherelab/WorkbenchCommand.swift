@@ -12,7 +12,7 @@ struct Workbench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stop after this many steps (default: train until you quit).") var steps: String?
     @Option(help: "Open this snapshot folder and continue it (paused).") var resume: String?
     @Option(name: .customLong("sessions-dir"), help: "Where snapshots are saved and listed.") var sessionsDir = "Sessions"
-    @Flag(help: "Draw with ASCII characters only (no braille or box lines).") var ascii = false
+    @OptionGroup var display: GlyphOptions
     @Option(name: .customLong("autosave-minutes"), help: "Autosave unsaved progress every N minutes (0: off).") var autosaveMinutes = 10.0
     @Option(name: .customLong("autosave-keep"), help: "Autosaves of a run to keep.") var autosaveKeep = 3
     @Option(help: "Race: one run per variant, side by side (e.g. conv,cosine,sigmoid); the other options set what they share.") var race: String?
@@ -56,7 +56,7 @@ struct Workbench: ParsableCommand {
         do {
             if isRace {
                 let contenders = try RaceCommand.contenders(options: options, variants: race, runs: runs, steps: steps, variantsFlag: "--race")
-                FileHandle.standardError.write(Data("loading \(request.dataset.rawValue) for \(contenders.map(\.name).joined(separator: ", "))…\n".utf8))
+                FileHandle.standardError.write(Data(display.glyphs.text("loading \(request.dataset.rawValue) for \(contenders.map(\.name).joined(separator: ", "))…\n").utf8))
                 let race = Race()
                 for c in contenders {
                     try MachineMemory.check(try ModelPlan(spec: try c.request.modelSpec()), batchSize: c.request.hyper.batchSize)
@@ -68,7 +68,7 @@ struct Workbench: ParsableCommand {
                 if options.evalLimit != nil {
                     throw ValidationError("--eval-limit applies when resuming one run; a saved race reopens with its runs' own evaluation limits")
                 }
-                FileHandle.standardError.write(Data("opening race \(resume)…\n".utf8))
+                FileHandle.standardError.write(Data(display.glyphs.text("opening race \(resume)…\n").utf8))
                 var changes: [String] = []
                 let race = try archive.restoreRace(path: resume) { h in changes = try options.applyHyperparameters(to: &h) }
                 if !changes.isEmpty {
@@ -79,7 +79,7 @@ struct Workbench: ParsableCommand {
                 if let steps { try race.run(steps: steps); race.applyToAll(.pause) }
                 opened = .race(race)
             } else if let resume {
-                FileHandle.standardError.write(Data("opening \(resume)…\n".utf8))
+                FileHandle.standardError.write(Data(display.glyphs.text("opening \(resume)…\n").utf8))
                 // Like `train --resume`: identity options were refused; hyperparameters apply.
                 var changes: [String] = []
                 let limit = try options.checkedEvaluationLimit()
@@ -92,7 +92,7 @@ struct Workbench: ParsableCommand {
                 }
                 if let steps { try run.session.run(steps: steps); run.session.apply(.pause) }
             } else {
-                FileHandle.standardError.write(Data("loading \(request.dataset.rawValue)…\n".utf8))
+                FileHandle.standardError.write(Data(display.glyphs.text("loading \(request.dataset.rawValue)…\n").utf8))
                 opened = .single(try request.open(totalSteps: steps))
             }
         } catch {
@@ -101,8 +101,8 @@ struct Workbench: ParsableCommand {
         let sessions = archive.isUsable ? archive : nil
         let runner: WorkbenchRunner
         switch opened {
-        case .single(let run): runner = WorkbenchRunner(run: run, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
-        case .race(let race): runner = WorkbenchRunner(race: race, base: isRace ? request : nil, sessions: sessions, glyphs: ascii ? .ascii : .unicode)
+        case .single(let run): runner = WorkbenchRunner(run: run, sessions: sessions, glyphs: display.glyphs)
+        case .race(let race): runner = WorkbenchRunner(race: race, base: isRace ? request : nil, sessions: sessions, glyphs: display.glyphs)
         }
         runner.autosaveInterval = autosaveMinutes > 0 ? autosaveMinutes * 60 : nil
         runner.autosaveKeep = autosaveKeep
@@ -111,7 +111,7 @@ struct Workbench: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
-        if let note = runner.emergencyNote { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        if let note = runner.emergencyNote { FileHandle.standardError.write(Data(display.glyphs.text("\(note)\n").utf8)) }
         if let signal = runner.exitSignal { throw ExitCode(128 + signal) }
         // Last, under the summary: where save-and-quit put the run and how to reopen it.
         defer { if let path = runner.savedOnQuit { print(WorkbenchRunner.savedNote(path: path, race: runner.raceRuns != nil)) } }

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import TUI
 @testable import SphereLabApp
 
 /// A tiny experiment on the tiny dataset: 2 variants × 2 seeds × 6 steps of batch 8.
@@ -173,6 +174,39 @@ func xmlError(_ text: String) -> String? {
         #expect(!html.contains("<script") && !html.contains("src=\"http"))
         let text = ExperimentReport.terminalText(data, width: 90)
         #expect(text.contains("conv") && text.contains("test accuracy (eval-mode BN) by step"))
+        // In ASCII (`--ascii`, or a locale without UTF-8) every character is 7-bit and each
+        // table's rule is as wide as its header (the cells were spelled before measuring).
+        #expect(!text.utf8.allSatisfy { $0 < 0x80 } && text.contains("─") && text.contains("±"))
+        let ascii = ExperimentReport.terminalText(data, width: 90, glyphs: .ascii)
+        #expect(ascii.utf8.allSatisfy { $0 < 0x80 }, "\(ascii.unicodeScalars.filter { !$0.isASCII })")
+        #expect(ascii.contains("+/-") && ascii.contains("test accuracy (eval-mode BN) by step"))
+        let lines = ascii.split(separator: "\n", omittingEmptySubsequences: false)
+        let rules = lines.indices.filter { i in i > 0 && lines[i].hasPrefix("---") && lines[i].contains("  -") }
+        #expect(!rules.isEmpty)
+        for i in rules { #expect(lines[i].count == lines[i - 1].count, "\(lines[i - 1])\n\(lines[i])") }
+        #expect(ExperimentReport.terminalText(data, width: 90, glyphs: .ascii, braille: true) == ascii, "braille needs Unicode")
+    }
+
+    /// `--estimate-only` measures, prints the estimate and stops before any run starts. Failed
+    /// before: the first run began (a progress line, "[1/4] conv-s1 …") and the stop was the
+    /// test hook's "as a kill would", in the middle of that run.
+    @Test func estimateOnlyStartsNoRun() throws {
+        let datasets = try makeTinyDatasets(train: 48, test: 20)
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let runner = ExperimentRunner(spec: try tinyExperiment(name: "guess"), sessionsRoot: datasets + "/Sessions", datasetsDirectory: datasets, style: .plain)
+        final class Lines: @unchecked Sendable { var text = "" }
+        let lines = Lines()
+        runner.write = { lines.text += $0 + "\n" }
+        runner.writeProgress = { lines.text += $0 }
+        runner.estimateOnly = true
+        let outcome = try runner.run()
+        #expect(outcome.stopped && outcome.completed.isEmpty && outcome.interruption == nil)
+        #expect(lines.text.contains("estimate for the 4 runs still to do") && !lines.text.contains("[1/4]"), "\(lines.text)")
+        let folder = datasets + "/Sessions/experiments/guess"
+        #expect(try ExperimentResultsFile(path: folder + "/results.jsonl").read().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/conv-s1"))
+        // The speed lines fit 80 columns (the names were padded to 28 characters).
+        for line in lines.text.split(separator: "\n") where line.contains("s/step") { #expect(line.count < 80, "\(line)") }
     }
 
     /// The runner stops in the middle of the second run (as a kill would: nothing more is

@@ -118,6 +118,19 @@ extension AppState {
         #expect(text.contains("Branch cosine at step 40"))
     }
 
+    /// The branch dialog lists only the keys a branch takes (it keeps its model: `model`,
+    /// `depth`, `width`, `normalization` are refused) and says what enter does. Failed before:
+    /// it listed every key and offered "enter add".
+    @Test func branchDialogListsTheKeysABranchTakes() {
+        let branch = WorkbenchView.render(raceStateWithBranchDialog(), width: 120, height: 36).lines.joined(separator: "\n")
+        #expect(branch.contains("keys: name variant optimizer lr") && branch.contains("enter branch · esc cancel"), "\(branch)")
+        #expect(!branch.contains(" width ") && !branch.contains(" model ") && !branch.contains("normalization"))
+        var s = raceState()
+        _ = s.update(.key(.char("r")))
+        let add = WorkbenchView.render(s, width: 120, height: 36).lines.joined(separator: "\n")
+        #expect(add.contains("keys: name model depth width normalization variant") && add.contains("enter add · esc cancel"), "\(add)")
+    }
+
     func raceStateWithBranchDialog() -> AppState {
         var s = raceState()
         _ = s.update(.key(.char("2")))
@@ -174,6 +187,49 @@ extension AppState {
         #expect(s.race?.thresholds == [0.70, 0.82])
         let text = WorkbenchView.render(s, width: 120, height: 36).lines.joined(separator: "\n")
         #expect(text.contains("to 70%") && text.contains("to 82%") && !text.contains("to 88%"))
+    }
+
+    /// Thresholds changed with `%` (and runs added, branched or removed) are part of what a
+    /// race save holds: quitting or opening after such a change asks to save, though no step is
+    /// unsaved. Failed before: `q` quit at once and the new thresholds were lost.
+    @Test func changedThresholdsOrRunsAreUnsavedUntilTheRaceIsSaved() {
+        var s = raceState()
+        #expect(s.unsavedSteps == 0 && !s.hasUnsavedChanges)
+        var untouched = s
+        #expect(untouched.update(.key(.char("q"))) == [.quit], "nothing changed: quits at once")
+        _ = s.update(.key(.char("%")))
+        for _ in 0..<8 { _ = s.update(.key(.backspace)) }
+        s.type("70 75")
+        _ = s.update(.key(.enter))
+        #expect(s.hasUnsavedChanges && s.unsavedParts == ["the scoreboard's thresholds"])
+        var quitting = s
+        #expect(quitting.update(.key(.char("q"))) == [] && quitting.overlay == .confirmQuit)
+        let dialog = WorkbenchView.render(quitting, width: 80, height: 24).lines.joined(separator: "\n")
+        #expect(dialog.contains("The scoreboard's thresholds are not saved.") && dialog.contains("Save the race before quitting?"), "\(dialog)")
+        #expect(quitting.update(.key(.char("y"))).count == 1, "y saves the race, then quits")
+        var opening = s
+        #expect(opening.update(.key(.char("o"))) == [.listSnapshots])
+        _ = opening.update(.snapshots([SnapshotEntry(name: "a", path: "Sessions/a", detail: "")]))
+        #expect(opening.update(.key(.enter)) == [] && opening.overlay == .confirmOpen(path: "Sessions/a"))
+        // Setting them back is no change; a save of the new ones (as the runner records it) neither.
+        var back = s
+        _ = back.update(.key(.char("%")))
+        for _ in 0..<8 { _ = back.update(.key(.backspace)) }
+        back.type("80 85 88")
+        _ = back.update(.key(.enter))
+        #expect(!back.hasUnsavedChanges)
+        s.race?.saved = RaceBoard.SavedPart(thresholds: [0.70, 0.75], runs: ["conv", "cosine"])
+        #expect(!s.hasUnsavedChanges && s.update(.key(.char("q"))) == [.quit])
+        // A run added (or a branch) with no step of its own, or a run removed.
+        var grown = raceState()
+        _ = grown.update(.race([raceRun("conv", variant: .conv, lossScale: 1.2, test: 0.81), raceRun("cosine", variant: .cosine, lossScale: 0.8, test: 0.86),
+                                raceRun("cosine-b40", variant: .cosine, lossScale: 0.8, test: 0.86)]))
+        #expect(grown.unsavedParts == ["the race's runs (added, branched or removed)"])
+        let both = WorkbenchView.notSaved(grown, quitting: true)
+        #expect(both == "The race's runs (added, branched or removed) are not saved.")
+        var shrunk = raceState()
+        _ = shrunk.update(.race([raceRun("conv", variant: .conv, lossScale: 1.2, test: 0.81)]))
+        #expect(shrunk.hasUnsavedChanges)
     }
 
     @Test func ghostsComeFromAPickListAndClear() {

@@ -133,9 +133,16 @@ import SessionStore
         let command = try #require(line.components(separatedBy: "resume with: ").last?.components(separatedBy: " (finished").first)
         #expect(command == "spherelab experiment run '\(file)' --datasets-dir \(datasets) --sessions \(sessions) --no-estimate --json")
         let step = try #require(Int(line.components(separatedBy: "saved at step ").last?.prefix { $0.isNumber } ?? ""))
-        // The stated command (with --estimate-only, which stops after measuring) finds the run at that step.
-        let again = EndToEndTests.shell([bin] + args + ["--estimate-only"])
-        #expect(again.status == 0 && again.output.contains("\"from_step\":\(step)"), Comment(rawValue: again.output))
+        // The stated command finds the run at that step (then it is stopped again). It used to be
+        // run with --estimate-only, which began the next run before stopping; that option now
+        // stops before any run starts.
+        let againOut = datasets + "/again.txt"
+        let again = Self.spawn([bin] + args, output: againOut)
+        #expect(again > 0)
+        #expect(Self.until(60) { Self.read(againOut).contains("\"run_start\"") }, "no run started: \(Self.read(againOut))")
+        kill(again, SIGINT)
+        #expect(Self.reap(again, within: 90) == 128 + SIGINT)
+        #expect(Self.read(againOut).contains("\"from_step\":\(step)"), Comment(rawValue: Self.read(againOut)))
     }
 
     // 20 × kill -9 at random moments of `train --save-every 1`: every snapshot that exists

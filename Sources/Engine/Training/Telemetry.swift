@@ -173,6 +173,10 @@ public struct Telemetry: Sendable {
     public var history = RunHistory()
     /// Latest statistics per SphereConv-capable layer, in network order.
     public var angles: [LayerAngles] = []
+    /// The SphereConv-capable layers' names in network order. The saved angle history is keyed
+    /// by name, so a run reopened (or branched, or waiting for its turn in a race) shows its
+    /// layers in this order until its first measurement.
+    public var angleLayers: [String] = []
     /// The snapshot this run came from, if any.
     public var resumedFrom: String?
     /// Steps since the last save (for "save before quitting?").

@@ -76,7 +76,7 @@ public final class TrainingController: Sendable {
             let t = session.telemetry(sequence: sequence)
             inbox.withLock { $0.telemetry = t }
         }
-        session.note("started \(session.labels.model) on \(session.labels.dataset), \(session.trainer.hyper.variant) SphereConv, \(session.trainer.hyper.optimizer.name) lr \(session.trainer.learningRate)")
+        session.note("started \(session.labels.model) on \(session.labels.dataset), \(session.trainer.hyper.variant.operatorPhrase), \(session.trainer.hyper.optimizer.name) lr \(session.trainer.learningRate)")
         publish()
         while true {
             let requests = inbox.withLock { box in

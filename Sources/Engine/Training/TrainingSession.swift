@@ -61,6 +61,7 @@ public final class TrainingSession {
     /// step does not repeat them).
     private var closedStep: Int?
     private var latestAngles: [LayerAngles] = []
+    private let angleLayers: [String]
     private var evaluationSecondsEach: Double?
     /// The latest evaluation's per-class counts.
     public private(set) var lastConfusion: (step: Int, counts: ConfusionCounts)?
@@ -75,6 +76,7 @@ public final class TrainingSession {
         self.resumedFrom = resumedFrom
         state = startPaused ? .paused : .running
         latestAngles = trainer.angleStatistics()
+        angleLayers = trainer.network.sphereCapable.map(\.name)
         closedStep = trainer.step
     }
 
@@ -297,6 +299,7 @@ public final class TrainingSession {
         t.imagesPerSecond = imagesPerSecond
         t.history = history
         t.angles = latestAngles
+        t.angleLayers = angleLayers
         t.resumedFrom = resumedFrom
         t.unsavedSteps = unsavedSteps
         t.isEvaluating = evaluationDue

@@ -363,21 +363,27 @@ public enum ExperimentReport {
 
     // MARK: terminal
 
-    /// The tables as aligned text and the accuracy and loss curves drawn with the TUI's LineChart.
-    public static func terminalText(_ d: ExperimentReportData, width: Int = 100, ascii: Bool = true) -> String {
+    /// The tables as aligned text and the accuracy and loss curves drawn with the TUI's LineChart:
+    /// one marker character per series, or braille (`braille`, Unicode only). With `glyphs`
+    /// `.ascii` every text is spelled in ASCII before it is measured, so columns stay aligned.
+    public static func terminalText(_ d: ExperimentReportData, width: Int = 100, glyphs: GlyphSet = .unicode, braille: Bool = false) -> String {
+        let markers = glyphs == .ascii || !braille
+        func spelled(_ text: String) -> String { glyphs.text(text) }
         var out: [String] = []
         for b in blocks(d) {
             switch b {
-            case .heading(let level, let text): out += ["", level == 1 ? text.uppercased() : text, String(repeating: level == 1 ? "=" : "-", count: min(width, text.count))]
-            case .paragraph(let text): out.append(wrap(text.replacingOccurrences(of: "`", with: ""), width: width))
-            case .list(let items): out += items.map { "• " + $0.replacingOccurrences(of: "`", with: "").replacingOccurrences(of: "**", with: "") }
+            case .heading(let level, let raw):
+                let text = spelled(raw)
+                out += ["", level == 1 ? text.uppercased() : text, String(repeating: level == 1 ? "=" : "-", count: min(width, text.count))]
+            case .paragraph(let text): out.append(wrap(spelled(text.replacingOccurrences(of: "`", with: "")), width: width))
+            case .list(let items): out += items.map { spelled("• " + $0.replacingOccurrences(of: "`", with: "").replacingOccurrences(of: "**", with: "")) }
             case .table(let header, let rows):
-                let all = [header] + rows
+                let all = ([header] + rows).map { $0.map(spelled) }
                 let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
                 func line(_ r: [String]) -> String { r.indices.map { r[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
-                out.append(line(header))
-                out.append(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  "))
-                out += rows.map(line)
+                out.append(line(all[0]))
+                out.append(widths.map { String(repeating: glyphs == .ascii ? "-" : "─", count: $0) }.joined(separator: "  "))
+                out += all.dropFirst().map(line)
             case .figure: break
             }
         }
@@ -390,12 +396,12 @@ public enum ExperimentReport {
             let series = d.configs.enumerated().map { i, c in
                 ChartSeries(label: c, role: .series(i), points: d.curve(c, value).map {
                     ChartPoint(x: Double($0.step), y: $0.values.reduce(0, +) / Double($0.values.count), low: $0.values.min(), high: $0.values.max())
-                }, style: ascii ? .line : .markers)
+                }, style: markers ? .line : .markers)
             }
             guard series.contains(where: { !$0.points.isEmpty }) else { continue }
             var grid = CellGrid(width: width, height: 18)
-            LineChart(series: series, glyphs: ascii ? .ascii : .unicode, yFormat: format).render(into: &grid, in: grid.bounds)
-            out += ["", title + " (mean over seeds; each column spans min–max" + (ascii ? "; one marker character per series" : "") + ")"] + grid.lines
+            LineChart(series: series, glyphs: markers ? .ascii : .unicode, yFormat: format).render(into: &grid, in: grid.bounds)
+            out += ["", spelled(title + " (mean over seeds; each column spans min–max" + (markers ? "; one marker character per series" : "") + ")")] + grid.lines
         }
         return out.joined(separator: "\n")
     }

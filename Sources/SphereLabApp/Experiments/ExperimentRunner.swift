@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import TUI
 import DataLoaders
 
 /// Runs an experiment's grid, one `TrainingSession` after another, into
@@ -17,8 +18,15 @@ public final class ExperimentRunner {
     public var style: OutputStyle
     /// Measure a few steps and one evaluation per configuration before starting, and print the estimate.
     public var measureEstimate = true
+    /// Stop after printing the estimate, before any run starts (`--estimate-only`).
+    public var estimateOnly = false
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
+    /// the workbench draws); JSON lines are data and stay as they are.
+    public var glyphs: GlyphSet = .unicode
+    /// The progress line's terminal width (nil: unknown, nothing is cut).
+    public var columns: () -> Int? = { ConsoleWidth.columns() }
     /// Test hook, asked after every unit of work with (run id, step): true stops at once, as a
     /// kill would (nothing more is saved or written).
     public var shouldStop: ((String, Int) -> Bool)?
@@ -134,6 +142,11 @@ public final class ExperimentRunner {
         var done = outcome.skipped.count
         do {
             if measureEstimate { try estimate(pending.map(\.0)) }
+            if estimateOnly {
+                outcome.stopped = true
+                outcome.wallSeconds = Date().timeIntervalSince(start)
+                return outcome
+            }
             for (plan, status) in pending {
                 let stopped = try train(plan, status: status, records: &records, done: done, total: total, pending: pending.map(\.0), outcome: &outcome)
                 if stopped {
@@ -148,17 +161,17 @@ public final class ExperimentRunner {
             outcome.interruption = i
             outcome.stopped = true
             outcome.wallSeconds = Date().timeIntervalSince(start)
-            if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+            if style == .progressBar { writeProgress("\r\u{1B}[K") }
             if style == .json {
                 write(JSONLine.object([("event", .string("interrupted")), ("signal", .string(StopSignals.name(i.signal))),
                                        ("finished", .int(i.finishedRuns)), ("runs", .int(i.totalRuns)), ("resume", .string(i.resumeCommand))]))
             }
             // A line for people, on stderr (a --json stdout stays one object per line).
-            if style != .quiet { writeProgress(i.message + "\n") }
+            if style != .quiet { writeProgress(glyphs.text(i.message + "\n")) }
             return outcome
         }
         outcome.wallSeconds = Date().timeIntervalSince(start)
-        if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+        if style == .progressBar { writeProgress("\r\u{1B}[K") }
         say("experiment \(spec.name) finished: \(outcome.completed.count) runs trained, \(outcome.skipped.count) kept, in " + ProgressBar.duration(outcome.wallSeconds)
             + "; report: spherelab report \(folder)",
             json: [("event", .string("done")), ("trained", .int(outcome.completed.count)), ("kept", .int(outcome.skipped.count)),
@@ -214,7 +227,7 @@ public final class ExperimentRunner {
     private func estimate(_ pending: [ExperimentRunPlan]) throws {
         var seen = Set<String>()
         var lines: [String] = []
-        if style != .json && style != .quiet { writeProgress("measuring the speed of each configuration (3 steps and one evaluation each)…\n") }
+        if style != .json && style != .quiet { writeProgress(glyphs.text("measuring the speed of each configuration (3 steps and one evaluation each)…\n")) }
         for plan in pending where seen.insert(plan.config).inserted {
             if let signal = stopSignal(plan.id, 0) { throw StopRequest(signal: signal, current: "stopped while measuring speeds, before the next run started") }
             let run = try open(plan)
@@ -226,7 +239,7 @@ public final class ExperimentRunner {
             let cost = Cost(step: stepSeconds / 3, evaluation: e.seconds)
             estimated[plan.config] = cost
             costs[plan.config] = cost
-            lines.append("  " + plan.config.padding(toLength: max(28, plan.config.count), withPad: " ", startingAt: 0)
+            lines.append("  " + plan.config.padding(toLength: max(10, pending.map(\.config.count).max() ?? 0), withPad: " ", startingAt: 0)
                          + String(format: " %6.3f s/step  %5.1f s/evaluation (%d images", cost.step, cost.evaluation, e.examples)
                          + (spec.bothEvaluationModes ? ", both BN modes)" : ")"))
             if style == .json {
@@ -238,8 +251,8 @@ public final class ExperimentRunner {
         if style == .json {
             write(JSONLine.object([("event", .string("estimate")), ("seconds", .double(remaining))]))
         } else if style != .quiet {
-            write((["speed measured now (other processes on this machine count too):"] + lines).joined(separator: "\n"))
-            write("estimate for the \(pending.count) runs still to do: " + ProgressBar.duration(remaining) + " (steps and evaluations; data loading and saves not counted)")
+            write(glyphs.text((["speed measured now (other processes on this machine count too):"] + lines).joined(separator: "\n")))
+            write(glyphs.text("estimate for the \(pending.count) runs still to do: " + ProgressBar.duration(remaining) + " (steps and evaluations; data loading and saves not counted)"))
         }
     }
 
@@ -329,10 +342,9 @@ public final class ExperimentRunner {
                     if style == .progressBar {
                         let eta = remainingSeconds(pending, current: plan.id, currentStep: r.step)
                         let fraction = (Double(done) + Double(r.step) / Double(spec.steps)) / Double(total)
-                        writeProgress("\r" + ProgressBar.render(fraction: fraction, width: 20)
-                                      + " runs \(done)/\(total) · \(plan.id) step \(r.step)/\(spec.steps)"
-                                      + (lastAccuracy.map { String(format: " · test %.1f%%", 100 * $0) } ?? "")
-                                      + " · ETA " + ProgressBar.duration(eta) + "    ")
+                        let text = " runs \(done)/\(total) · \(plan.id) step \(r.step)/\(spec.steps)"
+                            + (lastAccuracy.map { String(format: " · test %.1f%%", 100 * $0) } ?? "") + " · ETA " + ProgressBar.duration(eta)
+                        writeProgress("\r" + ProgressBar.line(fraction: fraction, suffix: text, columns: columns(), glyphs: glyphs, widest: 20))
                     }
                 case .evaluationFinished(let e):
                     evalSecondsSoFar += e.seconds
@@ -347,8 +359,8 @@ public final class ExperimentRunner {
                     case .json:
                         write(String(decoding: try ExperimentResultsFile.encoder.encode(record), as: UTF8.self))
                     case .plain:
-                        write(String(format: "  %@ step %d: test %.2f%%", plan.id, e.step, 100 * e.accuracy)
-                              + (e.trainModeAccuracy.map { String(format: " (train-mode BN %.2f%%)", 100 * $0) } ?? ""))
+                        write(glyphs.text(String(format: "  %@ step %d: test %.2f%%", plan.id, e.step, 100 * e.accuracy)
+                              + (e.trainModeAccuracy.map { String(format: " (train-mode BN %.2f%%)", 100 * $0) } ?? "")))
                     case .progressBar, .quiet: break
                     }
                 case .saveDue:
@@ -373,7 +385,7 @@ public final class ExperimentRunner {
         }
         try save()
         outcome.completed.append(plan.id)
-        if style == .progressBar { writeProgress("\r" + String(repeating: " ", count: 110) + "\r") }
+        if style == .progressBar { writeProgress("\r\u{1B}[K") }
         let final = records.last { $0.run == plan.id }
         say("[\(done + 1)/\(total)] \(plan.id) finished" + (final?.testAccuracy.map { String(format: ": test %.2f%%", 100 * $0) } ?? ""),
             json: [("event", .string("run_done")), ("run", .string(plan.id)), ("test_accuracy", .double(final?.testAccuracy ?? .nan))])
@@ -403,10 +415,10 @@ public final class ExperimentRunner {
     private func say(_ text: String, json fields: [(String, JSONLine.Value)]) {
         switch style {
         case .json: write(JSONLine.object(fields))
-        case .plain: write(text)
+        case .plain: write(glyphs.text(text))
         case .progressBar:
-            writeProgress("\r" + String(repeating: " ", count: 110) + "\r")
-            write(text)
+            writeProgress("\r\u{1B}[K")
+            write(glyphs.text(text))
         case .quiet: break
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import TUI
 
 /// `spherelab race`: drives a `Race` on the calling thread and prints each contender's events
 /// — JSON lines with a "run" field (`--json`), one live progress line per run on a terminal,
@@ -10,8 +11,20 @@ public struct HeadlessRace {
     public let style: OutputStyle
     public var write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// The progress lines' terminal width (nil: unknown, nothing is cut).
+    public var columns: () -> Int? = { ConsoleWidth.columns() }
 
-    public init(style: OutputStyle) { self.style = style }
+    /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
+    /// the workbench draws); JSON lines are data and stay as they are.
+    public var glyphs: GlyphSet
+
+    public init(style: OutputStyle, glyphs: GlyphSet = .unicode) {
+        self.style = style
+        self.glyphs = glyphs
+    }
+
+    /// A line for people on stdout, spelled for `glyphs`.
+    public func say(_ text: String) { write(glyphs.text(text)) }
 
     /// Runs every contender `steps` more steps (default: one epoch of the first), evaluating on
     /// the shared schedule and at the end. Returns the scoreboard.
@@ -25,7 +38,7 @@ public struct HeadlessRace {
         let nameWidth = names.map(\.count).max() ?? 0
         if style != .json {
             let t = first.session.trainer
-            write("race of \(names.joined(separator: ", ")): \(t.model.displayName), batch \(t.hyper.batchSize), \(steps) steps on \(first.session.labels.dataset), seed \(first.run.identity.setup.seed)")
+            say("race of \(names.joined(separator: ", ")): \(t.model.displayName), batch \(t.hyper.batchSize), \(steps) steps on \(first.session.labels.dataset), seed \(first.run.identity.setup.seed)")
         }
         var drawnLines = 0
         var lastDraw = Date.distantPast
@@ -38,15 +51,16 @@ public struct HeadlessRace {
             guard style == .progressLines, force || Date().timeIntervalSince(lastDraw) >= 0.2 else { return }
             lastDraw = Date()
             var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
+            let width = columns()
             for (i, row) in board.rows.enumerated() {
                 let session = race.contenders[i].session
                 let done = Double(row.step - (session.totalSteps.map { $0 - steps } ?? 0)) / Double(steps)
                 let padded = row.name + String(repeating: " ", count: nameWidth - row.name.count)
-                text += "\r\u{1B}[K" + padded + " " + ProgressBar.render(fraction: done, width: 20)
-                    + String(format: " %6d  loss %.4f  test ", row.step, row.smoothedLoss ?? .nan)
+                let figures = String(format: " %6d  loss %.4f  test ", row.step, row.smoothedLoss ?? .nan)
                     + (row.lastTestAccuracy.map { String(format: "%6.2f%%", 100 * $0) } ?? "     –")
                     + String(format: "  %5.0f img/s", row.imagesPerSecond)
-                    + (session.evaluationIsNext ? "  evaluating…" : "") + "\n"
+                    + (session.evaluationIsNext ? "  evaluating…" : "")
+                text += "\r" + ProgressBar.line(prefix: padded + " ", fraction: done, suffix: figures, columns: width, glyphs: glyphs, widest: 20) + "\n"
             }
             drawnLines = board.rows.count
             writeProgress(text)
@@ -67,7 +81,7 @@ public struct HeadlessRace {
                         drawProgress(force: false)
                     case .plain:
                         if r.step % 50 == 0 || session.reachedEnd {
-                            write(name + String(format: "  step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step,
+                            say(name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + String(format: "  step %d  loss %.4f  acc %.1f%%  lr %.3g  %.0f img/s", r.step,
                                          board.rows[i].smoothedLoss ?? r.loss, 100 * r.accuracy, Double(r.learningRate), r.imagesPerSecond))
                         }
                     }
@@ -80,14 +94,14 @@ public struct HeadlessRace {
                                                ("test_loss", .double(e.loss)), ("elapsed", .double(session.history.elapsedSeconds))]))
                     case .progressLines, .plain:
                         clearProgress()
-                        write(name + String(format: "  step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step,
+                        say(name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + String(format: "  step %d: test accuracy %.2f%%  test loss %.4f  (%d examples, %.1fs)", e.step,
                                      100 * e.accuracy, e.loss, e.examples, e.seconds))
                         drawProgress(force: true)
                     }
                 case .diverged(let step, _):
                     clearProgress()
                     let message = "\(name) diverged at step \(step) (loss or gradients not finite); it stops, the others go on — try a lower learning rate (lr=…)"
-                    write(style == .json ? JSONLine.object([("run", .string(name)), ("step", .int(step)), ("diverged", .string(message))]) : message)
+                    if style == .json { write(JSONLine.object([("run", .string(name)), ("step", .int(step)), ("diverged", .string(message))])) } else { say(message) }
                 case .failed(let message):
                     clearProgress()
                     throw EngineError("\(name): \(message)")

@@ -79,7 +79,9 @@ public final class Race {
         }
         try checkRoom(for: name)
         let source = contenders[index]
-        let capture = SessionArchive().capture(source.session, identity: source.run.identity, name: name)
+        var capture = SessionArchive().capture(source.session, identity: source.run.identity, name: name)
+        // The copy runs under its own name (the header, the event log's "started", its snapshot).
+        capture.manifest.runName = name
         let step = source.session.step
         let run = try SessionArchive.rebuild(contents: capture.contents, manifest: capture.manifest, data: source.data,
                                              path: "branch of \(source.name) at step \(step)", resumedFrom: nil, override: changes,

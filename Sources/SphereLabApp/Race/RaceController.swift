@@ -114,7 +114,7 @@ public final class RaceController: Sendable {
             inbox.withLock { $0.runs = runs; $0.sequence = seq }
         }
         for c in race.contenders {
-            c.session.note("started \(c.name): \(c.session.labels.model) on \(c.session.labels.dataset), \(c.session.trainer.hyper.variant) SphereConv, \(c.session.trainer.hyper.optimizer.name) lr \(c.session.trainer.learningRate)")
+            c.session.note("started \(c.name): \(c.session.labels.model) on \(c.session.labels.dataset), \(c.session.trainer.hyper.variant.operatorPhrase), \(c.session.trainer.hyper.optimizer.name) lr \(c.session.trainer.learningRate)")
         }
         publish()
         while true {

@@ -21,6 +21,7 @@ public struct RemoteTelemetry: Sendable {
         t.model = hello.model + (hello.worldSize > 1 || !hello.backend.isEmpty
             ? " · \(hello.worldSize)×\(hello.device.isEmpty ? "?" : hello.device) \(hello.backend)" : "")
         t.modelSpec = hello.modelSpec
+        t.angleLayers = hello.layers
         t.stepsPerEpoch = hello.stepsPerEpoch
         t.totalSteps = hello.totalSteps
         if let b = hello.batchSize { t.hyper.batchSize = b }

@@ -234,8 +234,8 @@ public struct AppState: Sendable {
             case .enter:
                 if list[selected].damaged { status = "cannot open \(list[selected].name): \(list[selected].detail)"; return [] }
                 let path = list[selected].path
-                overlay = unsavedSteps > 0 ? .confirmOpen(path: path) : .none
-                return unsavedSteps > 0 ? [] : [.open(path: path)]
+                overlay = hasUnsavedChanges ? .confirmOpen(path: path) : .none
+                return hasUnsavedChanges ? [] : [.open(path: path)]
             case .escape, .char("q"): overlay = .none
             default: break
             }
@@ -410,7 +410,7 @@ public struct AppState: Sendable {
             logScroll = LogView.scrolled(logScroll, by: action == .logOlder ? .pageUp : .pageDown,
                                          lineCount: logLineCount, height: logHeight)
         case .quit:
-            if unsavedSteps > 0 && sessionsAvailable { overlay = .confirmQuit; return [] }
+            if hasUnsavedChanges && sessionsAvailable { overlay = .confirmQuit; return [] }
             return [.quit]
         }
         return []

@@ -54,13 +54,46 @@ public struct RaceBoard: Sendable {
     /// Changes (learning rate, variant, optimizer, …) go to every run instead of the focused one.
     public var applyToAll = false
     public var sort: ScoreColumn = .order
-    public var thresholds: [Double] = [0.80, 0.85, 0.88]
+    public var thresholds = RaceBoard.defaultThresholds
+    /// The scoreboard's thresholds until `%` changes them (and for a race saved without any).
+    public static let defaultThresholds: [Double] = [0.80, 0.85, 0.88]
     /// What `--run`-style specs typed in the add dialog change (the race's shared options).
     public var base: RunRequest
+    /// What the last save holds (or the saved race this one was opened from) beyond the runs'
+    /// steps, so that a change of those alone still counts as unsaved.
+    public var saved = SavedPart()
+
+    /// The part of a race's save that steps do not tell: the scoreboard's thresholds and which
+    /// runs it holds (nil: the runs on screen when the race first appears, nothing to save).
+    public struct SavedPart: Sendable, Equatable {
+        public var thresholds = RaceBoard.defaultThresholds
+        public var runs: [String]?
+        public init(thresholds: [Double] = RaceBoard.defaultThresholds, runs: [String]? = nil) {
+            self.thresholds = thresholds; self.runs = runs
+        }
+    }
 
     public init(base: RunRequest) { self.base = base }
 
+    /// What differs from the last save besides steps, in words for the quit and open dialogs
+    /// (a run added, branched or removed; thresholds edited with `%`).
+    public var unsavedChanges: [String] {
+        var out: [String] = []
+        if let names = saved.runs, names != runs.map(\.name) { out.append("the race's runs (added, branched or removed)") }
+        if thresholds != saved.thresholds { out.append("the scoreboard's thresholds") }
+        return out
+    }
+
     public var focusedName: String? { runs.indices.contains(focused) ? runs[focused].name : nil }
+
+    /// The spec keys that define the model: a branch copies its weights, so it keeps them.
+    static let modelKeys = ["model", "depth", "width", "normalization"]
+
+    /// The keys a spec of `kind` may use (the dialog lists them).
+    static func specKeys(_ kind: RunSpecDialog.Kind) -> [String] {
+        if case .branch = kind { return RaceSpec.keys.filter { !modelKeys.contains($0) } }
+        return RaceSpec.keys
+    }
 
     /// Takes the controller's picture in: known runs are updated (smoothed curves extended),
     /// new ones get the lowest free slot, removed ones go; the focus stays on its run.
@@ -84,6 +117,7 @@ public struct RaceBoard: Sendable {
             return r
         }
         focused = runs.firstIndex { $0.name == focusName } ?? min(focused, max(0, runs.count - 1))
+        if saved.runs == nil { saved.runs = runs.map(\.name) }
     }
 
     /// A TrainerCommand's recipients: changes go to the focused run (or all, when
@@ -183,6 +217,15 @@ public struct RunSpecDialog: Equatable, Sendable {
 extension AppState {
     /// Steps not saved in any run on screen (the quit and open dialogs ask about them).
     public var unsavedSteps: Int { race.map { $0.runs.map(\.telemetry.unsavedSteps).max() ?? 0 } ?? telemetry.unsavedSteps }
+
+    /// Whether quitting or opening something else would lose anything: steps, or a race's
+    /// runs or thresholds changed since its last save.
+    public var hasUnsavedChanges: Bool { unsavedSteps > 0 || !(race?.unsavedChanges.isEmpty ?? true) }
+
+    /// What is not saved, a phrase each: "12 steps of the race", "the scoreboard's thresholds".
+    public var unsavedParts: [String] {
+        (unsavedSteps > 0 ? ["\(unsavedSteps) steps " + (race == nil ? "of this run" : "of the race")] : []) + (race?.unsavedChanges ?? [])
+    }
 
     /// Takes the race controller's picture; the focused run becomes `telemetry` (so the angle
     /// view, controls, log and header follow it).
@@ -299,7 +342,7 @@ extension AppState {
         if case .branch = kind, trimmed.isEmpty { return "" }
         let (name, _) = try RaceSpec.parse(trimmed, base: base)
         if case .branch = kind {
-            for key in ["model", "depth", "width", "normalization"] where trimmed.lowercased().contains(key + "=") {
+            for key in RaceBoard.modelKeys where trimmed.lowercased().contains(key + "=") {
                 throw EngineError("a branch keeps its model: \(key)= cannot change; add a contender from the start (r) for that")
             }
         }

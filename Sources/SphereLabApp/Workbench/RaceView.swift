@@ -304,10 +304,12 @@ enum RaceView {
                 title = "Branch \(of) at step \(step)"
                 lines = ["Changes from here on (empty: none), e.g. name=\(of)-sig variant=sigmoid"]
             }
-            lines.append("keys: " + RaceSpec.keys.joined(separator: " "))
+            lines.append("keys: " + RaceBoard.specKeys(d.kind).joined(separator: " "))
             lines.append("> " + d.text + "▏")
             if let e = d.error { lines.append("⚠ " + e) }
-            return Dialog(title: title, content: .text(lines), footer: "enter add · esc cancel", maxContentWidth: 76, glyphs: s.glyphs)
+            let verb: String
+            if case .branch = d.kind { verb = "branch" } else { verb = "add" }
+            return Dialog(title: title, content: .text(lines), footer: "enter \(verb) · esc cancel", maxContentWidth: 76, glyphs: s.glyphs)
         case .confirmRemove(let name):
             return Dialog(title: "Remove a contender", content: .text(["Remove \(name) from the race?", "Its unsaved steps are lost (saved races keep theirs)."]),
                           footer: "y remove · n keep", glyphs: s.glyphs)

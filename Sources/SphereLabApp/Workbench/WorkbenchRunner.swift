@@ -41,6 +41,9 @@ public final class WorkbenchRunner {
     public private(set) var savedOnQuit: String?
     /// What the last waited-for save wrote, or why it failed.
     private var lastSavedPath: String?
+    /// What a race save just written holds beyond steps (thresholds, runs), for the screen's
+    /// `RaceBoard.saved`; set on the writing queue, taken on the UI thread.
+    private let savedRacePart = Locked<RaceBoard.SavedPart?>(nil)
     private var lastSaveError: String?
 
     /// Takes the run over: its session is handed to a `TrainingController` and from then on
@@ -74,6 +77,7 @@ public final class WorkbenchRunner {
     static func board(for race: Race, base: RunRequest?, datasetsDirectory: String) -> RaceBoard {
         var board = RaceBoard(base: base ?? WorkbenchRunner.base(of: race, datasetsDirectory: datasetsDirectory))
         if let t = race.scoreboardThresholds { board.thresholds = t }
+        board.saved.thresholds = board.thresholds
         return board
     }
 
@@ -134,6 +138,7 @@ public final class WorkbenchRunner {
     /// Reads the latest telemetry (every run's in a race) into the state.
     func refreshTelemetry() {
         if let race = raceController { _ = state.update(.race(race.runs)) } else { _ = state.update(.telemetry(driver.telemetry)) }
+        if let part = savedRacePart.withLock({ p in defer { p = nil }; return p }) { state.race?.saved = part }
     }
 
     /// Every `autosaveInterval` seconds with unsaved progress: a snapshot named
@@ -142,7 +147,7 @@ public final class WorkbenchRunner {
         guard let interval = autosaveInterval, let sessions, Date().timeIntervalSince(lastAutosave) >= interval else { return }
         lastAutosave = Date()
         let t = state.telemetry
-        guard state.unsavedSteps > 0, state.race != nil || t.state != .diverged else { return }
+        guard state.hasUnsavedChanges, state.race != nil || t.state != .diverged else { return }
         let prefix = WorkbenchRunner.autosavePrefix(state.race == nil ? t.runName : "race")
         let keep = autosaveKeep
         // Named from the step the capture holds (it happens later, on the trainer's queue).
@@ -173,16 +178,18 @@ public final class WorkbenchRunner {
         refreshTelemetry()
         let t = state.telemetry
         let unsaved = state.unsavedSteps
+        // Steps first (the usual case); a race changed otherwise names what changed.
         let what = signal == SIGHUP ? "SIGHUP (terminal closed)" : "SIGTERM"
-        if unsaved > 0, sessions != nil {
+        let changes = unsaved > 0 ? "\(unsaved) unsaved steps" : state.unsavedParts.joined(separator: " and ")
+        if state.hasUnsavedChanges, sessions != nil {
             let name = "\(WorkbenchRunner.autosavePrefix(state.race == nil ? t.runName : "race"))-step\(t.step)"
             if save(name: name, wait: true) {
-                emergencyNote = "\(what): \(unsaved) unsaved steps written to \(lastSavedPath ?? name)"
+                emergencyNote = "\(what): \(changes) written to \(lastSavedPath ?? name)"
             } else {
-                emergencyNote = "\(what): the emergency autosave failed (\(lastSaveError ?? "see the event log")); \(unsaved) steps are lost"
+                emergencyNote = "\(what): the emergency autosave failed (\(lastSaveError ?? "see the event log")); \(changes) are lost"
             }
         } else {
-            emergencyNote = "\(what): " + (unsaved > 0 ? "\(unsaved) unsaved steps are lost: snapshots are unavailable" : "nothing unsaved")
+            emergencyNote = "\(what): " + (state.hasUnsavedChanges ? "\(changes) are lost: snapshots are unavailable" : "nothing unsaved")
         }
         quit()
     }
@@ -307,14 +314,17 @@ public final class WorkbenchRunner {
             // with the scoreboard's thresholds (the user's, from the screen).
             inFlight.withLock { $0 += 1 }
             let thresholds = state.race?.thresholds
+            let savedPart = savedRacePart
             race.perform { r in
                 let capture = sessions.captureRace(r, thresholds: thresholds)
+                let part = RaceBoard.SavedPart(thresholds: thresholds ?? RaceBoard.defaultThresholds, runs: capture.entries.map(\.name))
                 let name = nameForStep?(capture.entries.map(\.step).max() ?? 0) ?? name
                 for c in r.contenders { c.session.note("saving race \(name)…") }
                 DispatchQueue.global(qos: .utility).async {
                     do {
                         let path = try sessions.write(capture, name: name)
                         race.send(.markSaved(path), to: nil)
+                        savedPart.withLock { $0 = part }
                         outcome.set(.success(path))
                         try after?()
                     } catch {

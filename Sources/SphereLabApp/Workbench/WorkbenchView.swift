@@ -316,12 +316,20 @@ public enum WorkbenchView {
 
     // MARK: angles
 
-    /// The layers to show: the latest measurement, or — for a snapshot just opened, before the
-    /// first step — the last entry of each layer's saved history, in network order.
+    /// The layers to show, in network order: the latest measurement, or — for a run not yet
+    /// measured since it was opened, branched or added to a race — the last entry of each
+    /// layer's saved history. That history is keyed by name, and names do not sort into network
+    /// order (`fc6.0` before `features.0`, `stem.0` after `layer3.4.conv2`), so the order comes
+    /// from the run's `angleLayers`; a layer it does not list goes last.
     public static func layersShown(_ t: Telemetry) -> [LayerAngles] {
-        if !t.angles.isEmpty { return t.angles }
-        return t.angleHistory.compactMap { $0.value.entries.last }
-            .sorted { $0.layer.compare($1.layer, options: .numeric) == .orderedAscending }
+        let latest = t.angles.isEmpty
+            ? t.angleHistory.compactMap { $0.value.entries.last }.sorted { $0.layer.compare($1.layer, options: .numeric) == .orderedAscending }
+            : t.angles
+        guard !t.angleLayers.isEmpty else { return latest }
+        let rank = Dictionary(t.angleLayers.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return latest.enumerated()
+            .sorted { (rank[$0.element.layer] ?? Int.max, $0.offset) < (rank[$1.element.layer] ?? Int.max, $1.offset) }
+            .map(\.element)
     }
 
     static func median(_ a: LayerAngles) -> Double? { a.percentiles.count == 5 ? a.percentiles[2] : nil }
@@ -515,6 +523,15 @@ public enum WorkbenchView {
         return Dialog(title: "Keys", content: .keyTable(table), footer: "any key closes", maxContentWidth: 2 * column + 2, glyphs: s.glyphs)
     }
 
+    /// The quit and open dialogs' first line: what would be lost ("12 steps of the race and
+    /// the scoreboard's thresholds are not saved.").
+    static func notSaved(_ s: AppState, quitting: Bool) -> String {
+        if s.race == nil && quitting { return "\(s.unsavedSteps) steps are not saved." }
+        let parts = s.unsavedParts
+        let list = parts.count < 2 ? parts.joined() : parts.dropLast().joined(separator: ", ") + " and " + parts[parts.count - 1]
+        return list.prefix(1).uppercased() + list.dropFirst() + " are not saved."
+    }
+
     static func overlay(_ s: AppState, into grid: inout CellGrid) {
         let dialog: Dialog
         switch s.overlay {
@@ -522,8 +539,7 @@ public enum WorkbenchView {
         case .help:
             dialog = helpDialog(s, width: grid.width, height: grid.height)
         case .confirmQuit:
-            dialog = Dialog(title: "Quit", content: .text(["\(s.unsavedSteps) steps \(s.race == nil ? "are" : "of the race are") not saved.",
-                                                           s.race == nil ? "Save a snapshot before quitting?" : "Save the race before quitting?"]),
+            dialog = Dialog(title: "Quit", content: .text([notSaved(s, quitting: true), s.race == nil ? "Save a snapshot before quitting?" : "Save the race before quitting?"]),
                             footer: "y save and quit · n quit · esc stay", glyphs: s.glyphs)
         case .saveName(let name):
             dialog = Dialog(title: s.race == nil ? "Save snapshot" : "Save the race (every run, one folder)",
@@ -533,8 +549,7 @@ public enum WorkbenchView {
             dialog = Dialog(title: "Open snapshot", content: .pickList(items: list.map { "\($0.name)  \($0.detail)" }, selected: selected),
                             footer: "↑↓ choose · enter open · esc cancel", maxContentWidth: 76, glyphs: s.glyphs)
         case .confirmOpen:
-            dialog = Dialog(title: "Open snapshot", content: .text(["\(s.unsavedSteps) steps \(s.race == nil ? "of this run" : "of the race") are not saved.",
-                                                                    "Save them first?"]),
+            dialog = Dialog(title: "Open snapshot", content: .text([notSaved(s, quitting: false), s.race == nil ? "Save them first?" : "Save the race first?"]),
                             footer: "y save then open · n open · esc cancel", glyphs: s.glyphs)
         case .message(let title, let lines):
             dialog = Dialog(title: title, content: .text(lines), footer: "any key closes", glyphs: s.glyphs)
