@@ -80,8 +80,8 @@ void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc,
 }
 long sl_wino_fused_scratch(int ic, int oc, int w) { return sl_active()->wino_fused_scratch(ic, oc, w); }
 void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
-                                    int r0, int r1, float *scratch, float *du) {
-    sl_active()->wino_fused_weight_grad_rows(x, dy, batch, h, w, ic, oc, r0, r1, scratch, du);
+                                    int r0, int r1, int accumulate, float *scratch, float *du) {
+    sl_active()->wino_fused_weight_grad_rows(x, dy, batch, h, w, ic, oc, r0, r1, accumulate, scratch, du);
 }
 
 void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u, int r0, int r1,
@@ -90,6 +90,6 @@ void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc
 }
 long sl_wino4_fused_scratch(int ic, int oc, int w) { return sl_active()->wino4_fused_scratch(ic, oc, w); }
 void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
-                                     int r0, int r1, float *scratch, float *du) {
-    sl_active()->wino4_fused_weight_grad_rows(x, dy, batch, h, w, ic, oc, r0, r1, scratch, du);
+                                     int r0, int r1, int accumulate, float *scratch, float *du) {
+    sl_active()->wino4_fused_weight_grad_rows(x, dy, batch, h, w, ic, oc, r0, r1, accumulate, scratch, du);
 }

@@ -104,7 +104,7 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
 // (zero padding columns), then for each product dUᵢ (oc × ic) += Dᵢ · Vᵢᵀ with Vᵢ transposed in
 // L1. ic must be a multiple of 8.
 static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy, int batch, int h, int w, int ic,
-                                                 int oc, int r0, int r1, float *scratch, float *du) {
+                                                 int oc, int r0, int r1, int accumulate, float *scratch, float *du) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
     const sl_wino4_scratch sc = sl_wino4_scratch_carve(scratch, ic, oc, w);
     const long image = (long)h * w, plane = (long)batch * image;
@@ -130,7 +130,8 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
         }
         for (int i = 0; i < 36; i++) {
             sl_wino_transpose8(sc.v + (long)i * ic * ld, ic, ld, ld, sc.vt);
-            sl_wino_block_gemm(sc.product + (long)i * oc * ld, oc, ld, sc.vt, ic, 1, du + (long)i * oc * ic);
+            sl_wino_block_gemm(sc.product + (long)i * oc * ld, oc, ld, sc.vt, ic, accumulate || rb > r0,   // as in sl_wino_fused.h
+                               du + (long)i * oc * ic);
         }
     }
 }

@@ -125,7 +125,7 @@ fileprivate func fusedTransformedGradient(_ table: sl_kernel_table, _ c: FusedWi
     for r in splits {
         var scratch = [Float](repeating: .nan, count: scratchCount)
         gradient(x, dy, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc),
-                 Int32(r.lowerBound), Int32(r.upperBound), &scratch, &du)
+                 Int32(r.lowerBound), Int32(r.upperBound), 1, &scratch, &du)
     }
     return du
 }
@@ -152,6 +152,14 @@ struct WinogradFusedGradientTests {
         let a = rows / 3, b = min(rows, (2 * rows) / 3 + 1)
         let split = fusedTransformedGradient(table, c, x: x, dy: dy, splits: [0..<a, a..<b, b..<rows])
         #expect(du.map(\.bitPattern) == split.map(\.bitPattern), "\(c) isa \(isa)")
+        // Without accumulate the call writes du: over garbage, the same bits as adding to zeros.
+        var written = [Float](repeating: .nan, count: du.count)
+        let four = c.tile == 4
+        var scratch = [Float](repeating: .nan, count: Int((four ? table.wino4_fused_scratch : table.wino_fused_scratch)!(
+            Int32(c.ic), Int32(c.oc), Int32(c.w))))
+        (four ? table.wino4_fused_weight_grad_rows : table.wino_fused_weight_grad_rows)!(
+            x, dy, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc), 0, Int32(rows), 0, &scratch, &written)
+        #expect(du.map(\.bitPattern) == written.map(\.bitPattern), "\(c) isa \(isa): writing differs from adding to zeros")
     }
 }
 

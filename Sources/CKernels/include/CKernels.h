@@ -88,13 +88,13 @@ void sl_wino_output(const float *m, int batch, int h, int w, int first, int coun
 /// oc, w) floats and belongs to one caller at a time. Results do not depend on how rows are split.
 void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
                         int r0, int r1, float *scratch, float *y);
-/// The weight gradient fused the same way: du [16][oc][ic] += Σ over the tiles of rows [r0, r1) of
+/// The weight gradient fused the same way: du [16][oc][ic] += (with `accumulate`; otherwise =) Σ over the tiles of rows [r0, r1) of
 /// (A dY Aᵀ) ⊙ (Bᵀ d B), x (ic, batch, h, w) the forward's input and dy (oc, batch, h, w) the output
 /// gradient (sl_wino_weight_grad takes du back to the kernels). ic must be a multiple of 8.
 /// Scratch as for sl_wino_fused_rows. The sum runs block by block in row order, so a given row
 /// range always gives the same bits.
 void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
-                                    int r0, int r1, float *scratch, float *du);
+                                    int r0, int r1, int accumulate, float *scratch, float *du);
 /// Floats of scratch one sl_wino_fused_rows or sl_wino_fused_weight_grad_rows call needs.
 long sl_wino_fused_scratch(int ic, int oc, int w);
 /// The adjoint of sl_wino_output: dm [16][outc][tiles] = A dY Aᵀ per tile, rows [o0, o1).
@@ -116,7 +116,7 @@ void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, i
 void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
                          int r0, int r1, float *scratch, float *y);
 void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
-                                     int r0, int r1, float *scratch, float *du);
+                                     int r0, int r1, int accumulate, float *scratch, float *du);
 long sl_wino4_fused_scratch(int ic, int oc, int w);
 
 /// y = acos(x), max abs error <= 5e-7 on [−1, 1]; NaN outside. `y` may alias `x`.
@@ -149,12 +149,12 @@ typedef struct sl_kernel_table {
                             int r0, int r1, float *scratch, float *y);
     long (*wino_fused_scratch)(int ic, int oc, int w);
     void (*wino_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
-                                        int r0, int r1, float *scratch, float *du);
+                                        int r0, int r1, int accumulate, float *scratch, float *du);
     void (*wino4_fused_rows)(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
                              int r0, int r1, float *scratch, float *y);
     long (*wino4_fused_scratch)(int ic, int oc, int w);
     void (*wino4_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
-                                         int r0, int r1, float *scratch, float *du);
+                                         int r0, int r1, int accumulate, float *scratch, float *du);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.

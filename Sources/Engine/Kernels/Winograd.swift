@@ -236,15 +236,15 @@ struct WinogradConvolution {
         workspace.columns.ensure(count: workers * scratch)
         workspace.columnGradients.ensure(count: groups * size)
         let (base, partial) = (workspace.columns.pointer, workspace.columnGradients.pointer)
-        partial.update(repeating: 0, count: groups * size)
         Parallel.forEachWorker(groups, workers: workers) { range, worker in
             for g in range {
                 let (r0, r1) = (Int32(rows * g / groups), Int32(rows * (g + 1) / groups))
                 let (s, p) = (base + worker * scratch, partial + g * size)
+                // Each group writes its partial sum (no clearing pass first).
                 if four {
-                    sl_wino4_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, r0, r1, s, p)
+                    sl_wino4_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, r0, r1, 0, s, p)
                 } else {
-                    sl_wino_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, r0, r1, s, p)
+                    sl_wino_fused_weight_grad_rows(x, dy, b, h, w, ic, oc, r0, r1, 0, s, p)
                 }
             }
         }
