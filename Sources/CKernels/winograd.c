@@ -35,7 +35,10 @@ static void sl_wino_kernel(const float g[9], float *out, long stride) {
     }
 }
 
-void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *u) {
+// Applies `kernel` (one 3×3 kernel → its T transformed values at out[i·stride]) to every kernel
+// of w (oc, ic, 3, 3): u [T][oc][ic], or rotated by 180° and transposed, u [T][ic][oc].
+static void sl_wino_each_kernel(const float *w, int oc, int ic, int flip_transpose, float *u,
+                                void (*kernel)(const float g[9], float *out, long stride)) {
     const long plane = (long)oc * ic;
     for (int o = 0; o < oc; o++) {
         for (int c = 0; c < ic; c++) {
@@ -43,12 +46,16 @@ void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *
             if (flip_transpose) {
                 float f[9];
                 for (int k = 0; k < 9; k++) f[k] = g[8 - k];   // rotate by 180°
-                sl_wino_kernel(f, u + (long)c * oc + o, plane);
+                kernel(f, u + (long)c * oc + o, plane);
             } else {
-                sl_wino_kernel(g, u + (long)o * ic + c, plane);
+                kernel(g, u + (long)o * ic + c, plane);
             }
         }
     }
+}
+
+void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *u) {
+    sl_wino_each_kernel(w, oc, ic, flip_transpose, u, sl_wino_kernel);
 }
 
 void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw) {
@@ -161,19 +168,7 @@ static void sl_wino4_kernel(const float g[9], float *out, long stride) {
 }
 
 void sl_wino4_weights(const float *w, int oc, int ic, int flip_transpose, float *u) {
-    const long plane = (long)oc * ic;
-    for (int o = 0; o < oc; o++) {
-        for (int c = 0; c < ic; c++) {
-            const float *g = w + ((long)o * ic + c) * 9;
-            if (flip_transpose) {
-                float f[9];
-                for (int k = 0; k < 9; k++) f[k] = g[8 - k];   // rotate by 180°
-                sl_wino4_kernel(f, u + (long)c * oc + o, plane);
-            } else {
-                sl_wino4_kernel(g, u + (long)o * ic + c, plane);
-            }
-        }
-    }
+    sl_wino_each_kernel(w, oc, ic, flip_transpose, u, sl_wino4_kernel);
 }
 
 // Gᵀ applied to six values (the adjoint of the rows of G above).
