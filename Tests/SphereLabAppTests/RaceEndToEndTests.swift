@@ -41,9 +41,10 @@ import Foundation
         #expect(screen.contains("2:lr×2"), "no marker on run 2:\n\(screen)")
         #expect(!screen.contains("1:lr×2"), "the change marked run 1 too:\n\(screen)")
         #expect(screen.contains("lr 0.002"), "header of the focused run:\n\(screen)")
-        // Run 1 kept its rate.
+        // Run 1 kept its rate. tmux can capture a frame half drawn (the header already says
+        // "focus 1", the event log below still run 2's), so wait for the whole frame.
         pane.send("1")
-        screen = pane.wait(seconds: 20) { $0.contains("focus 1 conv") }
+        screen = pane.wait(seconds: 20) { $0.contains("focus 1 conv") && !$0.contains("learning rate → 0.002") }
         #expect(screen.contains("lr 0.001") && !screen.contains("learning rate → 0.002"), "conv changed too:\n\(screen)")
 
         // q, n: quits with status 0 and a line per run.
