@@ -259,8 +259,16 @@ import SessionStore
             let joined = screen.replacingOccurrences(of: "\n", with: "")
             #expect(joined.contains("saved \(what) to \(path); reopen it with: spherelab --resume \(path)"), "screen:\n\(screen)")
             #expect(!screen.contains("Controls"), "the workbench is still on screen:\n\(screen)")
-            if extra.isEmpty { #expect(try SessionArchive(root: sessions, datasetsDirectory: datasets).restore(path: path).0.trainer.step > 0) }
-            else { #expect(SessionArchive.isRace(path: path)) }
+            if extra.isEmpty {
+                // The snapshot holds the step the run stopped at, and is named from it.
+                // Failed before: training went on while the save was written (and the name
+                // came from the screen's older telemetry): `stopped at step 933` with a
+                // snapshot of step 927 named `…-step924`.
+                let step = try SessionArchive(root: sessions, datasetsDirectory: datasets).restore(path: path).0.trainer.step
+                #expect(step > 0)
+                #expect(joined.contains("stopped at step \(step)"), "snapshot at step \(step); screen:\n\(screen)")
+                #expect(path.hasSuffix("-step\(step)"), "snapshot at step \(step) saved as \(path)")
+            } else { #expect(SessionArchive.isRace(path: path)) }
         }
     }
 
