@@ -215,6 +215,9 @@ func xmlError(_ text: String) -> String? {
         let folder = datasets + "/Sessions/experiments/guess"
         #expect(try ExperimentResultsFile(path: folder + "/results.jsonl").read().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: folder + "/conv-s1"))
+        // Nothing written: failed before, the manifest recorded the --estimate-only command
+        // as the experiment's, and the report named it as the command that ran it.
+        #expect(!FileManager.default.fileExists(atPath: folder), "estimate-only wrote \(folder)")
         // The speed lines fit 80 columns (the names were padded to 28 characters).
         for line in lines.text.split(separator: "\n") where line.contains("s/step") { #expect(line.count < 80, "\(line)") }
     }
