@@ -71,13 +71,31 @@ struct RaceCommand: ParsableCommand {
     func run() throws {
         options.applyThreads()
         let contenders = try contenders()
+        StopSignals.install()
         do {
             let target = try save.map { try SessionArchive.target(for: $0, datasetsDirectory: options.datasetsDir) }
             let race = Race()
             for c in contenders { try race.add(name: c.name, request: c.request) }
             let style: HeadlessRace.OutputStyle = json ? .json : (isatty(STDERR_FILENO) == 1 ? .progressLines : .plain)
             let job = HeadlessRace(style: style, glyphs: display.glyphs)
-            let board = try job.run(race, steps: steps)
+            let board: RaceScoreboard
+            do {
+                board = try job.run(race, steps: steps)
+            } catch let stopped as StoppedBySignal {
+                // Ctrl-C, SIGTERM, SIGHUP: between steps, so every run is whole; with --save the
+                // race is written as it stands (as `train --save` does), then exit 128 + signal.
+                func note(_ text: String) { FileHandle.standardError.write(Data(display.glyphs.text(text + "\n").utf8)) }
+                let what = "\(StopSignals.name(stopped.signal)) at step \(race.contenders.map(\.session.trainer.step).max() ?? 0)"
+                if let (archive, name) = target {
+                    note("\(what): saving the race before stopping")
+                    let path = try archive.write(race: race, name: name)
+                    if json { job.write(JSONLine.object([("saved", .string(path))])) }
+                    note("saved \(path) (\(race.contenders.count) runs + \(RaceManifest.fileName)); reopen it with: spherelab --resume \(ShellWords.quote(path))")
+                } else {
+                    note("\(what): stopping; the race is not saved because no --save NAME was given")
+                }
+                throw ExitCode(128 + stopped.signal)
+            }
             if let (archive, name) = target {
                 let path = try archive.write(race: race, name: name)
                 race.applyToAll(.markSaved(path))
@@ -85,6 +103,8 @@ struct RaceCommand: ParsableCommand {
             }
             if json { board.jsonLines().forEach(job.write) } else { job.say(board.table()) }
         } catch let e as ValidationError {
+            throw e
+        } catch let e as ExitCode {
             throw e
         } catch {
             throw failure("\(error)")

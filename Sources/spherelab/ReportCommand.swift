@@ -25,7 +25,8 @@ struct Report: ParsableCommand {
                 if braille && glyphs == .ascii {
                     FileHandle.standardError.write(Data("note: the locale's character set is not UTF-8, so the curves use ASCII markers instead of braille\n".utf8))
                 }
-                print(ExperimentReport.terminalText(data, width: 100, glyphs: glyphs, braille: braille))
+                print(ExperimentReport.terminalText(data, width: ExperimentReport.terminalWidth(columns: ConsoleWidth.columns(of: STDOUT_FILENO)),
+                                                    glyphs: glyphs, braille: braille))
                 return
             }
             let files = try ExperimentReport.write(data, to: out ?? folder)

@@ -36,6 +36,11 @@ struct Sessions: ParsableCommand {
             do {
                 let archive = SessionArchive(root: (path as NSString).deletingLastPathComponent)
                 reportCleanUp(archive)
+                // A saved race has no session.json of its own: its runs, each a snapshot.
+                if SessionArchive.isRace(path: path) {
+                    for line in try archive.raceDescription(path: path) { print(line) }
+                    return
+                }
                 try archive.preflight(path: path)
                 let contents = try archive.store.load(path: path)
                 let m = try archive.readManifest(contents, path: path)

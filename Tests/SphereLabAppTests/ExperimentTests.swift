@@ -185,6 +185,16 @@ func xmlError(_ text: String) -> String? {
         #expect(!rules.isEmpty)
         for i in rules { #expect(lines[i].count == lines[i - 1].count, "\(lines[i - 1])\n\(lines[i])") }
         #expect(ExperimentReport.terminalText(data, width: 90, glyphs: .ascii, braille: true) == ascii, "braille needs Unicode")
+        // At an 80-column terminal the curves, their titles, paragraphs and lists fit (only
+        // tables may be wider). Failed before: `report --tui` drew 100 columns whatever the
+        // terminal, so every chart line wrapped at 80.
+        #expect(ExperimentReport.terminalWidth(columns: 80) == 80 && ExperimentReport.terminalWidth(columns: nil) == 100)
+        #expect(ExperimentReport.terminalWidth(columns: 20) == 60)
+        let narrow = ExperimentReport.terminalText(data, width: ExperimentReport.terminalWidth(columns: 80), glyphs: .ascii)
+        let chartStart = try #require(narrow.range(of: "test accuracy (eval-mode BN) by step")).lowerBound
+        let wide = narrow[chartStart...].split(separator: "\n").filter { $0.count > 80 }
+        #expect(wide.isEmpty, "\(wide)")
+        #expect(!narrow.split(separator: "\n").contains { ($0.hasPrefix("* ") || $0.hasPrefix("  ")) && $0.count > 80 }, "a list item runs past 80 columns")
     }
 
     /// `--estimate-only` measures, prints the estimate and stops before any run starts. Failed
@@ -205,6 +215,9 @@ func xmlError(_ text: String) -> String? {
         let folder = datasets + "/Sessions/experiments/guess"
         #expect(try ExperimentResultsFile(path: folder + "/results.jsonl").read().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: folder + "/conv-s1"))
+        // Nothing written: failed before, the manifest recorded the --estimate-only command
+        // as the experiment's, and the report named it as the command that ran it.
+        #expect(!FileManager.default.fileExists(atPath: folder), "estimate-only wrote \(folder)")
         // The speed lines fit 80 columns (the names were padded to 28 characters).
         for line in lines.text.split(separator: "\n") where line.contains("s/step") { #expect(line.count < 80, "\(line)") }
     }

@@ -255,11 +255,24 @@ private func alone(_ request: RunRequest, steps: Int) throws -> (Trace, Network)
         #expect(old.scoreboardThresholds == nil)
         #expect(WorkbenchRunner.board(for: old, base: nil, datasetsDirectory: datasets).thresholds == [0.80, 0.85, 0.88])
 
+        // `sessions show` on the race: its runs and thresholds. Failed before: it looked for
+        // the race folder's own session.json and called the race an unfinished save.
+        let shown = try archive.raceDescription(path: path)
+        #expect(shown.contains("  conv    step 2  folder conv"), "\(shown)")
+        #expect(shown.contains("thresholds  80 %, 85 %, 88 % (the defaults)"), "\(shown)")
+
         object["thresholds"] = [80]
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: file))
         #expect { try archive.restoreRace(path: path) } throws: { error in
             "\(error)".contains("'thresholds' must hold 1 to 4 accuracies in (0, 1], found [80.0]")
                 && "\(error)".contains("remove the key to reopen it with the default")
+        }
+
+        // A cut-short race.json: said in plain words with what to do, not the decoder's dump.
+        let full = try Data(contentsOf: URL(fileURLWithPath: file))
+        try full.prefix(40).write(to: URL(fileURLWithPath: file))
+        #expect { try archive.restoreRace(path: path) } throws: { error in
+            "\(error)" == "\(file) is damaged: it is not valid JSON (cut short or damaged); restore the race folder from a copy (each run's folder in it still opens alone: spherelab --resume \(path)/RUN)"
         }
     }
 

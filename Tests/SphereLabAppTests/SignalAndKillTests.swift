@@ -107,6 +107,28 @@ import SessionStore
         #expect(run.trainer.step > 0)
     }
 
+    // `race --save` stopped by Ctrl-C: it saves the race as it stands, says where and how to
+    // reopen it, exits 130. Failed before: it died at once without a word and saved nothing.
+    @Test func headlessRaceStopSignalSavesTheRace() throws {
+        let bin = try #require(EndToEndTests.binary)
+        let datasets = try makeTinyDatasets()
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let out = datasets + "/out.txt", sessions = datasets + "/Sessions"
+        let pid = Self.spawn([bin, "race", "--variants", "conv,cosine", "--datasets-dir", datasets, "--save", sessions + "/duel",
+                              "--steps", "100000", "--json"] + Self.tinyOptions, output: out)
+        #expect(pid > 0)
+        #expect(Self.until(60) { Self.read(out).components(separatedBy: "\"loss\"").count > 6 }, "no steps: \(Self.read(out))")
+        kill(pid, SIGINT)
+        let code = Self.reap(pid, within: 90)
+        let text = Self.read(out)
+        #expect(code == 130, "exit \(code): \(text)" as Comment)
+        #expect(text.contains("SIGINT at step") && text.contains("saving the race before stopping"), Comment(rawValue: text))
+        #expect(text.contains("reopen it with: spherelab --resume \(sessions)/duel"), Comment(rawValue: text))
+        let race = try SessionArchive(root: sessions, datasetsDirectory: datasets).restoreRace(path: sessions + "/duel")
+        #expect(race.contenders.map(\.name) == ["conv", "cosine"])
+        #expect(race.contenders.allSatisfy { $0.session.trainer.step > 0 })
+    }
+
     // `experiment run` stopped by Ctrl-C: it saves the run in progress, says how many runs are
     // finished and the command that continues, exits 130; that command continues from the
     // saved step. Failed before: it died at once without a word (and lost the unsaved steps).
@@ -259,8 +281,16 @@ import SessionStore
             let joined = screen.replacingOccurrences(of: "\n", with: "")
             #expect(joined.contains("saved \(what) to \(path); reopen it with: spherelab --resume \(path)"), "screen:\n\(screen)")
             #expect(!screen.contains("Controls"), "the workbench is still on screen:\n\(screen)")
-            if extra.isEmpty { #expect(try SessionArchive(root: sessions, datasetsDirectory: datasets).restore(path: path).0.trainer.step > 0) }
-            else { #expect(SessionArchive.isRace(path: path)) }
+            if extra.isEmpty {
+                // The snapshot holds the step the run stopped at, and is named from it.
+                // Failed before: training went on while the save was written (and the name
+                // came from the screen's older telemetry): `stopped at step 933` with a
+                // snapshot of step 927 named `…-step924`.
+                let step = try SessionArchive(root: sessions, datasetsDirectory: datasets).restore(path: path).0.trainer.step
+                #expect(step > 0)
+                #expect(joined.contains("stopped at step \(step)"), "snapshot at step \(step); screen:\n\(screen)")
+                #expect(path.hasSuffix("-step\(step)"), "snapshot at step \(step) saved as \(path)")
+            } else { #expect(SessionArchive.isRace(path: path)) }
         }
     }
 

@@ -376,7 +376,12 @@ public enum ExperimentReport {
                 let text = spelled(raw)
                 out += ["", level == 1 ? text.uppercased() : text, String(repeating: level == 1 ? "=" : "-", count: min(width, text.count))]
             case .paragraph(let text): out.append(wrap(spelled(text.replacingOccurrences(of: "`", with: "")), width: width))
-            case .list(let items): out += items.map { spelled("• " + $0.replacingOccurrences(of: "`", with: "").replacingOccurrences(of: "**", with: "")) }
+            case .list(let items):
+                // Wrapped with a hanging indent, so a long item does not run past the terminal.
+                out += items.map { item in
+                    let text = spelled(item.replacingOccurrences(of: "`", with: "").replacingOccurrences(of: "**", with: ""))
+                    return spelled("• ") + wrap(text, width: width - 2).replacingOccurrences(of: "\n", with: "\n  ")
+                }
             case .table(let header, let rows):
                 let all = ([header] + rows).map { $0.map(spelled) }
                 let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
@@ -401,10 +406,14 @@ public enum ExperimentReport {
             guard series.contains(where: { !$0.points.isEmpty }) else { continue }
             var grid = CellGrid(width: width, height: 18)
             LineChart(series: series, glyphs: markers ? .ascii : .unicode, yFormat: format).render(into: &grid, in: grid.bounds)
-            out += ["", spelled(title + " (mean over seeds; each column spans min–max" + (markers ? "; one marker character per series" : "") + ")")] + grid.lines
+            out += ["", wrap(spelled(title + " (mean over seeds; each column spans min–max" + (markers ? "; one marker character per series" : "") + ")"), width: width)] + grid.lines
         }
         return out.joined(separator: "\n")
     }
+
+    /// `report --tui`'s width: the terminal's (at least 60 columns, at most 200), 100 when
+    /// the output is not a terminal.
+    public static func terminalWidth(columns: Int?) -> Int { columns.map { min(max($0, 60), 200) } ?? 100 }
 
     static func wrap(_ text: String, width: Int) -> String {
         var lines: [String] = [], current = ""

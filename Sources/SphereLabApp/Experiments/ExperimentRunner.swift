@@ -118,7 +118,9 @@ public final class ExperimentRunner {
         for kind in Set(try grid.map { try ExperimentOptions.request($0.options, seed: $0.seed).dataset }).sorted(by: { $0.rawValue < $1.rawValue }) {
             _ = try dataset(kind)
         }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // `--estimate-only` writes nothing: its command is no start of the experiment (the
+        // report would name it as the command that ran it).
+        if !estimateOnly { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         try writeManifest(grid)
         var records = try results.read()
 
@@ -202,10 +204,12 @@ public final class ExperimentRunner {
                 throw ExperimentError("\(folder) holds a different experiment named '\(spec.name)' (its grid, budget or options differ from this file's). "
                                       + "Give this experiment another \"name\", or move \(folder) away to start it over.")
             }
+            if estimateOnly { return }
             old.invocations.append(.init(command: command, date: now, build: build))
             try old.write(path)
             return
         }
+        if estimateOnly { return }
         let m = ExperimentManifest(name: spec.name, description: spec.description, experiment: spec.source, steps: spec.steps, evalEvery: spec.evalEvery,
                                    thresholds: spec.thresholds, bothEvalModes: spec.bothEvaluationModes, axisOrder: spec.axisOrder, runs: runs,
                                    command: command, build: build, date: now, machine: .current(),

@@ -13,6 +13,9 @@ public struct HeadlessRace {
     public var writeProgress: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
     /// The progress lines' terminal width (nil: unknown, nothing is cut).
     public var columns: () -> Int? = { ConsoleWidth.columns() }
+    /// A stop signal received (`StopSignals`), asked between units of work: the race stops
+    /// there with `StoppedBySignal`, its runs whole, for the command to save.
+    public var stopSignal: () -> Int32? = { StopSignals.pending }
 
     /// How lines for people are spelled (`--ascii`, or a locale without UTF-8: `.ascii`, as
     /// the workbench draws); JSON lines are data and stay as they are.
@@ -65,7 +68,13 @@ public struct HeadlessRace {
             drawnLines = board.rows.count
             writeProgress(text)
         }
-        while let (i, events) = race.advance() {
+        while true {
+            if let signal = stopSignal() {
+                drawProgress(force: true)
+                drawnLines = 0
+                throw StoppedBySignal(signal: signal)
+            }
+            guard let (i, events) = race.advance() else { break }
             let session = race.contenders[i].session
             let name = race.contenders[i].name
             board.record(events, row: i, session: session)

@@ -85,8 +85,31 @@ extension SessionArchive {
             throw EngineError("\(file) cannot be read; is \(path) a race saved by `spherelab race --save`?")
         }
         do { return try JSONDecoder().decode(RaceManifest.self, from: data) } catch {
-            throw EngineError("\(file) is not a SphereLab race manifest (\(error)); the race folder is damaged")
+            // In the user's words, not the decoder's: a cut-short file is the usual case.
+            let what: String
+            if let e = error as? DecodingError {
+                if case .dataCorrupted(let c) = e, c.codingPath.isEmpty { what = "it is not valid JSON (cut short or damaged)" }
+                else { what = SessionArchive.describe(e) }
+            } else { what = "\(error)" }
+            throw EngineError("\(file) is damaged: \(what); restore the race folder from a copy (each run's folder in it still opens alone: spherelab --resume \(path)/RUN)")
         }
+    }
+
+    /// What `sessions show` prints for a saved race: its runs, their steps and fork points,
+    /// and how to look inside one of them.
+    public func raceDescription(path: String) throws -> [String] {
+        let m = try readRaceManifest(path: path)
+        var lines = ["race        \(path), saved \(m.savedAt)", "runs        \(m.runs.count)"]
+        let width = m.runs.map(\.name.count).max() ?? 0
+        for r in m.runs {
+            let name = r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            let fork = r.forkedFrom.map { " · branched from \($0)" + (r.forkStep.map { " at step \($0)" } ?? "") } ?? ""
+            lines.append("  \(name)  step \(r.step)  folder \(r.folder)\(fork)")
+        }
+        let thresholds = (try m.checkedThresholds(path: path) ?? RaceBoard.defaultThresholds).map { String(format: "%g %%", 100 * $0) }
+        lines.append("thresholds  \(thresholds.joined(separator: ", "))\(m.thresholds == nil ? " (the defaults)" : "")")
+        lines.append("each run:   spherelab sessions show \(path)/FOLDER")
+        return lines
     }
 
     /// Whether `path` is a saved race (a folder holding `race.json`).

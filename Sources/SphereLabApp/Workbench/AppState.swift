@@ -477,10 +477,18 @@ public struct AppState: Sendable {
         return out
     }
 
-    public var defaultSnapshotName: String {
-        var base = displayRunName.isEmpty ? "run" : displayRunName
-        if let board = race { base = "race-" + board.runs.map(\.name).joined(separator: "-") }
-        return String("\(base)-step\(telemetry.step)".prefix(100)).filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
+    public var defaultSnapshotName: String { snapshotName(step: telemetry.step) }
+
+    /// The suggested name for a snapshot (or race) holding `step`.
+    public func snapshotName(step: Int) -> String { AppState.snapshotName(base: snapshotNameBase, step: step) }
+
+    var snapshotNameBase: String {
+        if let board = race { return "race-" + board.runs.map(\.name).joined(separator: "-") }
+        return displayRunName.isEmpty ? "run" : displayRunName
+    }
+
+    static func snapshotName(base: String, step: Int) -> String {
+        String("\(base)-step\(step)".prefix(100)).filter { $0.isLetter || $0.isNumber || "._-".contains($0) }
     }
 
     /// The run's name with its variant part following the variant now in use

@@ -214,7 +214,12 @@ public final class WorkbenchRunner {
                     save(name: name, wait: false)
                 }
             case .saveAndQuit(let name):
-                if save(name: name, wait: true) {
+                // Hold the runs first: the trainer applies the pause before the capture, so
+                // the snapshot holds the step the run stops at (no step trained after it is
+                // lost) and is named from that step, not from the screen's older telemetry.
+                let base = state.snapshotNameBase
+                if !driver.writesOwnSnapshots { driver.send(.pause) }
+                if save(name: name, nameForStep: { @Sendable step in AppState.snapshotName(base: base, step: step) }, wait: true) {
                     // A remote job writes its own snapshot: its path is the job's to say.
                     savedOnQuit = driver.writesOwnSnapshots ? nil : lastSavedPath
                     quit()
