@@ -106,9 +106,14 @@ import Foundation
         let pane = Pane(socket: socket, target: "e2e")
 
         // Charts and angle view appear, and the step counter moves.
-        var screen = pane.wait(seconds: 120) { ($0.contains("RUNNING")) && (Self.step(in: $0) ?? 0) >= 3 }
+        // (tmux can capture a frame half drawn: the predicates name what the assertions read,
+        // down to the lowest line, so a passing wait has the whole frame.)
+        let panels = ["Loss", "Accuracy", "features.0 ·", "θ(w, x)", "Controls", "Events"]
+        var screen = pane.wait(seconds: 120) { s in
+            s.contains("RUNNING") && (Self.step(in: s) ?? 0) >= 3 && panels.allSatisfy { s.contains($0) }
+        }
         #expect(screen.contains("RUNNING"), "screen:\n\(screen)")
-        for needle in ["Loss", "Accuracy", "features.0 ·", "θ(w, x)", "Controls", "Events"] {
+        for needle in panels {
             #expect(screen.contains(needle), "missing \(needle):\n\(screen)")
         }
         #expect(screen.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }, "no braille on screen")
@@ -144,7 +149,7 @@ import Foundation
 
         // q: asks to save unsaved progress; n quits with status 0 and the terminal restored.
         pane.send("q")
-        screen = pane.wait(seconds: 20) { $0.contains("not saved") }
+        screen = pane.wait(seconds: 20) { $0.contains("not saved") && $0.contains("before quitting?") }
         #expect(screen.contains("Save a snapshot before quitting?"), "screen:\n\(screen)")
         pane.send("n")
         let deadline = Date().addingTimeInterval(60)
