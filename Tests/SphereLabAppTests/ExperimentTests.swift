@@ -197,6 +197,25 @@ func xmlError(_ text: String) -> String? {
         #expect(!narrow.split(separator: "\n").contains { ($0.hasPrefix("* ") || $0.hasPrefix("  ")) && $0.count > 80 }, "a list item runs past 80 columns")
     }
 
+    /// One run left is "the 1 run", not "the 1 runs".
+    @Test func estimateOfOneRunSaysRun() throws {
+        let datasets = try makeTinyDatasets(train: 48, test: 20)
+        defer { try? FileManager.default.removeItem(atPath: datasets) }
+        let text = """
+        {"name": "one", "base": {"dataset": "fashion-mnist", "model": "spherenet9", "width": 0.125, "batch": 8},
+         "axes": {"variant": ["conv"], "seed": [1]}, "steps": 4, "eval_every": 2}
+        """
+        let spec = try ExperimentSpec.parse(Data(text.utf8), origin: "one.json")
+        let runner = ExperimentRunner(spec: spec, sessionsRoot: datasets + "/Sessions", datasetsDirectory: datasets, style: .plain)
+        final class Lines: @unchecked Sendable { var text = "" }
+        let lines = Lines()
+        runner.write = { lines.text += $0 + "\n" }
+        runner.writeProgress = { lines.text += $0 }
+        runner.estimateOnly = true
+        _ = try runner.run()
+        #expect(lines.text.contains("estimate for the 1 run still to do"), "\(lines.text)")
+    }
+
     /// `--estimate-only` measures, prints the estimate and stops before any run starts. Failed
     /// before: the first run began (a progress line, "[1/4] conv-s1 …") and the stop was the
     /// test hook's "as a kill would", in the middle of that run.

@@ -256,7 +256,7 @@ public final class ExperimentRunner {
             write(JSONLine.object([("event", .string("estimate")), ("seconds", .double(remaining))]))
         } else if style != .quiet {
             write(glyphs.text((["speed measured now (other processes on this machine count too):"] + lines).joined(separator: "\n")))
-            write(glyphs.text("estimate for the \(pending.count) runs still to do: " + ProgressBar.duration(remaining) + " (steps and evaluations; data loading and saves not counted)"))
+            write(glyphs.text("estimate for " + (pending.count == 1 ? "the 1 run" : "the \(pending.count) runs") + " still to do: " + ProgressBar.duration(remaining) + " (steps and evaluations; data loading and saves not counted)"))
         }
     }
 
