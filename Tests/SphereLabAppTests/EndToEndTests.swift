@@ -85,15 +85,22 @@ import Foundation
         }
     }
 
-    @Test func workbenchTrainsPausesSteersAndQuitsCleanly() throws {
-        guard Self.shell(["tmux", "-V"]).status == 0 else {
+    /// Whether a test of the real binary in tmux can run here; if not, records why (tmux or
+    /// Fashion-MNIST missing, both of which `make test` installs).
+    static func terminalTestCanRun() -> Bool {
+        guard shell(["tmux", "-V"]).status == 0 else {
             Issue.record("tmux is not installed: `make test` installs it (apt-get install tmux)")
-            return
+            return false
         }
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
             Issue.record("Fashion-MNIST is not installed: `make test` installs dataset-fashion-mnist")
-            return
+            return false
         }
+        return true
+    }
+
+    @Test func workbenchTrainsPausesSteersAndQuitsCleanly() throws {
+        guard Self.terminalTestCanRun() else { return }
         let bin = try #require(Self.binary, "spherelab binary not found next to the tests; run `swift build` first")
         let socket = "spherelab-e2e-\(getpid())"
         let status = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket).status").path

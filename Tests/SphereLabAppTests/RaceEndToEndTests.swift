@@ -4,14 +4,7 @@ import Foundation
 /// The workbench's race mode in a real terminal: `spherelab --race conv,cosine` in tmux.
 @Suite(.serialized) struct RaceEndToEndTests {
     @Test func raceShowsBothRunsAndAChangeLandsOnTheFocusedRunOnly() throws {
-        guard EndToEndTests.shell(["tmux", "-V"]).status == 0 else {
-            Issue.record("tmux is not installed: `make test` installs it (apt-get install tmux)")
-            return
-        }
-        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
-            Issue.record("Fashion-MNIST is not installed: `make test` installs dataset-fashion-mnist")
-            return
-        }
+        guard EndToEndTests.terminalTestCanRun() else { return }
         let bin = try #require(EndToEndTests.binary, "spherelab binary not found next to the tests; run `swift build` first")
         let socket = "spherelab-race-e2e-\(getpid())"
         let status = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket).status").path

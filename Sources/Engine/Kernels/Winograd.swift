@@ -32,15 +32,12 @@ struct WinogradConvolution {
     /// Below this the im2col GEMM (inner dimension 9·C) is faster than GEMMs of inner dimension C.
     static let minimumChannels = 8
 
-    /// What a tile size is chosen for: a convolution (the forward, and the input gradient, which
-    /// is the convolution of the output gradient with the rotated kernels), or the weight gradient.
-    enum Operation { case convolution, weightGradient }
-
-    /// The tile side for an operation on images of height × width. 4×4 tiles once an image row
-    /// holds at least four of them (width ≥ 13): the F(4×4, 3×3) transforms run on vectors of four
-    /// or eight tiles of a row, and below that fall back to scalar code that costs more than the
-    /// products saved. Measured on fmnist-w0.25 (README, "Where the speed comes from").
-    static func tile(for operation: Operation, inChannels: Int, outChannels: Int, height: Int, width: Int) -> Int {
+    /// The tile side for a layer on images of height × width (its forward, input gradient and
+    /// weight gradient alike). 4×4 tiles once an image row holds at least four of them (width
+    /// ≥ 13): the F(4×4, 3×3) transforms run on vectors of four or eight tiles of a row, and below
+    /// that fall back to scalar code that costs more than the products saved. Measured per layer
+    /// on fmnist-w0.25 (README, "4×4 Winograd tiles").
+    static func tile(height: Int, width: Int) -> Int {
         if let forced = forcedTile { return forced }
         return width >= 13 && height >= 13 ? 4 : 2
     }

@@ -92,8 +92,8 @@ final class Im2colBackend: ConvolutionBackend {
 
 /// Winograd for 3×3 stride-1 'same' layers (see `WinogradConvolution`): the forward in the
 /// transformed domain, the weight gradient through the transposed transforms, the input gradient
-/// as the 180°-rotated, channel-swapped convolution. Each of the three picks its own tile size
-/// (2×2 or 4×4) for the shape it runs on.
+/// as the 180°-rotated, channel-swapped convolution, all three with the tile size (2×2 or 4×4)
+/// of the layer's image size.
 final class WinogradBackend: ConvolutionBackend {
     private let workspace: Workspace
     private let inChannels: Int, outChannels: Int
@@ -104,15 +104,14 @@ final class WinogradBackend: ConvolutionBackend {
         self.workspace = workspace; self.inChannels = inChannels; self.outChannels = outChannels
     }
 
-    private func plan(_ operation: WinogradConvolution.Operation, inChannels ic: Int, outChannels oc: Int,
-                      _ s: Shape) -> WinogradConvolution {
-        let tile = WinogradConvolution.tile(for: operation, inChannels: ic, outChannels: oc, height: s.height, width: s.width)
-        return WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width, tile: tile)
+    private func plan(inChannels ic: Int, outChannels oc: Int, _ s: Shape) -> WinogradConvolution {
+        WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width,
+                            tile: WinogradConvolution.tile(height: s.height, width: s.width))
     }
 
     func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>) {
         let (ic, oc) = (inChannels, outChannels)
-        let p = plan(.convolution, inChannels: ic, outChannels: oc, x.shape)
+        let p = plan(inChannels: ic, outChannels: oc, x.shape)
         transformedWeights.ensure(count: p.transforms * oc * ic)
         WinogradConvolution.transformWeights(weight.value.pointer, outChannels: oc, inChannels: ic, flipped: false,
                                              tile: p.tile, into: transformedWeights.pointer)
@@ -122,7 +121,7 @@ final class WinogradBackend: ConvolutionBackend {
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
                   dx: UnsafeMutablePointer<Float>?) {
         let (ic, oc, s) = (inChannels, outChannels, x.shape)
-        let gradientPlan = plan(.weightGradient, inChannels: ic, outChannels: oc, s)
+        let gradientPlan = plan(inChannels: ic, outChannels: oc, s)
         transformedWeightGradient.ensure(count: gradientPlan.transforms * oc * ic)
         gradientPlan.transformedWeightGradient(input: x.buffer.pointer, outputGradient: du,
                                                into: transformedWeightGradient.pointer, workspace: workspace)
@@ -130,7 +129,7 @@ final class WinogradBackend: ConvolutionBackend {
                                               tile: gradientPlan.tile, into: weight.grad.pointer)
         guard let dx else { return }
         // dx = du ⋆ (kernels rotated 180°, channels swapped), itself a 3×3 'same' convolution.
-        let inputPlan = plan(.convolution, inChannels: oc, outChannels: ic, s)
+        let inputPlan = plan(inChannels: oc, outChannels: ic, s)
         transformedWeights.ensure(count: inputPlan.transforms * oc * ic)
         WinogradConvolution.transformWeights(weight.value.pointer, outChannels: oc, inChannels: ic, flipped: true,
                                              tile: inputPlan.tile, into: transformedWeights.pointer)

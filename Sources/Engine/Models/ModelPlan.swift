@@ -219,15 +219,13 @@ public struct ModelPlan: Sendable, Equatable {
             columns = max(columns, patches); columnGradients = max(columnGradients, patches)
             if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o),
                WinogradConvolution.fuses(inChannels: i, outChannels: o) {
-                // Forward, input gradient (channels swapped) and weight gradient, each with its tile.
-                for (a, b, op) in [(i, o, WinogradConvolution.Operation.convolution), (o, i, .convolution), (i, o, .weightGradient)] {
-                    let tile = WinogradConvolution.tile(for: op, inChannels: a, outChannels: b, height: oh, width: ow)
+                // Forward and weight gradient (i → o) and input gradient (channels swapped).
+                let tile = WinogradConvolution.tile(height: oh, width: ow)
+                for (a, b) in [(i, o), (o, i)] {
                     let scratch = WinogradConvolution.fusedScratch(inChannels: a, outChannels: b, width: ow, tile: tile)
                     columns = max(columns, mul(max(1, Parallel.workers), scratch))
-                    if op == .weightGradient {
-                        columnGradients = max(columnGradients, mul(WinogradConvolution.weightGradientGroups, (tile + 2) * (tile + 2), i, o))
-                    }
                 }
+                columnGradients = max(columnGradients, mul(WinogradConvolution.weightGradientGroups, (tile + 2) * (tile + 2), i, o))
             }
             (c, h, w) = (o, oh, ow)
         }
