@@ -75,8 +75,9 @@ void sl_exp(const float *x, float *y, long n) { sl_active()->exp(x, y, n); }
 void sl_tanh(const float *x, float *y, long n) { sl_active()->tanh(x, y, n); }
 
 void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u, int r0, int r1,
+                        const sl_channel_affine *post,
                         float *scratch, float *y) {
-    sl_active()->wino_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, scratch, y);
+    sl_active()->wino_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, post, scratch, y);
 }
 long sl_wino_fused_scratch(int ic, int oc, int w) { return sl_active()->wino_fused_scratch(ic, oc, w); }
 void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
@@ -85,8 +86,9 @@ void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, 
 }
 
 void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u, int r0, int r1,
+                        const sl_channel_affine *post,
                          float *scratch, float *y) {
-    sl_active()->wino4_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, scratch, y);
+    sl_active()->wino4_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, post, scratch, y);
 }
 long sl_wino4_fused_scratch(int ic, int oc, int w) { return sl_active()->wino4_fused_scratch(ic, oc, w); }
 void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,

@@ -76,7 +76,7 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
 }
 
 static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                                     int r0, int r1, float *scratch, float *y) {
+                                     int r0, int r1, const sl_channel_affine *post, float *scratch, float *y) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
     const sl_wino4_scratch sc = sl_wino4_scratch_carve(scratch, ic, oc, w);
     const long image = (long)h * w, plane = (long)batch * image;
@@ -95,6 +95,11 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
                 float *const rows[4] = {first, 4 * ty + 1 < h ? first + w : NULL, 4 * ty + 2 < h ? first + 2 * w : NULL,
                                         4 * ty + 3 < h ? first + 3 * w : NULL};
                 sl_wino4_output_row(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, rows, sc.tmp);
+                if (post != NULL) {
+                    for (int k = 0; k < 4; k++) {
+                        if (rows[k] != NULL) sl_affine_row(rows[k], w, post, o);
+                    }
+                }
             }
         }
     }

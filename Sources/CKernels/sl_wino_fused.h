@@ -158,7 +158,7 @@ SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int 
 }
 
 static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                                    int r0, int r1, float *scratch, float *y) {
+                                    int r0, int r1, const sl_channel_affine *post, float *scratch, float *y) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
     const sl_wino_scratch sc = sl_wino_scratch_carve(scratch, ic, oc, w);
     const int block = sc.block;
@@ -178,6 +178,10 @@ static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int
                 float *row0 = y + o * plane + n * image + (long)(2 * ty) * w;
                 float *row1 = 2 * ty + 1 < h ? row0 + w : discard;
                 sl_wino_output_row(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, row0, row1);
+                if (post != NULL) {
+                    sl_affine_row(row0, w, post, o);
+                    if (row1 != discard) sl_affine_row(row1, w, post, o);
+                }
             }
         }
     }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "CKernels.h"
+
 // The loops below read and write disjoint arrays (the callers' contract), but through pointers
 // the compiler cannot tell apart; without this it kept them scalar (a third of a fused
 // convolution's time went to scalar transform code).
@@ -34,6 +36,24 @@ typedef float sl_wv4 __attribute__((vector_size(16)));
 #define SL_WV4_ODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7)
 #define SL_WV4_ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
 #define SL_WV4_ZIPHI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
+
+// The evaluation epilogue (sl_channel_affine) on one finished output row of channel o: the
+// multiply and the add rounded apart (no contraction into a fused multiply-add), as BatchNorm2D's
+// Swift code computes them, so folding a BatchNorm into the convolution keeps its bits.
+static inline void sl_affine_row(float *y, int n, const sl_channel_affine *post, int o) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    const float scale = post->scale[o], shift = post->shift[o];
+    if (post->relu) {
+        for (int i = 0; i < n; i++) {
+            const float v = y[i] * scale + shift;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    } else {
+        for (int i = 0; i < n; i++) y[i] = y[i] * scale + shift;
+    }
+}
 
 // Runs BODY(tx) for vector starts tx covering [0, n) with vectors of N, the last start n − N.
 #define SL_WINO_VECTOR_STARTS(n, N, BODY)                                   \

@@ -106,7 +106,7 @@ void sl_wino_input(const float *x, int batch, int h, int w, int first, int count
 // ---- output tiles: Y = Aᵀ M A, and its adjoint dM = A dY Aᵀ ----
 
 void sl_wino_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
-                    int outc, float *y) {
+                    int outc, const sl_channel_affine *post, float *y) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
     const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
     float discard[w + 1];   // receives the bottom row of the last tile row of an odd height
@@ -118,6 +118,10 @@ void sl_wino_output(const float *m, int batch, int h, int w, int first, int coun
                 float *row0 = plane + (long)(2 * ty) * w;
                 float *row1 = 2 * ty + 1 < h ? row0 + w : discard;
                 sl_wino_output_row(src, mstride, tw, w, row0, row1);
+                if (post != NULL) {
+                    sl_affine_row(row0, w, post, o);
+                    if (row1 != discard) sl_affine_row(row1, w, post, o);
+                }
             }
         }
     }
@@ -222,7 +226,7 @@ void sl_wino4_input(const float *x, int batch, int h, int w, int first, int coun
 }
 
 void sl_wino4_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
-                     int outc, float *y) {
+                     int outc, const sl_channel_affine *post, float *y) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
     const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
     float tmp[16 * tw];
@@ -235,6 +239,11 @@ void sl_wino4_output(const float *m, int batch, int h, int w, int first, int cou
                 float *const rows[4] = {top, 4 * ty + 1 < h ? top + w : NULL, 4 * ty + 2 < h ? top + 2 * w : NULL,
                                         4 * ty + 3 < h ? top + 3 * w : NULL};
                 sl_wino4_output_row(src, mstride, tw, w, rows, tmp);
+                if (post != NULL) {
+                    for (int k = 0; k < 4; k++) {
+                        if (rows[k] != NULL) sl_affine_row(rows[k], w, post, o);
+                    }
+                }
             }
         }
     }

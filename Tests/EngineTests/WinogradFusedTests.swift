@@ -80,7 +80,7 @@ fileprivate struct FusedProblem {
         for r in splits {
             var scratch = [Float](repeating: .nan, count: scratchCount)
             rows(x, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc), u,
-                 Int32(r.lowerBound), Int32(r.upperBound), &scratch, &y)
+                 Int32(r.lowerBound), Int32(r.upperBound), nil, &scratch, &y)
         }
         return y
     }

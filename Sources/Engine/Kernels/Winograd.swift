@@ -113,12 +113,13 @@ struct WinogradConvolution {
     /// y (outC, N, H, W) = x (inC, N, H, W) ⋆ g, with `u` = the transformed kernels
     /// [T][outC][inC] (`transformWeights`). Every output pixel is written. Narrow layers run
     /// fused per block of tile rows (`sl_wino_fused_rows`), wide ones as separate passes.
+    /// `post` (evaluation only) is applied to each output channel as its rows are written.
     func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
-                  into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+                  into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_channel_affine>? = nil, workspace: Workspace) {
         if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) {
-            convolveFused(x, transformedWeights: u, into: y, workspace: workspace)
+            convolveFused(x, transformedWeights: u, into: y, post: post, workspace: workspace)
         } else {
-            convolveInPasses(x, transformedWeights: u, into: y, workspace: workspace)
+            convolveInPasses(x, transformedWeights: u, into: y, post: post, workspace: workspace)
         }
     }
 
@@ -141,7 +142,7 @@ struct WinogradConvolution {
     /// `convolve` fused per block of tile rows: workers take contiguous ranges of the N·⌈H/2⌉
     /// tile rows, each with its own scratch (a few hundred KB) in the shared workspace.
     private func convolveFused(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
-                               into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+                               into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_channel_affine>?, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (Int32(inChannels), Int32(outChannels), Int32(batch), Int32(height), Int32(width))
         let rows = batch * tileRows, four = tile == 4
@@ -152,16 +153,16 @@ struct WinogradConvolution {
         Parallel.forEachWorker(rows, workers: workers, minimumPerWorker: four ? 4 : 8) { r, worker in
             let (r0, r1, s) = (Int32(r.lowerBound), Int32(r.upperBound), base + worker * scratch)
             if four {
-                sl_wino4_fused_rows(x, b, h, w, ic, oc, u, r0, r1, s, y)
+                sl_wino4_fused_rows(x, b, h, w, ic, oc, u, r0, r1, post, s, y)
             } else {
-                sl_wino_fused_rows(x, b, h, w, ic, oc, u, r0, r1, s, y)
+                sl_wino_fused_rows(x, b, h, w, ic, oc, u, r0, r1, post, s, y)
             }
         }
     }
 
     /// `convolve` as three passes over a chunk of images: transform, T OpenBLAS GEMMs, transform back.
     private func convolveInPasses(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
-                                  into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+                                  into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_channel_affine>?, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         let (t, four) = (transforms, tile == 4)
@@ -182,9 +183,9 @@ struct WinogradConvolution {
             Parallel.forEach(oc) { r in
                 let (o0, o1) = (Int32(r.lowerBound), Int32(r.upperBound))
                 if four {
-                    sl_wino4_output(m, b, h, w, f, n, o0, o1, Int32(oc), y)
+                    sl_wino4_output(m, b, h, w, f, n, o0, o1, Int32(oc), post, y)
                 } else {
-                    sl_wino_output(m, b, h, w, f, n, o0, o1, Int32(oc), y)
+                    sl_wino_output(m, b, h, w, f, n, o0, o1, Int32(oc), post, y)
                 }
             }
         }

@@ -40,6 +40,8 @@ public final class BatchNorm2D: Layer {
 
     private let output: FloatBuffer           // (C, N, H, W), in the workspace
     private let means = FloatBuffer()         // (C) batch mean, kept for backward
+    let foldScale = FloatBuffer()             // (C) eval-mode scale, when folded (EvaluationFold.swift)
+    let foldShift = FloatBuffer()             // (C) eval-mode shift
     private let inverseStd = FloatBuffer()    // (C)
     /// The train-mode input, from which backward recomputes x̂ = (x − mean)/σ: storing x̂
     /// would cost one activation-sized buffer (and one write) per BatchNorm layer.
@@ -101,13 +103,21 @@ public final class BatchNorm2D: Layer {
             let rm = runningMean.value.pointer, rv = runningVar.value.pointer, relu = appliesReLU
             Parallel.forEach(channels) { range in
                 for c in range {
-                    let istd = 1 / (rv[c] + eps).squareRoot()
-                    let scale = gamma[c] * istd, shift = beta[c] - rm[c] * scale
+                    let (scale, shift) = BatchNorm2D.evaluationAffine(mean: rm[c], variance: rv[c], gamma: gamma[c], beta: beta[c], epsilon: eps)
                     BatchNorm2D.scaleAndShift(src + c * p, into: dst + c * p, count: p, scale: scale, shift: shift, relu: relu)
                 }
             }
         }
         return Activation(output, s)
+    }
+
+    /// The eval-mode forward per channel as y = x·scale + shift (one formula for the layer's
+    /// own pass and for a fold into the convolution before it).
+    @inline(__always)
+    static func evaluationAffine(mean: Float, variance: Float, gamma: Float, beta: Float, epsilon: Float) -> (scale: Float, shift: Float) {
+        let istd = 1 / (variance + epsilon).squareRoot()
+        let scale = gamma * istd
+        return (scale, beta - mean * scale)
     }
 
     /// ys[i] = xs[i]·scale + shift, and max(·, 0) when `relu` (eight lanes with bit masks, the

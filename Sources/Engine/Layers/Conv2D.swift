@@ -140,6 +140,14 @@ public final class Conv2D: Layer {
     // MARK: forward
 
     public func forward(_ x: Activation, training: Bool) -> Activation {
+        forward(x, training: training, folding: nil)
+    }
+
+    /// The forward with the eval-mode BatchNorm that follows folded in (`fold`, evaluation
+    /// only): the output is then that BatchNorm's (and its ReLU's), computed while each part
+    /// of it is in cache.
+    func forward(_ x: Activation, training: Bool, folding fold: FoldedNormalization?) -> Activation {
+        precondition(fold == nil || !training, "\(name): a BatchNorm folds into the convolution only in eval mode")
         let s = x.shape
         geometry = ConvGeometry(inChannels: inChannels, inHeight: s.height, inWidth: s.width, kernel: kernel, stride: stride, padding: padding)
         let out = Shape(channels: outChannels, batch: s.batch, height: geometry.outHeight, width: geometry.outWidth)
@@ -149,10 +157,11 @@ public final class Conv2D: Layer {
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
 
-        backend.forward(x, geometry: geometry, weight: weight, into: output.pointer)
+        // A SphereConv's fold follows g(θ), so the linear part runs without it.
+        backend.forward(x, geometry: geometry, weight: weight, fold: sphere ? nil : fold, into: output.pointer)
         if sphere {
             patchSquaredNorms(of: x)
-            sphereEpilogue(columns: m)
+            sphereEpilogue(columns: m, training: training, fold: fold)
         }
         return Activation(output, out)
     }
@@ -172,8 +181,9 @@ public final class Conv2D: Layer {
         windowSums(sums, batch: x.shape.batch, geometry: geometry, into: inverseInputNorm.pointer)
     }
 
-    /// Norms and the angle function over the whole GEMM output, in place.
-    private func sphereEpilogue(columns m: Int) {
+    /// Norms and the angle function over the whole GEMM output, in place. Evaluation keeps no
+    /// cosine for backward and applies `fold` to each panel of columns while it is in cache.
+    private func sphereEpilogue(columns m: Int, training: Bool, fold: FoldedNormalization?) {
         let oc = outChannels, k = patchSize
         let invX = inverseInputNorm.pointer
         Parallel.forEach(m, minimumPerWorker: 4096) { r in
@@ -188,14 +198,28 @@ public final class Conv2D: Layer {
             inverseWeightNorm[r] = 1 / (sum + Conv2D.normEpsilon).squareRoot()
         }
         refreshEffectiveK()
-        let savesCosine = variant != .cosine
+        let savesCosine = variant != .cosine && training
         if savesCosine { cosine.ensure(count: oc * m) }
+        // Without a cosine to keep, the kernel's cosine store lands where g(θ) is stored next.
         let cosOut = savesCosine ? cosine.pointer : output.pointer
         let (v, out, invW, kEff) = (variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, effectiveK.pointer)
         Parallel.forEach(m, minimumPerWorker: 1024) { r in
-            sl_sphere_forward(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound), out, cosOut)
+            guard let fold else {
+                sl_sphere_forward(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound), out, cosOut)
+                return
+            }
+            // Panels of columns small enough that all oc rows of one stay in L2 for the fold.
+            var p0 = r.lowerBound
+            while p0 < r.upperBound {
+                let p1 = min(r.upperBound, p0 + Conv2D.foldPanel)
+                sl_sphere_forward(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(p0), Int32(p1), out, cosOut)
+                fold.apply(to: out, rows: 0..<oc, ld: m, columns: p0..<p1)
+                p0 = p1
+            }
         }
     }
+    /// Columns per panel of a folded SphereConv evaluation (64 channels × 2048 × 4 B = 512 KB).
+    static let foldPanel = 2048
 
     /// ε under the square roots of ‖w‖ and ‖x‖ (spherenet.md §1).
     static let normEpsilon: Float = 1e-4

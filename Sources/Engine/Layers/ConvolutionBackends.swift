@@ -4,8 +4,10 @@ import CKernels
 /// everything around them (SphereConv norms, the angle function and its backward); a backend
 /// only does the linear part, in one of two ways chosen per layer shape.
 protocol ConvolutionBackend: AnyObject {
-    /// u (OC, N·OH·OW) = W ⊛ x, written (not added).
-    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>)
+    /// u (OC, N·OH·OW) = W ⊛ x, written (not added), then `fold` applied per channel when given
+    /// (evaluation: the BatchNorm after this convolution).
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, fold: FoldedNormalization?,
+                 into u: UnsafeMutablePointer<Float>)
     /// weight.grad += du ⊛ x (the trainer zeroed it); when `dx` is given, dx (C, N, H, W) =
     /// the input gradient, written (not added).
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
@@ -22,13 +24,16 @@ final class Im2colBackend: ConvolutionBackend {
         self.workspace = workspace; self.outChannels = outChannels
     }
 
-    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>) {
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, fold: FoldedNormalization?,
+                 into u: UnsafeMutablePointer<Float>) {
         let k = geometry.patchSize, oc = outChannels
         let m = x.shape.batch * geometry.outHeight * geometry.outWidth
         forEachChunk(of: x, geometry: geometry) { _, _, m0, mc, cols, ld in
             parallelSgemm(transA: false, transB: false, m: oc, n: mc, k: k,
                           a: weight.value.pointer, lda: k, b: cols, ldb: ld,
                           beta: 0, c: u + m0, ldc: m)
+            // The chunk's columns are still in cache.
+            if let fold { Parallel.forEach(oc) { rows in fold.apply(to: u, rows: rows, ld: m, columns: m0..<(m0 + mc)) } }
         }
     }
 
@@ -109,13 +114,20 @@ final class WinogradBackend: ConvolutionBackend {
                             tile: WinogradConvolution.tile(height: s.height, width: s.width))
     }
 
-    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, into u: UnsafeMutablePointer<Float>) {
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, fold: FoldedNormalization?,
+                 into u: UnsafeMutablePointer<Float>) {
         let (ic, oc) = (inChannels, outChannels)
         let p = plan(inChannels: ic, outChannels: oc, x.shape)
         transformedWeights.ensure(count: p.transforms * oc * ic)
         WinogradConvolution.transformWeights(weight.value.pointer, outChannels: oc, inChannels: ic, flipped: false,
                                              tile: p.tile, into: transformedWeights.pointer)
-        p.convolve(x.buffer.pointer, transformedWeights: transformedWeights.pointer, into: u, workspace: workspace)
+        guard let fold else {
+            p.convolve(x.buffer.pointer, transformedWeights: transformedWeights.pointer, into: u, workspace: workspace)
+            return
+        }
+        fold.withKernelForm { post in
+            p.convolve(x.buffer.pointer, transformedWeights: transformedWeights.pointer, into: u, post: post, workspace: workspace)
+        }
     }
 
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,

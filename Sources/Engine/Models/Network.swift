@@ -127,6 +127,7 @@ public final class Network {
     /// Runs the body; returns features (D, N, 1, 1).
     public func forwardBody(_ images: Activation, training: Bool) -> Activation {
         workspace.claim(for: self)
+        if !training { return forwardFolded(images) }
         var h = images
         for layer in layers { h = layer.forward(h, training: training) }
         return h

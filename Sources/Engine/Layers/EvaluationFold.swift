@@ -1,0 +1,69 @@
+import CKernels
+import Foundation
+
+/// A BatchNorm in eval mode (and the ReLU it applies) folded into the convolution before it:
+/// y = u·scale + shift per output channel, then max(y, 0) when `relu`. The convolution applies
+/// it while each channel's output is still in cache (the Winograd output transforms, the
+/// SphereConv epilogue), so an evaluation skips BatchNorm's pass over the activation. The
+/// arithmetic is BatchNorm2D's own (`scaleAndShift`), so the results keep their bits
+/// (EvaluationFoldTests). Only `Network.forwardBody` in eval mode builds one.
+struct FoldedNormalization {
+    let scale: UnsafePointer<Float>   // (C) γ / √(running var + ε)
+    let shift: UnsafePointer<Float>   // (C) β − running mean · scale
+    let relu: Bool
+
+    /// The same fold as the C kernels take it, for the length of `body`.
+    func withKernelForm<R>(_ body: (UnsafePointer<sl_channel_affine>) -> R) -> R {
+        var post = sl_channel_affine(scale: scale, shift: shift, relu: relu ? 1 : 0)
+        return withUnsafePointer(to: &post, body)
+    }
+
+    /// Applies the fold in place to columns `columns` of rows `rows` (channels) of a
+    /// (C, ld) matrix: for outputs no transform writes channel by channel.
+    func apply(to u: UnsafeMutablePointer<Float>, rows: Range<Int>, ld: Int, columns: Range<Int>) {
+        for r in rows {
+            let row = u + r * ld + columns.lowerBound
+            BatchNorm2D.scaleAndShift(row, into: row, count: columns.count, scale: scale[r], shift: shift[r], relu: relu)
+        }
+    }
+}
+
+extension BatchNorm2D {
+    /// This layer's eval-mode forward as a fold for the convolution before it: the scale and
+    /// shift its eval forward computes per channel, kept in the layer's own buffers.
+    func evaluationFold() -> FoldedNormalization {
+        foldScale.ensure(count: channels)
+        foldShift.ensure(count: channels)
+        let (rm, rv, gamma, beta) = (runningMean.value.pointer, runningVar.value.pointer, weight.value.pointer, bias.value.pointer)
+        let eps = epsilon
+        for c in 0..<channels {
+            let (scale, shift) = BatchNorm2D.evaluationAffine(mean: rm[c], variance: rv[c], gamma: gamma[c], beta: beta[c], epsilon: eps)
+            foldScale[c] = scale
+            foldShift[c] = shift
+        }
+        return FoldedNormalization(scale: foldScale.pointer, shift: foldShift.pointer, relu: appliesReLU)
+    }
+}
+
+extension Network {
+    /// Eval-mode forward with every convolution that a BatchNorm follows doing that BatchNorm's
+    /// (and its ReLU's) work in its own output pass. Residual units run as they are.
+    func forwardFolded(_ images: Activation) -> Activation {
+        var h = images
+        var i = 0
+        while i < layers.count {
+            if Network.foldsEvaluation, let conv = layers[i] as? Conv2D, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2D {
+                h = conv.forward(h, training: false, folding: bn.evaluationFold())
+                i += 2
+            } else {
+                h = layers[i].forward(h, training: false)
+                i += 1
+            }
+        }
+        return h
+    }
+
+    /// Developer switch for measurements: SPHERELAB_NO_EVAL_FOLD=1 runs evaluations layer by
+    /// layer (BatchNorm as its own pass). Read once per process.
+    static let foldsEvaluation = ProcessInfo.processInfo.environment["SPHERELAB_NO_EVAL_FOLD"] == nil
+}

@@ -1,0 +1,80 @@
+import Testing
+@testable import Engine
+
+/// Evaluation folds each BatchNorm (and the ReLU it applies) into the convolution before it
+/// (EvaluationFold.swift): the Winograd output transforms (fused blocks and separate passes,
+/// 2×2 and 4×4 tiles), the im2col path and the SphereConv epilogue apply it as they write.
+/// Its slow twin is the two layers run apart; the fold must give their bits exactly.
+@Suite struct EvaluationFoldTests {
+    struct Case: CustomStringConvertible, Sendable {
+        var inC: Int, outC: Int, kernel = 3, padding = 1, h: Int, w: Int, batch = 2
+        var description: String { "\(inC)→\(outC) k\(kernel) \(h)×\(w) N\(batch)" }
+    }
+
+    static let cases: [Case] = [
+        Case(inC: 16, outC: 24, h: 28, w: 28),               // Winograd fused, 4×4 tiles
+        Case(inC: 24, outC: 16, h: 7, w: 7, batch: 3),        // Winograd fused, 2×2 tiles, odd side
+        Case(inC: 100, outC: 104, h: 14, w: 13),              // Winograd in passes, 4×4 tiles, partial tiles
+        Case(inC: 104, outC: 100, h: 7, w: 7),                // Winograd in passes, 2×2 tiles
+        Case(inC: 1, outC: 8, h: 28, w: 28),                  // im2col (too few channels for Winograd)
+        Case(inC: 8, outC: 8, kernel: 5, padding: 2, h: 9, w: 11),   // im2col, 5×5
+    ]
+
+    static let variants: [ConvVariant] = [.conv, .cosine, .linear, .sigmoid(k: 0.3), .learnableSigmoid]
+
+    func bits(_ a: Activation) -> [UInt32] { (0..<a.shape.count).map { a.buffer[$0].bitPattern } }
+
+    @Test(arguments: cases)
+    func foldGivesTheBitsOfTheTwoLayersApart(_ c: Case) {
+        var rng = TestRandom(23)
+        let shape = Shape(channels: c.inC, batch: c.batch, height: c.h, width: c.w)
+        let x = activation(rng.gaussians(shape.count), shape)
+        let conv = Conv2D(name: "conv", inChannels: c.inC, outChannels: c.outC, kernel: c.kernel, padding: c.padding,
+                          workspace: Workspace())
+        conv.initialize(using: &rng)
+        for relu in [true, false] {
+            let bn = BatchNorm2D(name: "bn", channels: c.outC, statistics: .pytorch)
+            for o in 0..<c.outC {
+                bn.weight.value[o] = rng.uniform(-1.5, 1.5)
+                bn.bias.value[o] = rng.uniform(-0.5, 0.5)
+                bn.runningMean.value[o] = rng.uniform(-0.3, 0.3)
+                bn.runningVar.value[o] = rng.uniform(0.2, 3)
+            }
+            if relu { fuseBatchNormReLU([bn, ReLU(name: "relu")]) }
+            for variant in EvaluationFoldTests.variants {
+                conv.variant = variant
+                let apart = bits(bn.forward(conv.forward(x, training: false), training: false))
+                let folded = bits(conv.forward(x, training: false, folding: bn.evaluationFold()))
+                let differing = zip(apart, folded).filter { $0 != $1 }.count
+                #expect(differing == 0, "\(c) \(variant.name) relu \(relu): \(differing) of \(apart.count) outputs differ")
+                if relu { #expect(folded.allSatisfy { Float(bitPattern: $0) >= 0 }, "\(c) \(variant.name): ReLU not applied") }
+            }
+        }
+    }
+
+    /// The network's eval forward (folded) against its layers run one by one.
+    @Test(arguments: [ConvVariant.conv, .cosine, .sigmoid(k: 0.3)])
+    func networkEvaluationMatchesLayerByLayer(_ variant: ConvVariant) throws {
+        for spec in [ModelSpec.sphereNet9(width: 0.25, channels: 1, size: 28),
+                     ModelSpec(architecture: .sphereResNet, width: 0.25, depthPerStage: 1, inputChannels: 1,
+                               inputHeight: 28, inputWidth: 28, classes: 10)] {
+            let network = try Network(spec: spec, variant: variant, seed: 3)
+            var rng = TestRandom(9)
+            for bn in network.batchNorms {
+                for o in 0..<bn.channels {
+                    bn.runningMean.value[o] = rng.uniform(-0.2, 0.2)
+                    bn.runningVar.value[o] = rng.uniform(0.5, 2)
+                    bn.bias.value[o] = rng.uniform(-0.2, 0.2)
+                }
+            }
+            let shape = Shape(channels: 1, batch: 4, height: 28, width: 28)
+            let images = activation(rng.gaussians(shape.count), shape)
+            let foldedFeatures = network.forwardBody(images, training: false)
+            let folded = bits(foldedFeatures)
+            var h = images
+            for layer in network.layers { h = layer.forward(h, training: false) }
+            #expect(foldedFeatures.shape == h.shape)
+            #expect(folded == bits(h), "\(spec.displayName) \(variant.name)")
+        }
+    }
+}
