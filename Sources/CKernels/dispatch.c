@@ -95,3 +95,12 @@ void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch,
                                      int r0, int r1, int accumulate, float *scratch, float *du) {
     sl_active()->wino4_fused_weight_grad_rows(x, dy, batch, h, w, ic, oc, r0, r1, accumulate, scratch, du);
 }
+
+void sl_direct3x3_forward(const float *xp, int batch, int h, int w, int ic, int oc, const float *weights, int n0,
+                          int n1, const sl_channel_affine *post, float *y) {
+    sl_active()->direct3x3_forward(xp, batch, h, w, ic, oc, weights, n0, n1, post, y);
+}
+void sl_direct3x3_weight_grad(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc, int n0,
+                              int n1, float *dw) {
+    sl_active()->direct3x3_weight_grad(xp, dy, batch, h, w, ic, oc, n0, n1, dw);
+}

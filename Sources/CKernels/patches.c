@@ -92,3 +92,21 @@ void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int
         }
     }
 }
+
+void sl_direct_pad(const float *x, int batch, int h, int w, int c0, int c1, float *xp) {
+    const long image = (long)h * w, pw = w + 2, pimage = (long)(h + 2) * pw;
+    for (int c = c0; c < c1; c++) {
+        for (int n = 0; n < batch; n++) {
+            const float *src = x + ((long)c * batch + n) * image;
+            float *dst = xp + ((long)c * batch + n) * pimage;
+            for (long q = 0; q < pw; q++) dst[q] = 0.0f;   // top border row
+            for (int y = 0; y < h; y++) {
+                float *row = dst + (long)(y + 1) * pw;
+                row[0] = 0.0f;
+                for (int q = 0; q < w; q++) row[q + 1] = src[(long)y * w + q];
+                row[w + 1] = 0.0f;
+            }
+            for (long q = 0; q < pw; q++) dst[(long)(h + 1) * pw + q] = 0.0f;   // bottom border row
+        }
+    }
+}

@@ -6,6 +6,7 @@
 #include "sl_sphere_forward.h"
 #include "sl_wino_fused.h"
 #include "sl_wino4_fused.h"
+#include "sl_direct3x3.h"
 
 // A call with an unknown variant (or the sigmoid without k) is a programming error; NaN outputs
 // make it impossible to mistake for a result.
@@ -104,4 +105,6 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .wino4_fused_rows = sl_wino4_fused_rows_impl,
     .wino4_fused_scratch = sl_wino4_fused_scratch_impl,
     .wino4_fused_weight_grad_rows = sl_wino4_fused_weight_grad_rows_impl,
+    .direct3x3_forward = sl_direct3x3_forward_impl,
+    .direct3x3_weight_grad = sl_direct3x3_weight_grad_impl,
 };

@@ -131,6 +131,17 @@ void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch,
                                      int r0, int r1, int accumulate, float *scratch, float *du);
 long sl_wino4_fused_scratch(int ic, int oc, int w);
 
+/// Direct 3×3, stride-1, padding-1 convolution for inputs with few channels (sl_direct3x3.h).
+/// sl_direct_pad copies channels [c0, c1) of x (ic, batch, h, w) into xp (ic, batch, h + 2, w + 2)
+/// with a border of zeros. The forward writes y (oc, batch, h, w) for images [n0, n1) from
+/// weights (oc, ic, 3, 3), then applies `post` (or NULL) as the Winograd output transforms do;
+/// the weight gradient writes (not adds) dw (oc, ic, 3, 3) = Σ over images [n0, n1) of dy ⊛ x.
+void sl_direct_pad(const float *x, int batch, int h, int w, int c0, int c1, float *xp);
+void sl_direct3x3_forward(const float *xp, int batch, int h, int w, int ic, int oc, const float *weights,
+                          int n0, int n1, const sl_channel_affine *post, float *y);
+void sl_direct3x3_weight_grad(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc,
+                              int n0, int n1, float *dw);
+
 /// y = acos(x), max abs error <= 5e-7 on [−1, 1]; NaN outside. `y` may alias `x`.
 void sl_acos(const float *x, float *y, long n);
 /// y = exp(x), rel error <= 3e-7 on [−80, 80]; +inf above ~88.72, 0 far below. `y` may alias `x`.
@@ -167,6 +178,10 @@ typedef struct sl_kernel_table {
     long (*wino4_fused_scratch)(int ic, int oc, int w);
     void (*wino4_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
                                          int r0, int r1, int accumulate, float *scratch, float *du);
+    void (*direct3x3_forward)(const float *xp, int batch, int h, int w, int ic, int oc, const float *weights,
+                              int n0, int n1, const sl_channel_affine *post, float *y);
+    void (*direct3x3_weight_grad)(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc,
+                                  int n0, int n1, float *dw);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.

@@ -6,8 +6,9 @@ import Foundation
 /// the weights stay. Learnable-sigmoid k (one per output channel) is created on demand.
 ///
 /// The inner products go through one `ConvolutionBackend` (ConvolutionBackends.swift): 3×3
-/// stride-1 'same' convolutions with enough channels run as Winograd F(2×2, 3×3)
-/// (`WinogradBackend`); every other shape works per chunk of images (`Im2colBackend`): im2col
+/// stride-1 'same' convolutions with enough channels run as Winograd (`WinogradBackend`), with
+/// at most four input channels (first layers) as a direct kernel (`DirectBackend`); every other
+/// shape works per chunk of images (`Im2colBackend`): im2col
 /// into the shared workspace, one sgemm per chunk into the output (OC × M, M = N·OH·OW),
 /// backward recomputing the patches rather than keeping them. SphereConv's patch norms come from the
 /// input either way: per-pixel Σ_c x², summed over each window (`windowSums`), one pass over
@@ -70,10 +71,21 @@ public final class Conv2D: Layer {
     /// for every other shape.
     private let im2colBackend: Im2colBackend
     private let winogradBackend: WinogradBackend?
+    private let directBackend: DirectBackend?
     private var backend: any ConvolutionBackend {
         if Conv2D.winogradEnabled, let w = winogradBackend { return w }
+        if Conv2D.directEnabled, let d = directBackend { return d }
         return im2colBackend
     }
+    /// Backward: the direct kernel computes no input gradient, so a layer that needs one
+    /// (none of the standard networks' first layers does) goes through im2col there.
+    private var backwardBackend: any ConvolutionBackend {
+        if backend is DirectBackend && needsInputGradient { return im2colBackend }
+        return backend
+    }
+    /// Developer switch for measurements: SPHERELAB_NO_DIRECT=1 sends first layers through
+    /// im2col + GEMM. Read once per process.
+    public static let directEnabled = ProcessInfo.processInfo.environment["SPHERELAB_NO_DIRECT"] == nil
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int,
                 variant: ConvVariant = .conv, sphereCapable: Bool = true, workspace: Workspace) {
@@ -92,6 +104,8 @@ public final class Conv2D: Layer {
         im2colBackend = Im2colBackend(workspace: workspace, outChannels: outChannels)
         winogradBackend = WinogradConvolution.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels, outChannels: outChannels)
             ? WinogradBackend(workspace: workspace, inChannels: inChannels, outChannels: outChannels) : nil
+        directBackend = DirectBackend.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels)
+            ? DirectBackend(workspace: workspace, name: name, inChannels: inChannels, outChannels: outChannels) : nil
         weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], decays: !variant.isSphere)
         self.variant = variant
         configureForVariant()
@@ -266,7 +280,7 @@ public final class Conv2D: Layer {
             }
         }
         if needsInputGradient { inputGradient.ensure(count: s.count) }
-        backend.backward(x, geometry: geometry, du: du, weight: weight, dx: needsInputGradient ? inputGradient.pointer : nil)
+        backwardBackend.backward(x, geometry: geometry, du: du, weight: weight, dx: needsInputGradient ? inputGradient.pointer : nil)
         if sphere && needsInputGradient {
             // ‖x‖ term: dpatch −= patch · colAcc per position; through col2im that is
             // dx[c, pixel] −= x[c, pixel] · (colAcc summed over every window holding the pixel).

@@ -148,3 +148,64 @@ final class WinogradBackend: ConvolutionBackend {
         inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
     }
 }
+
+/// Direct 3×3 stride-1 'same' convolution for inputs with few channels (the first layer: 1 or 3),
+/// where Winograd does not apply and im2col + GEMM (K = 9 or 27) spent longer writing patches and
+/// clearing its output than multiplying. The input is copied once per forward with a zero border
+/// (kept for backward's weight gradient); workers take contiguous ranges of images. It computes
+/// no input gradient: a layer that needs one takes the im2col path backward (`Conv2D`).
+final class DirectBackend: ConvolutionBackend {
+    private let inChannels: Int, outChannels: Int
+    private let padded: FloatBuffer          // (IC, N, H + 2, W + 2), in the workspace
+    private let partialGradients = FloatBuffer()   // [groups][OC][IC][3][3]
+
+    static func applies(kernel: Int, stride: Int, padding: Int, inChannels: Int) -> Bool {
+        kernel == 3 && stride == 1 && padding == 1 && inChannels <= maximumChannels
+    }
+    /// Up to this many input channels a direct kernel beats im2col + GEMM (from 8 Winograd applies).
+    static let maximumChannels = 4
+    /// Image groups of the weight gradient, fixed so the sum's order (and bits) does not depend
+    /// on the number of workers.
+    static let gradientGroups = 4
+
+    init(workspace: Workspace, name: String, inChannels: Int, outChannels: Int) {
+        self.inChannels = inChannels; self.outChannels = outChannels
+        padded = workspace.buffer(name, "paddedInput")
+    }
+
+    func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, fold: FoldedNormalization?,
+                 into u: UnsafeMutablePointer<Float>) {
+        let s = x.shape
+        let (b, h, w, ic, oc) = (Int32(s.batch), Int32(s.height), Int32(s.width), Int32(inChannels), Int32(outChannels))
+        padded.ensure(count: inChannels * s.batch * (s.height + 2) * (s.width + 2))
+        let (src, xp, weights) = (x.buffer.pointer, padded.pointer, weight.value.pointer)
+        Parallel.forEach(inChannels) { r in sl_direct_pad(src, b, h, w, Int32(r.lowerBound), Int32(r.upperBound), xp) }
+        func run(_ post: UnsafePointer<sl_channel_affine>?) {
+            Parallel.forEach(s.batch) { images in
+                sl_direct3x3_forward(xp, b, h, w, ic, oc, weights, Int32(images.lowerBound), Int32(images.upperBound), post, u)
+            }
+        }
+        if let fold { fold.withKernelForm { run($0) } } else { run(nil) }
+    }
+
+    func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
+                  dx: UnsafeMutablePointer<Float>?) {
+        precondition(dx == nil, "the direct convolution computes no input gradient")
+        let s = x.shape
+        let (b, h, w, ic, oc) = (Int32(s.batch), Int32(s.height), Int32(s.width), Int32(inChannels), Int32(outChannels))
+        let groups = min(DirectBackend.gradientGroups, s.batch), size = outChannels * inChannels * 9
+        partialGradients.ensure(count: groups * size)
+        let (xp, parts) = (padded.pointer, partialGradients.pointer)
+        Parallel.forEach(groups) { r in
+            for g in r {
+                let (n0, n1) = (g * s.batch / groups, (g + 1) * s.batch / groups)
+                sl_direct3x3_weight_grad(xp, du, b, h, w, ic, oc, Int32(n0), Int32(n1), parts + g * size)
+            }
+        }
+        let grad = weight.grad.pointer
+        for g in 0..<groups {
+            let part = parts + g * size
+            for i in 0..<size { grad[i] += part[i] }
+        }
+    }
+}

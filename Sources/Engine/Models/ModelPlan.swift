@@ -215,6 +215,9 @@ public struct ModelPlan: Sendable, Equatable {
             // Output, pre-activation/norm terms kept for backward, input gradient.
             add(&activations, mul(3, o, n, oh, ow))
             if sharesGradient { sharedGradient = max(sharedGradient, mul(i, n, h, w)) } else { add(&activations, mul(i, n, h, w)) }
+            if DirectBackend.applies(kernel: k, stride: stride, padding: pad, inChannels: i) {
+                add(&activations, mul(i, n, h + 2, w + 2))   // the zero-bordered input copy
+            }
             let patches = min(chunk, mul(i, k, k, oh, ow, n))
             columns = max(columns, patches); columnGradients = max(columnGradients, patches)
             if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o),
