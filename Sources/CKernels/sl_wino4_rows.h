@@ -159,13 +159,17 @@ static inline __attribute__((always_inline)) void sl_wino4_input_row(const float
 
 // The output transform Y = Aᵀ M A of one tile row: tile tx of src[i·mstride + tx] becomes
 // columns 4·tx .. 4·tx + 3 of rows[0..3]. A row that lies below the image is NULL. When w is not a
-// multiple of 4 the rows are written through `tmp` (4 rows of 4·tw floats) and the w columns that
-// exist copied out.
+// multiple of 4 a row is written 4·tw − w floats too long: directly when one vector covers the row
+// and the row below it in the same tile row exists (that row is stored next and rewrites the
+// spill), otherwise through `tmp` (4 rows of 4·tw floats) with the w columns that exist copied out.
 static inline __attribute__((always_inline)) void sl_wino4_output_row(const float *src, long mstride, int tw, int w,
                                                                     float *const rows[4], float *tmp) {
     float *o[4];
-    const int direct = 4 * tw == w;
-    for (int k = 0; k < 4; k++) o[k] = direct && rows[k] != NULL ? rows[k] : tmp + (long)k * 4 * tw;
+    const int direct = 4 * tw == w, one_vector = tw >= 4 && tw <= 8;
+    for (int k = 0; k < 4; k++) {
+        const int spills_below = one_vector && k < 3 && rows[k + 1] != NULL;
+        o[k] = rows[k] != NULL && (direct || spills_below) ? rows[k] : tmp + (long)k * 4 * tw;
+    }
 #define SL_W4_OUTPUT_VECTOR(T, STORE, tx)                                                 \
     {                                                                                     \
         T v[4][6];                                                                        \
