@@ -75,7 +75,7 @@ void sl_exp(const float *x, float *y, long n) { sl_active()->exp(x, y, n); }
 void sl_tanh(const float *x, float *y, long n) { sl_active()->tanh(x, y, n); }
 
 void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u, int r0, int r1,
-                        const sl_channel_affine *post,
+                        const sl_output_epilogue *post,
                         float *scratch, float *y) {
     sl_active()->wino_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, post, scratch, y);
 }
@@ -86,7 +86,7 @@ void sl_wino_fused_weight_grad_rows(const float *x, const float *dy, int batch, 
 }
 
 void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u, int r0, int r1,
-                        const sl_channel_affine *post,
+                        const sl_output_epilogue *post,
                          float *scratch, float *y) {
     sl_active()->wino4_fused_rows(x, batch, h, w, ic, oc, u, r0, r1, post, scratch, y);
 }
@@ -97,7 +97,7 @@ void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch,
 }
 
 void sl_direct3x3_forward(const float *xp, int batch, int h, int w, int ic, int oc, const float *weights, int n0,
-                          int n1, const sl_channel_affine *post, float *y) {
+                          int n1, const sl_output_epilogue *post, float *y) {
     sl_active()->direct3x3_forward(xp, batch, h, w, ic, oc, weights, n0, n1, post, y);
 }
 void sl_direct3x3_weight_grad(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc, int n0,

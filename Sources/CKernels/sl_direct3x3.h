@@ -12,7 +12,7 @@
 // neighbour (it rewrites the same values); rows narrower than eight run scalar. `post` as for the
 // Winograd output transforms.
 static void sl_direct3x3_forward_impl(const float *xp, int batch, int h, int w, int ic, int oc, const float *wt,
-                                      int n0, int n1, const sl_channel_affine *post, float *y) {
+                                      int n0, int n1, const sl_output_epilogue *post, float *y) {
     const int pw = w + 2;
     const long image = (long)h * w, plane = (long)batch * image;
     const long pimage = (long)(h + 2) * pw, pplane = (long)batch * pimage;
@@ -60,7 +60,7 @@ static void sl_direct3x3_forward_impl(const float *xp, int batch, int h, int w, 
                     yr[x] = s;
                 }
             }
-            if (post != NULL) {
+            if (post != NULL && post->scale != NULL) {   // (a pooled epilogue is not taken here)
                 for (int q = 0; q < oc; q++) sl_affine_row(y + (long)q * plane + n * image + (long)oy * w, w, post, q);
             }
         }

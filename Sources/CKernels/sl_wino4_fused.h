@@ -26,15 +26,15 @@ static long sl_wino4_ldmax(int ic, int oc, int w) {
 
 static long sl_wino4_fused_scratch_impl(int ic, int oc, int w) {
     const long ld = sl_wino4_ldmax(ic, oc, w), pw = sl_wino4_row_width(w), tw = (w + 3) / 4;
-    return 36 * (long)(ic + oc) * ld + 12 * pw + w + 16 * tw + (long)ic * ld;   // as sl_wino4_scratch_carve
+    return 36 * (long)(ic + oc) * ld + 12 * pw + w + 16 * tw + (long)ic * ld + 16 * tw;   // as sl_wino4_scratch_carve
 }
 
 // The scratch of one call: V, the product side (M forward, D for the weight gradient), the input
 // rows' vertical transform (6 rows of pw), the output gradient's (6 rows of pw), w zeros (rows
-// outside the image), the output rows of a width that is not a multiple of 4 (4 × 4·tw), and Vᵀ of
-// one product (weight gradient).
+// outside the image), the output rows of a width that is not a multiple of 4 (4 × 4·tw), Vᵀ of
+// one product (weight gradient) and the four output rows of a tile row that is pooled (4 × 4·tw).
 typedef struct sl_wino4_scratch {
-    float *v, *product, *t, *tg, *zeros, *tmp, *vt;
+    float *v, *product, *t, *tg, *zeros, *tmp, *vt, *stage;
     int block, pw;
 } sl_wino4_scratch;
 
@@ -50,6 +50,7 @@ static sl_wino4_scratch sl_wino4_scratch_carve(float *scratch, int ic, int oc, i
     s.zeros = s.tg + 6 * (long)s.pw;
     s.tmp = s.zeros + w;
     s.vt = s.tmp + 16 * tw;
+    s.stage = s.vt + (long)ic * ldmax;
     sl_wino4_clear_rows(s.t, 12, s.pw);   // t and tg: their padding columns stay 0
     for (int q = 0; q < w; q++) s.zeros[q] = 0.0f;
     return s;
@@ -76,7 +77,7 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
 }
 
 static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                                     int r0, int r1, const sl_channel_affine *post, float *scratch, float *y) {
+                                     int r0, int r1, const sl_output_epilogue *post, float *scratch, float *y) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
     const sl_wino4_scratch sc = sl_wino4_scratch_carve(scratch, ic, oc, w);
     const long image = (long)h * w, plane = (long)batch * image;
@@ -88,18 +89,18 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
             sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, sc.v + (long)i * ic * ld, ld, 0,
                                sc.product + (long)i * oc * ld);
         }
+        const int pools = post != NULL && post->pooled != NULL;
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
-                float *first = y + o * plane + n * image + (long)(4 * ty) * w;
-                float *const rows[4] = {first, 4 * ty + 1 < h ? first + w : NULL, 4 * ty + 2 < h ? first + 2 * w : NULL,
-                                        4 * ty + 3 < h ? first + 3 * w : NULL};
-                sl_wino4_output_row(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, rows, sc.tmp);
-                if (post != NULL) {
-                    for (int k = 0; k < 4; k++) {
-                        if (rows[k] != NULL) sl_affine_row(rows[k], w, post, o);
-                    }
-                }
+                // A pooled output is only staged, in rows 4·tw wide (whole tiles, no copy-out);
+                // the pooled rows are what gets written.
+                const int stride = pools ? 4 * tw : w;
+                float *first = pools ? sc.stage : y + o * plane + n * image + (long)(4 * ty) * w;
+                float *const rows[4] = {first, 4 * ty + 1 < h ? first + stride : NULL, 4 * ty + 2 < h ? first + 2 * stride : NULL,
+                                        4 * ty + 3 < h ? first + 3 * stride : NULL};
+                sl_wino4_output_row(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, stride, rows, sc.tmp);
+                if (post != NULL) sl_epilogue_tile_row(rows, 4, w, h, 4 * ty, batch, n, post, o);
             }
         }
     }

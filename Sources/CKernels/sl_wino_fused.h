@@ -111,15 +111,16 @@ static int sl_wino_fused_block_rows_impl(int ic, int oc, int w) {
 static long sl_wino_fused_scratch_impl(int ic, int oc, int w) {
     const int tw = (w + 1) / 2, pw = 2 * tw + 2;
     const long ld = ((long)sl_wino_fused_block_rows_impl(ic, oc, w) * tw + 7) / 8 * 8;
-    return 16 * (long)(ic + oc) * ld + 4L * pw + 2L * (w + 1) + (long)ic * ld;   // as sl_wino_scratch_carve
+    return 16 * (long)(ic + oc) * ld + 4L * pw + 2L * (w + 1) + (long)ic * ld + 4L * tw;   // as sl_wino_scratch_carve
 }
 
 // The scratch of one call, carved in one place for both kernels: V, the product side (M forward,
 // D for the weight gradient), the input rows' transform (4 rows of pw, padding columns cleared),
 // w + 1 zeros (padding rows of x, the missing row of dy), a w + 1 discard row (the missing
-// output row of an odd height), and Vᵀ of one product (weight gradient).
+// output row of an odd height), Vᵀ of one product (weight gradient) and the two output rows of a
+// tile row that is pooled (2 × 2·tw).
 typedef struct sl_wino_scratch {
-    float *v, *product, *t, *zeros, *discard, *vt;
+    float *v, *product, *t, *zeros, *discard, *vt, *stage;
     int block;
 } sl_wino_scratch;
 
@@ -134,6 +135,7 @@ static sl_wino_scratch sl_wino_scratch_carve(float *scratch, int ic, int oc, int
     s.zeros = s.t + 4 * pw;
     s.discard = s.zeros + w + 1;
     s.vt = s.discard + w + 1;
+    s.stage = s.vt + (long)ic * ldmax;
     for (int q = 0; q <= w; q++) s.zeros[q] = 0.0f;
     sl_wino_input_row_scratch(s.t, pw, w);
     return s;
@@ -158,7 +160,7 @@ SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int 
 }
 
 static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                                    int r0, int r1, const sl_channel_affine *post, float *scratch, float *y) {
+                                    int r0, int r1, const sl_output_epilogue *post, float *scratch, float *y) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
     const sl_wino_scratch sc = sl_wino_scratch_carve(scratch, ic, oc, w);
     const int block = sc.block;
@@ -172,15 +174,17 @@ static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int
         for (int i = 0; i < 16; i++) {
             sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, v + (long)i * ic * ld, ld, 0, m + (long)i * oc * ld);
         }
+        const int pools = post != NULL && post->pooled != NULL;
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
-                float *row0 = y + o * plane + n * image + (long)(2 * ty) * w;
-                float *row1 = 2 * ty + 1 < h ? row0 + w : discard;
+                // A pooled output is only staged: the pooled rows are what gets written.
+                float *row0 = pools ? sc.stage : y + o * plane + n * image + (long)(2 * ty) * w;
+                float *row1 = 2 * ty + 1 < h ? (pools ? sc.stage + 2 * tw : row0 + w) : discard;
                 sl_wino_output_row(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, row0, row1);
                 if (post != NULL) {
-                    sl_affine_row(row0, w, post, o);
-                    if (row1 != discard) sl_affine_row(row1, w, post, o);
+                    float *const rows[2] = {row0, row1};
+                    sl_epilogue_tile_row(rows, 2, w, h, 2 * ty, batch, n, post, o);
                 }
             }
         }

@@ -37,10 +37,10 @@ typedef float sl_wv4 __attribute__((vector_size(16)));
 #define SL_WV4_ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
 #define SL_WV4_ZIPHI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
 
-// The evaluation epilogue (sl_channel_affine) on one finished output row of channel o: the
-// multiply and the add rounded apart (no contraction into a fused multiply-add), as BatchNorm2D's
-// Swift code computes them, so folding a BatchNorm into the convolution keeps its bits.
-static inline void sl_affine_row(float *y, int n, const sl_channel_affine *post, int o) {
+// The evaluation epilogue's fold (sl_output_epilogue) on one finished output row of channel o:
+// the multiply and the add rounded apart (no contraction into a fused multiply-add), as
+// BatchNorm2D's Swift code computes them, so folding a BatchNorm into the convolution keeps its bits.
+static inline void sl_affine_row(float *y, int n, const sl_output_epilogue *post, int o) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
@@ -52,6 +52,36 @@ static inline void sl_affine_row(float *y, int n, const sl_channel_affine *post,
         }
     } else {
         for (int i = 0; i < n; i++) y[i] = y[i] * scale + shift;
+    }
+}
+
+// 2×2 max pooling of two finished output rows (r1 = r0 for the last row of an odd height) into one
+// pooled row of ⌈w/2⌉, a last odd column pooled with itself: sl_maxpool2x2's comparisons in its
+// order (ties keep the first tap), so the values are bit for bit the separate pass's.
+static inline void sl_pool_row_pair(const float *r0, const float *r1, int w, float *out) {
+    const int ow = (w + 1) / 2;
+    for (int ox = 0; ox < ow; ox++) {
+        const int x0 = 2 * ox, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+        const float va = r0[x0], vb = r0[x1], vc = r1[x0], vd = r1[x1];
+        const float v1 = vb > va ? vb : va, v2 = vd > vc ? vd : vc;
+        out[ox] = v2 > v1 ? v2 : v1;
+    }
+}
+
+// The epilogue of one tile row of channel o, image n: `rows` are its `tile` output rows (image rows
+// first, first + 1, …; NULL or a scratch row past the image's height h), each w wide, already
+// written. Folds them, then pools them when the epilogue pools (ph × ⌈w/2⌉ pooled rows per image).
+static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int h, int first, int batch, int n,
+                                        const sl_output_epilogue *post, int o) {
+    if (post->scale != NULL) {
+        for (int k = 0; k < tile && first + k < h; k++) sl_affine_row(rows[k], w, post, o);
+    }
+    if (post->pooled != NULL) {
+        const int ph = (h + 1) / 2, pw = (w + 1) / 2;
+        float *plane = post->pooled + ((long)o * batch + n) * ph * pw;
+        for (int k = 0; k < tile && first + k < h; k += 2) {
+            sl_pool_row_pair(rows[k], first + k + 1 < h ? rows[k + 1] : rows[k], w, plane + (long)((first + k) / 2) * pw);
+        }
     }
 }
 

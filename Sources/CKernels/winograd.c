@@ -106,21 +106,23 @@ void sl_wino_input(const float *x, int batch, int h, int w, int first, int count
 // ---- output tiles: Y = Aᵀ M A, and its adjoint dM = A dY Aᵀ ----
 
 void sl_wino_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
-                    int outc, const sl_channel_affine *post, float *y) {
+                    int outc, const sl_output_epilogue *post, float *y) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
     const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
     float discard[w + 1];   // receives the bottom row of the last tile row of an odd height
+    float stage[4 * tw];    // the two rows of a tile row that is pooled
+    const int pools = post != NULL && post->pooled != NULL;
     for (int o = o0; o < o1; o++) {
         for (int n = 0; n < count; n++) {
             float *plane = y + ((long)o * batch + first + n) * h * w;
             for (int ty = 0; ty < th; ty++) {
                 const float *src = m + (long)o * tiles + ((long)n * th + ty) * tw;
-                float *row0 = plane + (long)(2 * ty) * w;
-                float *row1 = 2 * ty + 1 < h ? row0 + w : discard;
+                float *row0 = pools ? stage : plane + (long)(2 * ty) * w;
+                float *row1 = 2 * ty + 1 < h ? (pools ? stage + 2 * tw : row0 + w) : discard;
                 sl_wino_output_row(src, mstride, tw, w, row0, row1);
                 if (post != NULL) {
-                    sl_affine_row(row0, w, post, o);
-                    if (row1 != discard) sl_affine_row(row1, w, post, o);
+                    float *const rows[2] = {row0, row1};
+                    sl_epilogue_tile_row(rows, 2, w, h, 2 * ty, batch, first + n, post, o);
                 }
             }
         }
@@ -226,24 +228,21 @@ void sl_wino4_input(const float *x, int batch, int h, int w, int first, int coun
 }
 
 void sl_wino4_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
-                     int outc, const sl_channel_affine *post, float *y) {
+                     int outc, const sl_output_epilogue *post, float *y) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
     const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
-    float tmp[16 * tw];
+    float tmp[16 * tw], stage[16 * tw];   // stage: the four rows of a tile row that is pooled
+    const int pools = post != NULL && post->pooled != NULL, stride = pools ? 4 * tw : w;
     for (int o = o0; o < o1; o++) {
         for (int n = 0; n < count; n++) {
             float *plane = y + ((long)o * batch + first + n) * h * w;
             for (int ty = 0; ty < th; ty++) {
                 const float *src = m + (long)o * tiles + ((long)n * th + ty) * tw;
-                float *top = plane + (long)(4 * ty) * w;
-                float *const rows[4] = {top, 4 * ty + 1 < h ? top + w : NULL, 4 * ty + 2 < h ? top + 2 * w : NULL,
-                                        4 * ty + 3 < h ? top + 3 * w : NULL};
-                sl_wino4_output_row(src, mstride, tw, w, rows, tmp);
-                if (post != NULL) {
-                    for (int k = 0; k < 4; k++) {
-                        if (rows[k] != NULL) sl_affine_row(rows[k], w, post, o);
-                    }
-                }
+                float *top = pools ? stage : plane + (long)(4 * ty) * w;
+                float *const rows[4] = {top, 4 * ty + 1 < h ? top + stride : NULL, 4 * ty + 2 < h ? top + 2 * stride : NULL,
+                                        4 * ty + 3 < h ? top + 3 * stride : NULL};
+                sl_wino4_output_row(src, mstride, tw, stride, rows, tmp);
+                if (post != NULL) sl_epilogue_tile_row(rows, 4, w, h, 4 * ty, batch, first + n, post, o);
             }
         }
     }

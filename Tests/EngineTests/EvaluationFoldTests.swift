@@ -13,6 +13,7 @@ import Testing
 
     static let cases: [Case] = [
         Case(inC: 16, outC: 24, h: 28, w: 28),               // Winograd fused, 4×4 tiles
+        Case(inC: 16, outC: 8, h: 15, w: 13),                 // Winograd fused, 4×4 tiles, partial tiles, odd sides
         Case(inC: 24, outC: 16, h: 7, w: 7, batch: 3),        // Winograd fused, 2×2 tiles, odd side
         Case(inC: 100, outC: 104, h: 14, w: 13),              // Winograd in passes, 4×4 tiles, partial tiles
         Case(inC: 104, outC: 100, h: 7, w: 7),                // Winograd in passes, 2×2 tiles
@@ -24,6 +25,18 @@ import Testing
 
     func bits(_ a: Activation) -> [UInt32] { (0..<a.shape.count).map { a.buffer[$0].bitPattern } }
 
+    /// A BatchNorm with the spread of parameters and running statistics training leaves.
+    static func trainedBatchNorm(channels: Int, rng: inout TestRandom) -> BatchNorm2D {
+        let bn = BatchNorm2D(name: "bn", channels: channels, statistics: .pytorch)
+        for o in 0..<channels {
+            bn.weight.value[o] = rng.uniform(-1.5, 1.5)
+            bn.bias.value[o] = rng.uniform(-0.5, 0.5)
+            bn.runningMean.value[o] = rng.uniform(-0.3, 0.3)
+            bn.runningVar.value[o] = rng.uniform(0.2, 3)
+        }
+        return bn
+    }
+
     @Test(arguments: cases)
     func foldGivesTheBitsOfTheTwoLayersApart(_ c: Case) {
         var rng = TestRandom(23)
@@ -33,13 +46,7 @@ import Testing
                           workspace: Workspace())
         conv.initialize(using: &rng)
         for relu in [true, false] {
-            let bn = BatchNorm2D(name: "bn", channels: c.outC, statistics: .pytorch)
-            for o in 0..<c.outC {
-                bn.weight.value[o] = rng.uniform(-1.5, 1.5)
-                bn.bias.value[o] = rng.uniform(-0.5, 0.5)
-                bn.runningMean.value[o] = rng.uniform(-0.3, 0.3)
-                bn.runningVar.value[o] = rng.uniform(0.2, 3)
-            }
+            let bn = EvaluationFoldTests.trainedBatchNorm(channels: c.outC, rng: &rng)
             if relu { fuseBatchNormReLU([bn, ReLU(name: "relu")]) }
             for variant in EvaluationFoldTests.variants {
                 conv.variant = variant
@@ -50,6 +57,31 @@ import Testing
                 if relu { #expect(folded.allSatisfy { Float(bitPattern: $0) >= 0 }, "\(c) \(variant.name): ReLU not applied") }
             }
         }
+    }
+
+    /// A plain Winograd convolution followed by BatchNorm, ReLU and 2×2 max pooling writes only
+    /// the pooled output (fused blocks and passes, 2×2 and 4×4 tiles, even and odd sides): the
+    /// four layers' bits, into the pooling layer's buffer.
+    @Test(arguments: cases.filter { $0.inC >= 8 && $0.kernel == 3 })
+    func pooledFoldGivesTheBitsOfTheFourLayersApart(_ c: Case) {
+        var rng = TestRandom(37)
+        let shape = Shape(channels: c.inC, batch: c.batch, height: c.h, width: c.w)
+        let x = activation(rng.gaussians(shape.count), shape)
+        let conv = Conv2D(name: "conv", inChannels: c.inC, outChannels: c.outC, kernel: 3, padding: 1, workspace: Workspace())
+        conv.initialize(using: &rng)
+        let bn = EvaluationFoldTests.trainedBatchNorm(channels: c.outC, rng: &rng)
+        let relu = ReLU(name: "relu"), pool = MaxPool2x2(name: "pool")
+        fuseBatchNormReLU([bn, relu])
+        #expect(conv.poolsAsItWrites)
+        let apart = bits(pool.forward(relu.forward(bn.forward(conv.forward(x, training: false), training: false), training: false),
+                                      training: false))
+        let pooled = conv.forward(x, training: false, folding: bn.evaluationFold(), pooling: pool)
+        #expect(pooled.shape == Shape(channels: c.outC, batch: c.batch, height: (c.h + 1) / 2, width: (c.w + 1) / 2))
+        let folded = bits(pooled)
+        let differing = zip(apart, folded).filter { $0 != $1 }.count
+        #expect(folded.count == apart.count && differing == 0, "\(c): \(differing) of \(apart.count) pooled outputs differ")
+        conv.variant = .cosine
+        #expect(!conv.poolsAsItWrites)
     }
 
     /// The network's eval forward (folded) against its layers run one by one.

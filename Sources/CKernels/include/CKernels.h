@@ -67,16 +67,20 @@ void sl_im2col(const float *x, int batch, int h, int w, int k, int stride, int p
 /// Ties keep the first tap in reading order (top-left, top-right, bottom-left, bottom-right).
 void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int *argmax);
 
-/// What an output transform applies to each output channel o as it writes that channel's rows,
-/// while they are still in L1 (evaluation only: a BatchNorm in eval mode folded to
-/// y = y·scale[o] + shift[o], then max(y, 0) when `relu`). The products are rounded separately
-/// from the sums, and a non-positive or NaN result becomes +0, exactly as BatchNorm2D computes
-/// them, so the fold changes no bits. A NULL epilogue leaves the convolution's output as is.
-typedef struct sl_channel_affine {
+/// What an output transform does to each output channel o as it writes that channel's rows,
+/// while they are still in L1 (evaluation only). With `scale` (not NULL): a BatchNorm in eval
+/// mode folded to y = y·scale[o] + shift[o], then max(y, 0) when `relu`; the products are rounded
+/// separately from the sums, and a non-positive or NaN result becomes +0, exactly as BatchNorm2D
+/// computes them. With `pooled` (not NULL): the output itself is not written; its 2×2, stride-2
+/// max pooling with 'same' windows goes to pooled (oc, batch, ⌈h/2⌉, ⌈w/2⌉) instead, compared as
+/// sl_maxpool2x2 compares. Either way the bits are those of the separate passes. A NULL epilogue
+/// leaves the convolution's output as is.
+typedef struct sl_output_epilogue {
     const float *scale;
     const float *shift;
     int relu;
-} sl_channel_affine;
+    float *pooled;
+} sl_output_epilogue;
 
 /// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed
 /// arrays are [16][rows][tiles]; tiles of the images [first, first + count) are numbered
@@ -91,7 +95,7 @@ void sl_wino_input(const float *x, int batch, int h, int w, int first, int count
                    int channels, float *v);
 /// Output tiles Aᵀ M A of rows [o0, o1) of m [16][outc][tiles] into y (outc, batch, h, w).
 void sl_wino_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
-                    int outc, const sl_channel_affine *post, float *y);
+                    int outc, const sl_output_epilogue *post, float *y);
 /// The Winograd convolution y (oc, batch, h, w) = x (ic, batch, h, w) ⋆ g, with u = the transformed
 /// kernels [16][oc][ic] (sl_wino_weights), fused per block of tile rows: only the tile rows
 /// [r0, r1) are computed (row = n·⌈h/2⌉ + ty over the whole batch; callers split rows across
@@ -99,7 +103,7 @@ void sl_wino_output(const float *m, int batch, int h, int w, int first, int coun
 /// oc, w) floats and belongs to one caller at a time. Results do not depend on how rows are split.
 /// `post` (or NULL) is applied to every output channel as it is written.
 void sl_wino_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                        int r0, int r1, const sl_channel_affine *post, float *scratch, float *y);
+                        int r0, int r1, const sl_output_epilogue *post, float *scratch, float *y);
 /// The weight gradient fused the same way: du [16][oc][ic] += (with `accumulate`; otherwise =) Σ over the tiles of rows [r0, r1) of
 /// (A dY Aᵀ) ⊙ (Bᵀ d B), x (ic, batch, h, w) the forward's input and dy (oc, batch, h, w) the output
 /// gradient (sl_wino_weight_grad takes du back to the kernels). ic must be a multiple of 8.
@@ -122,11 +126,11 @@ void sl_wino4_weight_grad(const float *du, int oc, int ic, float *dw);
 void sl_wino4_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
                     int channels, float *v);
 void sl_wino4_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
-                     int outc, const sl_channel_affine *post, float *y);
+                     int outc, const sl_output_epilogue *post, float *y);
 void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
                           int outc, float *dm);
 void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                         int r0, int r1, const sl_channel_affine *post, float *scratch, float *y);
+                         int r0, int r1, const sl_output_epilogue *post, float *scratch, float *y);
 void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
                                      int r0, int r1, int accumulate, float *scratch, float *du);
 long sl_wino4_fused_scratch(int ic, int oc, int w);
@@ -138,7 +142,7 @@ long sl_wino4_fused_scratch(int ic, int oc, int w);
 /// the weight gradient writes (not adds) dw (oc, ic, 3, 3) = Σ over images [n0, n1) of dy ⊛ x.
 void sl_direct_pad(const float *x, int batch, int h, int w, int c0, int c1, float *xp);
 void sl_direct3x3_forward(const float *xp, int batch, int h, int w, int ic, int oc, const float *weights,
-                          int n0, int n1, const sl_channel_affine *post, float *y);
+                          int n0, int n1, const sl_output_epilogue *post, float *y);
 void sl_direct3x3_weight_grad(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc,
                               int n0, int n1, float *dw);
 
@@ -169,17 +173,17 @@ typedef struct sl_kernel_table {
     void (*exp)(const float *x, float *y, long n);
     void (*tanh)(const float *x, float *y, long n);
     void (*wino_fused_rows)(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                            int r0, int r1, const sl_channel_affine *post, float *scratch, float *y);
+                            int r0, int r1, const sl_output_epilogue *post, float *scratch, float *y);
     long (*wino_fused_scratch)(int ic, int oc, int w);
     void (*wino_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
                                         int r0, int r1, int accumulate, float *scratch, float *du);
     void (*wino4_fused_rows)(const float *x, int batch, int h, int w, int ic, int oc, const float *u,
-                             int r0, int r1, const sl_channel_affine *post, float *scratch, float *y);
+                             int r0, int r1, const sl_output_epilogue *post, float *scratch, float *y);
     long (*wino4_fused_scratch)(int ic, int oc, int w);
     void (*wino4_fused_weight_grad_rows)(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
                                          int r0, int r1, int accumulate, float *scratch, float *du);
     void (*direct3x3_forward)(const float *xp, int batch, int h, int w, int ic, int oc, const float *weights,
-                              int n0, int n1, const sl_channel_affine *post, float *y);
+                              int n0, int n1, const sl_output_epilogue *post, float *y);
     void (*direct3x3_weight_grad)(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc,
                                   int n0, int n1, float *dw);
 } sl_kernel_table;

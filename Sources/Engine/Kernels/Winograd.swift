@@ -115,7 +115,7 @@ struct WinogradConvolution {
     /// fused per block of tile rows (`sl_wino_fused_rows`), wide ones as separate passes.
     /// `post` (evaluation only) is applied to each output channel as its rows are written.
     func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
-                  into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_channel_affine>? = nil, workspace: Workspace) {
+                  into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_output_epilogue>? = nil, workspace: Workspace) {
         if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) {
             convolveFused(x, transformedWeights: u, into: y, post: post, workspace: workspace)
         } else {
@@ -142,7 +142,7 @@ struct WinogradConvolution {
     /// `convolve` fused per block of tile rows: workers take contiguous ranges of the N·⌈H/2⌉
     /// tile rows, each with its own scratch (a few hundred KB) in the shared workspace.
     private func convolveFused(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
-                               into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_channel_affine>?, workspace: Workspace) {
+                               into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_output_epilogue>?, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (Int32(inChannels), Int32(outChannels), Int32(batch), Int32(height), Int32(width))
         let rows = batch * tileRows, four = tile == 4
@@ -162,7 +162,7 @@ struct WinogradConvolution {
 
     /// `convolve` as three passes over a chunk of images: transform, T OpenBLAS GEMMs, transform back.
     private func convolveInPasses(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
-                                  into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_channel_affine>?, workspace: Workspace) {
+                                  into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_output_epilogue>?, workspace: Workspace) {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         let (t, four) = (transforms, tile == 4)

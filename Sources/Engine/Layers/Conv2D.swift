@@ -160,8 +160,11 @@ public final class Conv2D: Layer {
     /// The forward with the eval-mode BatchNorm that follows folded in (`fold`, evaluation
     /// only): the output is then that BatchNorm's (and its ReLU's), computed while each part
     /// of it is in cache.
-    func forward(_ x: Activation, training: Bool, folding fold: FoldedNormalization?) -> Activation {
+    /// With `pool` (a 2×2 max pooling after the BatchNorm's ReLU; only where `poolsAsItWrites`)
+    /// the output transforms write only the pooled output, into the pooling layer's buffer.
+    func forward(_ x: Activation, training: Bool, folding fold: FoldedNormalization?, pooling pool: MaxPool2x2? = nil) -> Activation {
         precondition(fold == nil || !training, "\(name): a BatchNorm folds into the convolution only in eval mode")
+        precondition(pool == nil || (fold != nil && poolsAsItWrites), "\(name): only a folded plain Winograd convolution pools as it writes")
         let s = x.shape
         geometry = ConvGeometry(inChannels: inChannels, inHeight: s.height, inWidth: s.width, kernel: kernel, stride: stride, padding: padding)
         let out = Shape(channels: outChannels, batch: s.batch, height: geometry.outHeight, width: geometry.outWidth)
@@ -171,6 +174,12 @@ public final class Conv2D: Layer {
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
 
+        if let pool, var fold {
+            let pooled = pool.inferenceOutput(for: out)
+            fold.pooled = pooled.buffer.pointer
+            backend.forward(x, geometry: geometry, weight: weight, fold: fold, into: output.pointer)
+            return pooled
+        }
         // A SphereConv's fold follows g(θ), so the linear part runs without it.
         backend.forward(x, geometry: geometry, weight: weight, fold: sphere ? nil : fold, into: output.pointer)
         if sphere {
@@ -234,6 +243,10 @@ public final class Conv2D: Layer {
     }
     /// Columns per panel of a folded SphereConv evaluation (64 channels × 2048 × 4 B = 512 KB).
     static let foldPanel = 2048
+
+    /// Whether an evaluation may pool in this layer's output transform: plain convolution (a
+    /// SphereConv's fold follows its angle function) through Winograd.
+    var poolsAsItWrites: Bool { !variant.isSphere && backend is WinogradBackend }
 
     /// ε under the square roots of ‖w‖ and ‖x‖ (spherenet.md §1).
     static let normEpsilon: Float = 1e-4

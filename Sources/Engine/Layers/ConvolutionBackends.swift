@@ -180,7 +180,7 @@ final class DirectBackend: ConvolutionBackend {
         padded.ensure(count: inChannels * s.batch * (s.height + 2) * (s.width + 2))
         let (src, xp, weights) = (x.buffer.pointer, padded.pointer, weight.value.pointer)
         Parallel.forEach(inChannels) { r in sl_direct_pad(src, b, h, w, Int32(r.lowerBound), Int32(r.upperBound), xp) }
-        func run(_ post: UnsafePointer<sl_channel_affine>?) {
+        func run(_ post: UnsafePointer<sl_output_epilogue>?) {
             Parallel.forEach(s.batch) { images in
                 sl_direct3x3_forward(xp, b, h, w, ic, oc, weights, Int32(images.lowerBound), Int32(images.upperBound), post, u)
             }

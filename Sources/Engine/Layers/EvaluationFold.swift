@@ -11,16 +11,20 @@ struct FoldedNormalization {
     let scale: UnsafePointer<Float>   // (C) γ / √(running var + ε)
     let shift: UnsafePointer<Float>   // (C) β − running mean · scale
     let relu: Bool
+    /// Set when a 2×2 max pooling follows too: its output (C, N, ⌈H/2⌉, ⌈W/2⌉), which the
+    /// Winograd output transforms then write instead of the convolution's own output.
+    var pooled: UnsafeMutablePointer<Float>? = nil
 
     /// The same fold as the C kernels take it, for the length of `body`.
-    func withKernelForm<R>(_ body: (UnsafePointer<sl_channel_affine>) -> R) -> R {
-        var post = sl_channel_affine(scale: scale, shift: shift, relu: relu ? 1 : 0)
+    func withKernelForm<R>(_ body: (UnsafePointer<sl_output_epilogue>) -> R) -> R {
+        var post = sl_output_epilogue(scale: scale, shift: shift, relu: relu ? 1 : 0, pooled: pooled)
         return withUnsafePointer(to: &post, body)
     }
 
     /// Applies the fold in place to columns `columns` of rows `rows` (channels) of a
     /// (C, ld) matrix: for outputs no transform writes channel by channel.
     func apply(to u: UnsafeMutablePointer<Float>, rows: Range<Int>, ld: Int, columns: Range<Int>) {
+        precondition(pooled == nil, "only the Winograd output transforms pool as they write")
         for r in rows {
             let row = u + r * ld + columns.lowerBound
             BatchNorm2D.scaleAndShift(row, into: row, count: columns.count, scale: scale[r], shift: shift[r], relu: relu)
@@ -48,11 +52,19 @@ extension BatchNorm2D {
 extension Network {
     /// Eval-mode forward with every convolution that a BatchNorm follows doing that BatchNorm's
     /// (and its ReLU's) work in its own output pass. Residual units run as they are.
+    /// When the ReLU is followed by a 2×2 max pooling and the convolution's output transform can
+    /// pool, the pooled output is all it writes.
     func forwardFolded(_ images: Activation) -> Activation {
         var h = images
         var i = 0
         while i < layers.count {
             if Network.foldsEvaluation, let conv = layers[i] as? Conv2D, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2D {
+                if i + 3 < layers.count, let relu = layers[i + 2] as? ReLU, relu.absorbed,
+                   let pool = layers[i + 3] as? MaxPool2x2, conv.poolsAsItWrites {
+                    h = conv.forward(h, training: false, folding: bn.evaluationFold(), pooling: pool)
+                    i += 4
+                    continue
+                }
                 h = conv.forward(h, training: false, folding: bn.evaluationFold())
                 i += 2
             } else {
@@ -64,6 +76,6 @@ extension Network {
     }
 
     /// Developer switch for measurements: SPHERELAB_NO_EVAL_FOLD=1 runs evaluations layer by
-    /// layer (BatchNorm as its own pass). Read once per process.
+    /// layer (BatchNorm and pooling as their own passes). Read once per process.
     static let foldsEvaluation = ProcessInfo.processInfo.environment["SPHERELAB_NO_EVAL_FOLD"] == nil
 }

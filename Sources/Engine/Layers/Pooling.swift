@@ -47,6 +47,17 @@ public final class MaxPool2x2: Layer {
         return Activation(output, o)
     }
 
+    /// This layer's output for an inference pass over an input of shape `s` that the
+    /// convolution before it pools itself (`Network.forwardFolded`): the buffer to write, and no
+    /// indices, as after an inference pass of its own.
+    func inferenceOutput(for s: Shape) -> Activation {
+        inputShape = s
+        let o = try! outputShape(for: s)   // cannot fail: any size ≥ 1 pools
+        output.ensure(count: o.count)
+        indicesFor = nil
+        return Activation(output, o)
+    }
+
     public func backward(_ dy: Activation) -> Activation? {
         guard needsInputGradient else { return nil }
         // Safe by construction: the indices exist only after a training forward of this
