@@ -37,6 +37,7 @@ fileprivate let fusedCases: [FusedWinogradCase] = [
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
     .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2, tile: 4),
     .init(ic: 96, oc: 80, h: 14, w: 14, batch: 1, tile: 4),   // the widest fused layers (fmnist-w0.5)
+    .init(ic: 128, oc: 120, h: 7, w: 7, batch: 2),            // the widest fused 2×2-tile layers (fmnist-w0.5)
 ]
 
 /// y (oc, batch, h, w) = x ⋆ g, 3×3, stride 1, padding 1, summed in Double.

@@ -116,7 +116,7 @@ struct WinogradConvolution {
     /// `post` (evaluation only) is applied to each output channel as its rows are written.
     func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
                   into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_output_epilogue>? = nil, workspace: Workspace) {
-        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) {
+        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels, tile: tile) {
             convolveFused(x, transformedWeights: u, into: y, post: post, workspace: workspace)
         } else {
             convolveInPasses(x, transformedWeights: u, into: y, post: post, workspace: workspace)
@@ -125,18 +125,29 @@ struct WinogradConvolution {
 
     /// Whether a convolution runs fused: the transforms of a block of tile rows, its 16 or 36
     /// products (a register-tiled kernel) and the inverse transform while all stay in L2.
-    /// Measured per layer (one thread, forward and weight gradient, fused against passes): fused
-    /// wins up to 96 channels (fmnist-w0.5's 96-channel 14×14 layers: 9.4 against 12.8 ms with
-    /// 4×4 tiles); from 128 (cifar-w1, fmnist-w0.5's last stage) OpenBLAS's packed GEMMs win
-    /// once the products themselves dominate.
-    static func fuses(inChannels: Int, outChannels: Int) -> Bool {
-        max(inChannels, outChannels) <= fusedMaximumChannels
+    /// Measured per layer (one thread, forward and weight gradient, fused against passes): with
+    /// 4×4 tiles fused wins up to 96 channels (fmnist-w0.5's 96-channel 14×14 layers: 9.4 against
+    /// 12.8 ms); from 128 (cifar-w1's 32×32 layers) OpenBLAS's packed GEMMs win once the products
+    /// themselves dominate. With 2×2 tiles (images under 13 wide) see `fusedMaximumChannelsSmall`.
+    static func fuses(inChannels: Int, outChannels: Int, tile: Int) -> Bool {
+        max(inChannels, outChannels) <= (tile == 2 ? fusedMaximumChannelsSmall : fusedMaximumChannels)
     }
-    /// The widest layer (channels) that runs fused. Developer switch for measurements:
-    /// SPHERELAB_WINOGRAD_FUSED_UP_TO=<channels> in the environment (0: never), read once per process.
+    /// The widest layer (channels) with 4×4 tiles that runs fused. Developer switch for
+    /// measurements: SPHERELAB_WINOGRAD_FUSED_UP_TO=<channels> in the environment (0: never),
+    /// read once per process; it sets the 2×2-tile limit too unless that has its own.
     static let fusedMaximumChannels: Int = {
         if let v = ProcessInfo.processInfo.environment["SPHERELAB_WINOGRAD_FUSED_UP_TO"], let n = Int(v) { return n }
         return 96
+    }()
+    /// The widest layer with 2×2 tiles that runs fused: 128 channels. fmnist-w0.5's 128-channel
+    /// 7×7 layers trained 2–4 % faster fused than in passes (evaluation 1–3 %), measured
+    /// alternately in one run; cifar-w1's 256-channel 8×8 layers trained 3–6 % slower fused, so
+    /// they stay in passes. Switch: SPHERELAB_WINOGRAD_FUSED_SMALL_UP_TO.
+    static let fusedMaximumChannelsSmall: Int = {
+        let env = ProcessInfo.processInfo.environment
+        if let v = env["SPHERELAB_WINOGRAD_FUSED_SMALL_UP_TO"], let n = Int(v) { return n }
+        if let v = env["SPHERELAB_WINOGRAD_FUSED_UP_TO"], let n = Int(v) { return n }
+        return 128
     }()
 
     /// `convolve` fused per block of tile rows: workers take contiguous ranges of the N·⌈H/2⌉
@@ -210,7 +221,7 @@ struct WinogradConvolution {
     /// `addWeightGradient` takes it back to (outC, inC, 3, 3).
     func transformedWeightGradient(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                    into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels) && inChannels % 8 == 0 {
+        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels, tile: tile) && inChannels % 8 == 0 {
             transformedWeightGradientFused(input: x, outputGradient: dy, into: du, workspace: workspace)
         } else {
             transformedWeightGradientInPasses(input: x, outputGradient: dy, into: du, workspace: workspace)
@@ -260,7 +271,7 @@ struct WinogradConvolution {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         var firstChunk = true
-        let fused = WinogradConvolution.fuses(inChannels: ic, outChannels: oc)
+        let fused = WinogradConvolution.fuses(inChannels: ic, outChannels: oc, tile: tile)
         let tilesPerChunk = fused ? WinogradConvolution.weightGradientTilesPerChunk : WinogradConvolution.tilesPerChunk
         let (t, four) = (transforms, tile == 4)
         forEachChunk(limit: workspace.chunkElements, tiles: tilesPerChunk) { first, count, tiles in

@@ -221,7 +221,7 @@ public struct ModelPlan: Sendable, Equatable {
             let patches = min(chunk, mul(i, k, k, oh, ow, n))
             columns = max(columns, patches); columnGradients = max(columnGradients, patches)
             if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o),
-               WinogradConvolution.fuses(inChannels: i, outChannels: o) {
+               WinogradConvolution.fuses(inChannels: i, outChannels: o, tile: WinogradConvolution.tile(height: oh, width: ow)) {
                 // Forward and weight gradient (i → o) and input gradient (channels swapped).
                 let tile = WinogradConvolution.tile(height: oh, width: ow)
                 for (a, b) in [(i, o), (o, i)] {
