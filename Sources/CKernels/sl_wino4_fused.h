@@ -71,7 +71,7 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
         }
         for (int i = 0; i < 36; i++) {   // padding columns: defined values for the products
             float *pad = v + ((long)i * ic + c) * ld;
-            for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+            sl_clear_padding(pad + tiles, ld - tiles);
         }
     }
 }
@@ -131,7 +131,7 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
             }
             for (int i = 0; i < 36; i++) {
                 float *pad = sc.product + ((long)i * oc + o) * ld;
-                for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+                sl_clear_padding(pad + tiles, ld - tiles);
             }
         }
         for (int i = 0; i < 36; i++) {

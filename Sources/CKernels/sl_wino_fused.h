@@ -154,7 +154,7 @@ SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int 
         }
         for (int i = 0; i < 16; i++) {   // padding columns: defined values for the products
             float *pad = v + ((long)i * ic + c) * ld;
-            for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+            sl_clear_padding(pad + tiles, ld - tiles);
         }
     }
 }
@@ -241,7 +241,7 @@ static void sl_wino_fused_weight_grad_rows_impl(const float *x, const float *dy,
             }
             for (int i = 0; i < 16; i++) {
                 float *pad = d + ((long)i * oc + o) * ld;
-                for (int q = tiles; q < ld; q++) pad[q] = 0.0f;
+                sl_clear_padding(pad + tiles, ld - tiles);
             }
         }
         for (int i = 0; i < 16; i++) {

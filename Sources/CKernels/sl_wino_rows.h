@@ -85,6 +85,16 @@ static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int
     }
 }
 
+// Clears the n < 8 padding columns at the end of one row of a block's transformed array. A plain
+// loop became a call to memset per row (36 rows per channel per block: about 2 % of a training
+// step on fmnist-w0.5, whose blocks of 28 tiles leave four columns); stores of constant size
+// stay inline.
+static inline void sl_clear_padding(float *p, int n) {
+    if (n & 4) { p[0] = 0.0f; p[1] = 0.0f; p[2] = 0.0f; p[3] = 0.0f; p += 4; }
+    if (n & 2) { p[0] = 0.0f; p[1] = 0.0f; p += 2; }
+    if (n & 1) p[0] = 0.0f;
+}
+
 // Runs BODY(tx) for vector starts tx covering [0, n) with vectors of N, the last start n − N.
 #define SL_WINO_VECTOR_STARTS(n, N, BODY)                                   \
     do {                                                                    \
