@@ -59,6 +59,12 @@ void sl_sphere_forward(int variant, const float *u, const float *inv_w, const fl
     sl_active()->sphere_forward(variant, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out);
 }
 
+void sl_sphere_forward_folded(int variant, const float *u, const float *inv_w, const float *inv_x, const float *k,
+                              int oc, int ld, int m0, int m1, float *out, float *cos_out,
+                              const struct sl_output_epilogue *post) {
+    sl_active()->sphere_forward_folded(variant, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out, post);
+}
+
 void sl_sphere_backward(int variant, const float *dout, const float *cos_saved, const float *inv_w,
                         const float *inv_x, const float *k, int oc, int ld, int m0, int m1, float *du,
                         float *row_acc, float *col_acc, float *dk) {

@@ -16,19 +16,20 @@ static void sl_fill_nan(float *base, int rows, int ld, int m0, int m1) {
     }
 }
 
-static void sl_sphere_forward_impl(int variant, const float *u, const float *inv_w, const float *inv_x,
-                                   const float *k, int oc, int ld, int m0, int m1, float *out, float *cos_out) {
+static void sl_sphere_forward_folded_impl(int variant, const float *u, const float *inv_w, const float *inv_x,
+                                          const float *k, int oc, int ld, int m0, int m1, float *out, float *cos_out,
+                                          const sl_output_epilogue *post) {
     if (oc <= 0 || m1 <= m0) return;
     switch (variant) {
     case SL_VARIANT_COSINE:
-        sl_forward_impl(SL_VARIANT_COSINE, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out);
+        sl_forward_impl(SL_VARIANT_COSINE, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out, post);
         return;
     case SL_VARIANT_LINEAR:
-        sl_forward_impl(SL_VARIANT_LINEAR, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out);
+        sl_forward_impl(SL_VARIANT_LINEAR, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out, post);
         return;
     case SL_VARIANT_SIGMOID:
         if (k != NULL) {
-            sl_forward_impl(SL_VARIANT_SIGMOID, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out);
+            sl_forward_impl(SL_VARIANT_SIGMOID, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out, post);
             return;
         }
         break;
@@ -37,6 +38,11 @@ static void sl_sphere_forward_impl(int variant, const float *u, const float *inv
     }
     sl_fill_nan(out, oc, ld, m0, m1);
     sl_fill_nan(cos_out, oc, ld, m0, m1);
+}
+
+static void sl_sphere_forward_impl(int variant, const float *u, const float *inv_w, const float *inv_x,
+                                   const float *k, int oc, int ld, int m0, int m1, float *out, float *cos_out) {
+    sl_sphere_forward_folded_impl(variant, u, inv_w, inv_x, k, oc, ld, m0, m1, out, cos_out, NULL);
 }
 
 static void sl_sphere_backward_impl(int variant, const float *dout, const float *cos_saved, const float *inv_w,
@@ -94,6 +100,7 @@ SL_DEFINE_MAP(sl_tanh_impl, sl_tanh_el)
 
 const sl_kernel_table SL_KERNEL_TABLE = {
     .sphere_forward = sl_sphere_forward_impl,
+    .sphere_forward_folded = sl_sphere_forward_folded_impl,
     .sphere_backward = sl_sphere_backward_impl,
     .column_sumsq = sl_column_sumsq_impl,
     .acos = sl_acos_impl,

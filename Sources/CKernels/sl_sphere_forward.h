@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sl_sigmoid_row.h"
+#include "sl_wino_rows.h"
 
 // g for one clamped cosine. `variant` is a constant at every call site, so the branches fold.
 SL_INLINE float sl_forward_g(const int variant, float c, sl_sigmoid_row row) {
@@ -16,8 +17,10 @@ SL_INLINE float sl_forward_g(const int variant, float c, sl_sigmoid_row row) {
     return sl_copysign((em * -row.inv_t) / (2.0f + em), c);
 }
 
+// `post` (or NULL): the evaluation fold of each row's panel while it is in L1 (sl_affine_row).
 SL_INLINE void sl_forward_impl(const int variant, const float *u, const float *inv_w, const float *inv_x,
-                               const float *k, int oc, int ld, int m0, int m1, float *out, float *cos_out) {
+                               const float *k, int oc, int ld, int m0, int m1, float *out, float *cos_out,
+                               const sl_output_epilogue *post) {
     sl_sigmoid_row rows[SL_ROW_GROUP];
     for (int r0 = 0; r0 < oc; r0 += SL_ROW_GROUP) {
         const int rn = sl_min_int(SL_ROW_GROUP, oc - r0);
@@ -34,6 +37,7 @@ SL_INLINE void sl_forward_impl(const int variant, const float *u, const float *i
                     // Fully in place: one store per element instead of two to the same address.
                     SL_ELEMENTWISE_LOOP
                     for (int m = p0; m < p1; m++) out_row[m] = sl_clamp_cos(u_row[m] * iw * inv_x[m]);
+                    if (post != NULL) sl_affine_row(out_row + p0, p1 - p0, post, r);
                     continue;
                 }
                 SL_ELEMENTWISE_LOOP
@@ -44,6 +48,7 @@ SL_INLINE void sl_forward_impl(const int variant, const float *u, const float *i
                     cos_row[m] = c;
                     out_row[m] = g;
                 }
+                if (post != NULL) sl_affine_row(out_row + p0, p1 - p0, post, r);
             }
         }
     }

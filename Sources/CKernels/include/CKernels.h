@@ -36,11 +36,18 @@ enum {
 /// The clamp margin δ: c is clamped to [−1+δ, 1−δ] (δ = 1e-6 in float32).
 #define SL_COS_DELTA 1e-6f
 
+struct sl_output_epilogue;   // below, with the Winograd kernels that take it too
+
 /// Forward: c = clamp(u·inv_w[r]·inv_x[m], −1+δ, 1−δ), out = g(acos c), cos_out = c.
 /// `k` (one effective k per row, > 0) is read for SL_VARIANT_SIGMOID only and may be NULL otherwise.
-/// `out` and `cos_out` may alias `u`; `cos_out` may alias `out` for SL_VARIANT_COSINE.
+/// `out` and `cos_out` may alias `u`; `cos_out` may alias `out` (out then holds g: what an
+/// evaluation, which keeps no cosine, asks for).
 void sl_sphere_forward(int variant, const float *u, const float *inv_w, const float *inv_x, const float *k,
                        int oc, int ld, int m0, int m1, float *out, float *cos_out);
+/// The same, then `post` (or NULL; not pooling) applied to each row's columns while they are in L1.
+void sl_sphere_forward_folded(int variant, const float *u, const float *inv_w, const float *inv_x, const float *k,
+                              int oc, int ld, int m0, int m1, float *out, float *cos_out,
+                              const struct sl_output_epilogue *post);
 
 /// Backward, given dout = dL/dg and the saved clamped cosine c:
 ///   dc         = dout · dg/dc                  (0 where |c| >= 1−δ)
@@ -168,6 +175,9 @@ typedef struct sl_kernel_table {
     void (*sphere_backward)(int variant, const float *dout, const float *cos_saved, const float *inv_w,
                             const float *inv_x, const float *k, int oc, int ld, int m0, int m1,
                             float *du, float *row_acc, float *col_acc, float *dk);
+    void (*sphere_forward_folded)(int variant, const float *u, const float *inv_w, const float *inv_x, const float *k,
+                                  int oc, int ld, int m0, int m1, float *out, float *cos_out,
+                                  const struct sl_output_epilogue *post);
     void (*column_sumsq)(const float *a, int k, int ld, int m0, int m1, float *out);
     void (*acos)(const float *x, float *y, long n);
     void (*exp)(const float *x, float *y, long n);

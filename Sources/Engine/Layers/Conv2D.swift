@@ -205,7 +205,7 @@ public final class Conv2D: Layer {
     }
 
     /// Norms and the angle function over the whole GEMM output, in place. Evaluation keeps no
-    /// cosine for backward and applies `fold` to each panel of columns while it is in cache.
+    /// cosine for backward and applies `fold` to each row's panel of columns while it is in L1.
     private func sphereEpilogue(columns m: Int, training: Bool, fold: FoldedNormalization?) {
         let oc = outChannels, k = patchSize
         let invX = inverseInputNorm.pointer
@@ -226,23 +226,14 @@ public final class Conv2D: Layer {
         // Without a cosine to keep, the kernel's cosine store lands where g(θ) is stored next.
         let cosOut = savesCosine ? cosine.pointer : output.pointer
         let (v, out, invW, kEff) = (variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, effectiveK.pointer)
-        Parallel.forEach(m, minimumPerWorker: 1024) { r in
-            guard let fold else {
-                sl_sphere_forward(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound), out, cosOut)
-                return
-            }
-            // Panels of columns small enough that all oc rows of one stay in L2 for the fold.
-            var p0 = r.lowerBound
-            while p0 < r.upperBound {
-                let p1 = min(r.upperBound, p0 + Conv2D.foldPanel)
-                sl_sphere_forward(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(p0), Int32(p1), out, cosOut)
-                fold.apply(to: out, rows: 0..<oc, ld: m, columns: p0..<p1)
-                p0 = p1
+        func run(_ post: UnsafePointer<sl_output_epilogue>?) {
+            Parallel.forEach(m, minimumPerWorker: 1024) { r in
+                sl_sphere_forward_folded(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound),
+                                         out, cosOut, post)
             }
         }
+        if let fold { fold.withKernelForm { run($0) } } else { run(nil) }
     }
-    /// Columns per panel of a folded SphereConv evaluation (64 channels × 2048 × 4 B = 512 KB).
-    static let foldPanel = 2048
 
     /// Whether an evaluation may pool in this layer's output transform: plain convolution (a
     /// SphereConv's fold follows its angle function) through Winograd.
