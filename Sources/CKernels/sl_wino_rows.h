@@ -68,6 +68,15 @@ static inline void sl_pool_row_pair(const float *r0, const float *r1, int w, flo
     }
 }
 
+// row[q] −= x[q]·s[q], the product and the difference rounded apart (no fused multiply-add), as
+// Conv2D's Swift loop computes the ‖x‖ term.
+static inline void sl_subtract_product_row(float *row, const float *x, const float *s, int n) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    for (int i = 0; i < n; i++) row[i] = row[i] - x[i] * s[i];
+}
+
 // The epilogue of one tile row of channel o, image n: `rows` are its `tile` output rows (image rows
 // first, first + 1, …; NULL or a scratch row past the image's height h), each w wide, already
 // written. Folds them, then pools them when the epilogue pools (ph × ⌈w/2⌉ pooled rows per image).
@@ -75,6 +84,13 @@ static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int
                                         const sl_output_epilogue *post, int o) {
     if (post->scale != NULL) {
         for (int k = 0; k < tile && first + k < h; k++) sl_affine_row(rows[k], w, post, o);
+    }
+    if (post->minus_x != NULL) {
+        for (int k = 0; k < tile && first + k < h; k++) {
+            const long y = first + k;
+            sl_subtract_product_row(rows[k], post->minus_x + (((long)o * batch + n) * h + y) * w,
+                                    post->spread + ((long)n * h + y) * w, w);
+        }
     }
     if (post->pooled != NULL) {
         const int ph = (h + 1) / 2, pw = (w + 1) / 2;

@@ -80,13 +80,18 @@ void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int
 /// separately from the sums, and a non-positive or NaN result becomes +0, exactly as BatchNorm2D
 /// computes them. With `pooled` (not NULL): the output itself is not written; its 2×2, stride-2
 /// max pooling with 'same' windows goes to pooled (oc, batch, ⌈h/2⌉, ⌈w/2⌉) instead, compared as
-/// sl_maxpool2x2 compares. Either way the bits are those of the separate passes. A NULL epilogue
-/// leaves the convolution's output as is.
+/// sl_maxpool2x2 compares. With `minus_x` (not NULL; training, a SphereConv's input gradient):
+/// each output row loses minus_x · spread element by element, minus_x laid out as the output
+/// (channels, batch, h, w) and spread as one channel (batch, h, w) — the ‖x‖ term, product and
+/// difference rounded apart as in Conv2D's Swift loop. Either way the bits are those of the
+/// separate passes. A NULL epilogue leaves the convolution's output as is.
 typedef struct sl_output_epilogue {
     const float *scale;
     const float *shift;
     int relu;
     float *pooled;
+    const float *minus_x;
+    const float *spread;
 } sl_output_epilogue;
 
 /// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed

@@ -284,20 +284,20 @@ public final class Conv2D: Layer {
             }
         }
         if needsInputGradient { inputGradient.ensure(count: s.count) }
-        backwardBackend.backward(x, geometry: geometry, du: du, weight: weight, dx: needsInputGradient ? inputGradient.pointer : nil)
+        var correction: InputGradientCorrection?
         if sphere && needsInputGradient {
             // ‖x‖ term: dpatch −= patch · colAcc per position; through col2im that is
             // dx[c, pixel] −= x[c, pixel] · (colAcc summed over every window holding the pixel).
-            let plane = s.plane, channels = inChannels
-            pixelValues.ensure(count: plane)
+            // The Winograd backend subtracts it as it writes dx; the others after.
+            pixelValues.ensure(count: s.plane)
             windowSpread(columnAccumulator.pointer, batch: s.batch, geometry: geometry, into: pixelValues.pointer)
-            let (dx, xs, spread) = (inputGradient.pointer, x.buffer.pointer, pixelValues.pointer)
-            Parallel.forEach(plane, minimumPerWorker: 4096) { r in
-                for c in 0..<channels {
-                    let d = dx + c * plane, v = xs + c * plane
-                    for i in r { d[i] -= v[i] * spread[i] }
-                }
-            }
+            correction = InputGradientCorrection(input: x.buffer.pointer, spread: pixelValues.pointer)
+        }
+        let backwardBackend = self.backwardBackend
+        backwardBackend.backward(x, geometry: geometry, du: du, weight: weight, dx: needsInputGradient ? inputGradient.pointer : nil,
+                                 correction: correction)
+        if let correction, !backwardBackend.appliesCorrections {
+            correction.apply(to: inputGradient.pointer, channels: inChannels, plane: s.plane)
         }
         if sphere {
             // ‖w‖ term: dW[r] −= (Σ_m dc·c) / ‖w‖² · w[r]

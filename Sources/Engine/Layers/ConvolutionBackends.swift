@@ -9,9 +9,30 @@ protocol ConvolutionBackend: AnyObject {
     func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, fold: FoldedNormalization?,
                  into u: UnsafeMutablePointer<Float>)
     /// weight.grad += du ⊛ x (the trainer zeroed it); when `dx` is given, dx (C, N, H, W) =
-    /// the input gradient, written (not added).
+    /// the input gradient, written (not added), less `correction` where the backend
+    /// `appliesCorrections` (otherwise the caller subtracts it).
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
-                  dx: UnsafeMutablePointer<Float>?)
+                  dx: UnsafeMutablePointer<Float>?, correction: InputGradientCorrection?)
+    /// Whether `backward` subtracts a correction from dx itself, as it writes each row.
+    var appliesCorrections: Bool { get }
+}
+
+/// A SphereConv's ‖x‖ term of the input gradient: dx[c, pixel] −= input[c, pixel] · spread[pixel]
+/// (spread: (N, H, W), the column sums spread over every window holding the pixel).
+struct InputGradientCorrection {
+    let input: UnsafePointer<Float>    // (C, N, H, W), the forward's input
+    let spread: UnsafePointer<Float>   // (N, H, W)
+
+    /// The subtraction as a separate pass over dx (C, N, H, W), for backends that cannot fold it.
+    func apply(to dx: UnsafeMutablePointer<Float>, channels: Int, plane: Int) {
+        let (xs, spread) = (input, self.spread)
+        Parallel.forEach(plane, minimumPerWorker: 4096) { r in
+            for c in 0..<channels {
+                let d = dx + c * plane, v = xs + c * plane
+                for i in r { d[i] -= v[i] * spread[i] }
+            }
+        }
+    }
 }
 
 /// im2col + GEMM, in chunks of images so the patch matrix stays under the workspace bound;
@@ -37,8 +58,10 @@ final class Im2colBackend: ConvolutionBackend {
         }
     }
 
+    var appliesCorrections: Bool { false }
+
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
-                  dx: UnsafeMutablePointer<Float>?) {
+                  dx: UnsafeMutablePointer<Float>?, correction: InputGradientCorrection?) {
         let s = x.shape, m = s.batch * geometry.outHeight * geometry.outWidth, k = geometry.patchSize, oc = outChannels
         if let dx, !geometry.isPointwise { dx.update(repeating: 0, count: s.count) }   // col2im adds into it
         forEachChunk(of: x, geometry: geometry) { first, count, m0, mc, cols, ld in
@@ -130,8 +153,11 @@ final class WinogradBackend: ConvolutionBackend {
         }
     }
 
+    /// The correction rides on the input gradient's output transform (`sl_output_epilogue`).
+    var appliesCorrections: Bool { true }
+
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
-                  dx: UnsafeMutablePointer<Float>?) {
+                  dx: UnsafeMutablePointer<Float>?, correction: InputGradientCorrection?) {
         let (ic, oc, s) = (inChannels, outChannels, x.shape)
         let gradientPlan = plan(inChannels: ic, outChannels: oc, s)
         transformedWeightGradient.ensure(count: gradientPlan.transforms * oc * ic)
@@ -145,7 +171,14 @@ final class WinogradBackend: ConvolutionBackend {
         transformedWeights.ensure(count: inputPlan.transforms * oc * ic)
         WinogradConvolution.transformWeights(weight.value.pointer, outChannels: oc, inChannels: ic, flipped: true,
                                              tile: inputPlan.tile, into: transformedWeights.pointer)
-        inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
+        guard let correction else {
+            inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
+            return
+        }
+        var post = sl_output_epilogue(scale: nil, shift: nil, relu: 0, pooled: nil, minus_x: correction.input, spread: correction.spread)
+        withUnsafePointer(to: &post) { p in
+            inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, post: p, workspace: workspace)
+        }
     }
 }
 
@@ -188,8 +221,10 @@ final class DirectBackend: ConvolutionBackend {
         if let fold { fold.withKernelForm { run($0) } } else { run(nil) }
     }
 
+    var appliesCorrections: Bool { false }
+
     func backward(_ x: Activation, geometry: ConvGeometry, du: UnsafeMutablePointer<Float>, weight: Parameter,
-                  dx: UnsafeMutablePointer<Float>?) {
+                  dx: UnsafeMutablePointer<Float>?, correction: InputGradientCorrection?) {
         precondition(dx == nil, "the direct convolution computes no input gradient")
         let s = x.shape
         let (b, h, w, ic, oc) = (Int32(s.batch), Int32(s.height), Int32(s.width), Int32(inChannels), Int32(outChannels))

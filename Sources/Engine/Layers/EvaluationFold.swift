@@ -17,7 +17,7 @@ struct FoldedNormalization {
 
     /// The same fold as the C kernels take it, for the length of `body`.
     func withKernelForm<R>(_ body: (UnsafePointer<sl_output_epilogue>) -> R) -> R {
-        var post = sl_output_epilogue(scale: scale, shift: shift, relu: relu ? 1 : 0, pooled: pooled)
+        var post = sl_output_epilogue(scale: scale, shift: shift, relu: relu ? 1 : 0, pooled: pooled, minus_x: nil, spread: nil)
         return withUnsafePointer(to: &post, body)
     }
 
