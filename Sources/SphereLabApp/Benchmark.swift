@@ -85,6 +85,7 @@ public struct Benchmark {
     public func measureTraining(_ c: Configuration, variant: ConvVariant, trainer: Trainer? = nil,
                                 duringStep: (() -> Void)? = nil) throws -> Result {
         let t = try trainer ?? makeTrainer(c, variant: variant)
+        t.capturesAngles = false   // as a session's steps between statistics
         var times: [Double] = []
         for i in 0..<(warmup + steps) {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -94,6 +95,15 @@ public struct Benchmark {
             if i >= warmup { times.append(s) }
         }
         let median = Benchmark.median(times)
+        // Developer switch: SPHERELAB_INVENTORY=1 lists the workspace's buffers after the steps.
+        if ProcessInfo.processInfo.environment["SPHERELAB_INVENTORY"] != nil {
+            var total = 0
+            for row in t.network.workspace.inventory where row.bytes > 0 {
+                total += row.bytes
+                print(String(format: "workspace %8.1f MB  %@", Double(row.bytes) / 1e6, row.name))
+            }
+            print(String(format: "workspace %8.1f MB  in all", Double(total) / 1e6))
+        }
         let work = Double(try c.convolutionWork().trainingFLOPPerImage) / 1e9
         return Result(configuration: c.name, variant: variant.name, mode: "train", imagesPerSecond: Double(batch) / median,
                       medianStepSeconds: median, steps: steps, convGflopPerImage: work)

@@ -70,9 +70,15 @@ void sl_im2col(const float *x, int batch, int h, int w, int k, int stride, int p
                int first, int count, int c0, int c1, float *col);
 
 /// 2×2 stride-2 max pooling with 'same' windows over planes [p0, p1) of x (planes, h, w) into
-/// y (planes, ⌈h/2⌉, ⌈w/2⌉); argmax (flat input index per output, or NULL) for backward.
-/// Ties keep the first tap in reading order (top-left, top-right, bottom-left, bottom-right).
-void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y, int *argmax);
+/// y (planes, ⌈h/2⌉, ⌈w/2⌉). Ties keep the first tap in reading order (top-left, top-right,
+/// bottom-left, bottom-right).
+void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y);
+/// dx (planes, h, w) from dy (planes, ⌈h/2⌉, ⌈w/2⌉) for sl_maxpool2x2 over planes [p0, p1),
+/// finding each window's winner again in x (no stored indices); writes every dx value. With
+/// `scale` (not NULL) the pooled input is BatchNorm's output rebuilt per tap from its input x:
+/// x·scale[c] + shift[c], rounded apart, then max(·, 0) when `relu`; c = plane / batch.
+void sl_maxpool2x2_backward(const float *x, int h, int w, long p0, long p1, long batch,
+                            const float *scale, const float *shift, int relu, const float *dy, float *dx);
 
 /// What an output transform does to each output channel o as it writes that channel's rows,
 /// while they are still in L1 (evaluation only). With `scale` (not NULL): a BatchNorm in eval

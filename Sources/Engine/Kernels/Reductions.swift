@@ -72,6 +72,36 @@ func planeCentredDotAndSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
 /// a[i] = key[i] > 0 ? a[i] : 0 (written back, as the ReLU's backward would), then the same
 /// sums over the masked values in the same order — bit for bit what the ReLU pass followed by
 /// `planeCentredDotAndSum` gives, in one pass over the plane instead of two.
+/// `planeMaskedCentredDotAndSum` with the key computed from `b` as it is read: key = b·scale +
+/// shift (product and sum rounded apart, as BatchNorm's forward computes its output), so a
+/// BatchNorm whose output was not kept masks by the same signs without writing that output again.
+@inline(__always)
+func planeAffineMaskedCentredDotAndSum(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count n: Int, center: Float,
+                                       keyScale: Float, keyShift: Float) -> (dot: Float, sum: Float) {
+    let ra = UnsafeMutableRawPointer(a), rb = UnsafeRawPointer(b)
+    let c = SIMD8<Float>(repeating: center)
+    let (ks, kt) = (SIMD8<Float>(repeating: keyScale), SIMD8<Float>(repeating: keyShift))
+    var dot = SIMD8<Float>.zero, sum = SIMD8<Float>.zero, i = 0
+    while i + 8 <= n {
+        let vb = rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let k = vb * ks + kt
+        let keep = unsafeBitCast(k .> SIMD8<Float>(repeating: 0), to: SIMD8<Int32>.self)   // all ones or zero
+        let raw = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Int32>.self)
+        let va = unsafeBitCast(raw & keep, to: SIMD8<Float>.self)
+        ra.storeBytes(of: va, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        dot += va * (vb - c)
+        sum += va
+        i += 8
+    }
+    var d = dot.sum(), s = sum.sum()
+    while i < n {
+        let k = b[i] * keyScale + keyShift
+        a[i] = k > 0 ? a[i] : 0
+        d += a[i] * (b[i] - center); s += a[i]; i += 1
+    }
+    return (d, s)
+}
+
 @inline(__always)
 func planeMaskedCentredDotAndSum(_ a: UnsafeMutablePointer<Float>, key: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                  count n: Int, center: Float) -> (dot: Float, sum: Float) {

@@ -38,7 +38,17 @@ public final class BatchNorm2D: Layer {
     public let runningVar: StateBuffer
     public let batchesTracked: StateBuffer
 
-    private let output: FloatBuffer           // (C, N, H, W), in the workspace
+    private var output: FloatBuffer           // (C, N, H, W), in the workspace (perhaps the shared one)
+    private let workspace: Workspace
+    /// Set by `Network.recomputeNormalizedOutputs`: the output goes to a buffer every such
+    /// BatchNorm shares, read only by the next layer's forward; backward writes it back from the
+    /// kept input (`materializeOutput`). One activation-sized buffer per layer fewer.
+    public private(set) var sharesOutput = false
+    /// The workspace's count of writes to the shared buffer when this layer's training output
+    /// was last written there (nil: not there now, or never).
+    private var writtenAt: Int?
+    private let forwardScale = FloatBuffer()  // (C) γ/σ of the last training forward
+    private let forwardShift = FloatBuffer()  // (C) β − mean·γ/σ of the last training forward
     private let means = FloatBuffer()         // (C) batch mean, kept for backward
     let foldScale = FloatBuffer()             // (C) eval-mode scale, when folded (EvaluationFold.swift)
     let foldShift = FloatBuffer()             // (C) eval-mode shift
@@ -50,6 +60,7 @@ public final class BatchNorm2D: Layer {
     public init(name: String, channels: Int, statistics: BatchNormStatistics, workspace: Workspace = Workspace()) {
         self.name = name; self.channels = channels; self.statistics = statistics
         output = workspace.buffer(name, "output")
+        self.workspace = workspace
         weight = Parameter(name: "\(name).weight", shape: [channels], decays: true)
         bias = Parameter(name: "\(name).bias", shape: [channels], decays: true)
         runningMean = StateBuffer(name: "\(name).running_mean", shape: [channels])
@@ -77,6 +88,9 @@ public final class BatchNorm2D: Layer {
             input = x
             means.ensure(count: channels)
             inverseStd.ensure(count: channels)
+            forwardScale.ensure(count: channels)
+            forwardShift.ensure(count: channels)
+            let scales = forwardScale.pointer, shifts = forwardShift.pointer
             let momentum = statistics.update
             let rm = runningMean.value.pointer, rv = runningVar.value.pointer
             let meanOut = means.pointer, istdOut = inverseStd.pointer
@@ -91,6 +105,8 @@ public final class BatchNorm2D: Layer {
                 meanOut[c] = mean
                 istdOut[c] = istd
                 let scale = gamma[c] * istd, shift = beta[c] - mean * scale
+                scales[c] = scale
+                shifts[c] = shift
                 BatchNorm2D.scaleAndShift(xs, into: dst + c * p, count: p, scale: scale, shift: shift, relu: relu)
                 guard !freeze else { continue }
                 let unbiased = stats == .pytorch && p > 1 ? variance * Float(p) / Float(p - 1) : variance
@@ -99,7 +115,9 @@ public final class BatchNorm2D: Layer {
             }
             }
             if !freezesStatistics { batchesTracked.value[0] += 1 }
+            if sharesOutput { writtenAt = workspace.recordSharedOutputWrite() }
         } else {
+            if sharesOutput { _ = workspace.recordSharedOutputWrite(); writtenAt = nil }
             let rm = runningMean.value.pointer, rv = runningVar.value.pointer, relu = appliesReLU
             Parallel.forEach(channels) { range in
                 for c in range {
@@ -109,6 +127,38 @@ public final class BatchNorm2D: Layer {
             }
         }
         return Activation(output, s)
+    }
+
+    /// What the last training forward's output is made from, for a layer that reads it in
+    /// backward without it being written again: y = x·scale[c] + shift[c] per channel c (product
+    /// and sum rounded apart), then max(y, 0) when `relu`; nil before a training forward.
+    var outputRecipe: (input: Activation, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool)? {
+        input.map { ($0, UnsafePointer(forwardScale.pointer), UnsafePointer(forwardShift.pointer), appliesReLU) }
+    }
+
+    /// Gives this layer's output the shared buffer (`Network.recomputeNormalizedOutputs`).
+    func shareOutput(_ buffer: FloatBuffer) {
+        output = buffer
+        sharesOutput = true
+        writtenAt = nil
+    }
+
+    /// Makes the output buffer hold the last training forward's output again, when it lives in
+    /// the shared buffer and another layer has written there since: y = x·scale + shift (and
+    /// the ReLU) from the kept input with the forward's own scale and shift, so the same bits.
+    /// Called by the layer reading that output in backward, and by this layer's own backward.
+    func materializeOutput() {
+        guard sharesOutput, writtenAt != workspace.sharedOutputWrites else { return }
+        guard let x = input else { preconditionFailure("\(name): its output is wanted before a train-mode forward") }
+        let p = x.shape.plane
+        output.ensure(count: x.shape.count)
+        let (src, dst, scales, shifts, relu) = (x.buffer.pointer, output.pointer, forwardScale.pointer, forwardShift.pointer, appliesReLU)
+        Parallel.forEach(channels) { range in
+            for c in range {
+                BatchNorm2D.scaleAndShift(src + c * p, into: dst + c * p, count: p, scale: scales[c], shift: shifts[c], relu: relu)
+            }
+        }
+        writtenAt = workspace.recordSharedOutputWrite()
     }
 
     /// The eval-mode forward per channel as y = x·scale + shift (one formula for the layer's
@@ -155,13 +205,18 @@ public final class BatchNorm2D: Layer {
         let g = dy.buffer.pointer, xs = x.buffer.pointer
         let (dgammas, dbetas, gammas, istd, mean) = (weight.grad.pointer, bias.grad.pointer, weight.value.pointer,
                                                      inverseStd.pointer, means.pointer)
+        // The ReLU's mask: this layer's output, or when that lives in the shared buffer the
+        // forward's own arithmetic on the input (read here anyway) — the same signs.
+        let keyFromInput = sharesOutput
+        let (scales, shifts) = (forwardScale.pointer, forwardShift.pointer)
         let wantsInput = needsInputGradient, relu = appliesReLU, ys = output.pointer
         Parallel.forEach(channels) { range in
             for c in range {
                 let gs = g + c * p, xc = xs + c * p
                 // With the ReLU applied here, dy is first masked by this layer's own output.
-                let (centredDot, dbeta) = relu ? planeMaskedCentredDotAndSum(gs, key: ys + c * p, xc, count: p, center: mean[c])
-                                               : planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
+                let (centredDot, dbeta) = !relu ? planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
+                    : keyFromInput ? planeAffineMaskedCentredDotAndSum(gs, xc, count: p, center: mean[c], keyScale: scales[c], keyShift: shifts[c])
+                    : planeMaskedCentredDotAndSum(gs, key: ys + c * p, xc, count: p, center: mean[c])
                 let dgamma = centredDot * istd[c]
                 dgammas[c] += dgamma
                 dbetas[c] += dbeta

@@ -47,8 +47,18 @@ public final class Conv2D: Layer {
     static let learnableKOffset: Float = 0.05
 
     private var workspace: Workspace
-    /// The last forward pass's input (kept for backward and the angle probe).
+    /// The last forward pass's input (kept for backward). When it is a BatchNorm's output in
+    /// the shared buffer, `inputSource` writes it back there before backward reads it.
     private(set) var input: Activation?
+    /// The BatchNorm whose shared output is this layer's input (`Network.recomputeNormalizedOutputs`).
+    var inputSource: BatchNorm2D?
+    /// Patches sampled for the angle probe in the last training forward, (samples, K) row-major
+    /// (`AngleProbe.capture`): backward may overwrite the input, and a shared input is
+    /// overwritten by the next layers' forward, so the probe cannot read it after the step.
+    let angleSamples: FloatBuffer
+    private(set) var angleSampleCount = 0
+    /// Output positions to sample per training forward; 0 takes none (`Trainer.capturesAngles`).
+    var angleSamplePositions = 0
     private(set) var geometry = ConvGeometry(inChannels: 0, inHeight: 0, inWidth: 0, kernel: 1, stride: 1, padding: 0)
     // Per-step buffers of batch size live in the workspace (shared by a race's contenders);
     // the per-channel ones are the layer's own.
@@ -101,6 +111,7 @@ public final class Conv2D: Layer {
         pixelValues = workspace.buffer(name, "pixelValues")
         columnAccumulator = workspace.buffer(name, "columnAccumulator")
         inputGradient = workspace.buffer(name, "inputGradient")
+        angleSamples = workspace.buffer(name, "angleSamples")
         im2colBackend = Im2colBackend(workspace: workspace, outChannels: outChannels)
         winogradBackend = WinogradConvolution.applies(kernel: kernel, stride: stride, padding: padding, inChannels: inChannels, outChannels: outChannels)
             ? WinogradBackend(workspace: workspace, inChannels: inChannels, outChannels: outChannels) : nil
@@ -112,6 +123,11 @@ public final class Conv2D: Layer {
     }
 
     func useInputGradient(_ buffer: FloatBuffer) { inputGradient = buffer }
+
+    /// The buffer the output is written to: `Network` may hand it back as the input gradient's,
+    /// since nothing reads the output once this layer's backward has begun (a cosine
+    /// SphereConv reads its cos θ there before it writes dx).
+    var outputBuffer: FloatBuffer { output }
 
     /// Parameters trained at the current variant.
     public var parameters: [Parameter] {
@@ -170,6 +186,10 @@ public final class Conv2D: Layer {
         let out = Shape(channels: outChannels, batch: s.batch, height: geometry.outHeight, width: geometry.outWidth)
         let m = out.plane
         input = x
+        if training {
+            angleSampleCount = sphereCapable && angleSamplePositions > 0
+                ? AngleProbe.capture(x, geometry: geometry, positions: angleSamplePositions, into: angleSamples) : 0
+        }
         output.ensure(count: out.count)
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
@@ -257,6 +277,7 @@ public final class Conv2D: Layer {
 
     public func backward(_ dy: Activation) -> Activation? {
         guard let x = input else { preconditionFailure("\(name): backward before forward") }
+        inputSource?.materializeOutput()
         let s = x.shape, m = dy.shape.plane, k = patchSize, oc = outChannels
         let sphere = variant.isSphere
         let du = dy.buffer.pointer          // dL/du, computed in place over dL/d(output)

@@ -7,18 +7,21 @@ public final class MaxPool2x2: Layer {
     public var needsInputGradient = true
     // In the workspace (per-step buffers, shared by a race's contenders).
     private let output: FloatBuffer                    // (C, N, OH, OW)
-    private let argmax: FloatBuffer                    // (C, N, OH, OW) flat input index, Int32 bits
     private var inputGradient: FloatBuffer             // (C, N, H, W); may be one `Network` shares
     private var inputShape = Shape(channels: 0, batch: 0, height: 0, width: 0)
-    /// The input shape of the last *training* forward pass: the only pass that writes
-    /// `argmax`. nil until one ran, and again after an inference pass, so a backward can
-    /// never scatter through stale indices.
-    private var indicesFor: Shape?
+    /// The input of the last *training* forward pass, from which backward finds each window's
+    /// winner again (keeping indices would cost a quarter of the input's memory). nil until one
+    /// ran, and again after an inference pass, so a backward can never route through an input
+    /// that is not the one this layer pooled.
+    private var trainedInput: Activation?
+    /// The BatchNorm whose output is the input when that output lives in a shared buffer
+    /// (`Network.recomputeNormalizedOutputs`): backward rebuilds the values it compares from
+    /// that BatchNorm's input (`outputRecipe`).
+    var inputSource: BatchNorm2D?
 
     public init(name: String, workspace: Workspace = Workspace()) {
         self.name = name
         output = workspace.buffer(name, "output")
-        argmax = workspace.buffer(name, "argmax")
         inputGradient = workspace.buffer(name, "inputGradient")
     }
 
@@ -33,52 +36,49 @@ public final class MaxPool2x2: Layer {
         inputShape = s
         let o = try! outputShape(for: s)   // cannot fail: any size ≥ 1 pools
         output.ensure(count: o.count)
-        if training { argmax.ensure(count: o.count) }   // inference needs no indices
         let src = x.buffer.pointer, dst = output.pointer
         precondition(s.count <= Int(Int32.max), "\(name): \(s.count) values exceed the pooling kernel's index range")
-        argmax.pointer.withMemoryRebound(to: Int32.self, capacity: max(1, argmax.count)) { argmaxBase in
-            let idx = training ? argmaxBase : nil
-            let (h, w) = (Int32(s.height), Int32(s.width))
-            Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
-                sl_maxpool2x2(src, h, w, planes.lowerBound, planes.upperBound, dst, idx)
-            }
+        let (h, w) = (Int32(s.height), Int32(s.width))
+        Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
+            sl_maxpool2x2(src, h, w, planes.lowerBound, planes.upperBound, dst)
         }
-        indicesFor = training ? s : nil
+        trainedInput = training ? x : nil
         return Activation(output, o)
     }
 
     /// This layer's output for an inference pass over an input of shape `s` that the
     /// convolution before it pools itself (`Network.forwardFolded`): the buffer to write, and no
-    /// indices, as after an inference pass of its own.
+    /// input for backward, as after an inference pass of its own.
     func inferenceOutput(for s: Shape) -> Activation {
         inputShape = s
         let o = try! outputShape(for: s)   // cannot fail: any size ≥ 1 pools
         output.ensure(count: o.count)
-        indicesFor = nil
+        trainedInput = nil
         return Activation(output, o)
     }
 
     public func backward(_ dy: Activation) -> Activation? {
         guard needsInputGradient else { return nil }
-        // Safe by construction: the indices exist only after a training forward of this
-        // input, and dy must have that pass's output shape.
-        guard let s = indicesFor, s == inputShape else {
-            preconditionFailure("\(name): backward needs a training forward pass first (the last pass was inference, so its pooling indices do not exist)")
+        guard let x = trainedInput, x.shape == inputShape else {
+            preconditionFailure("\(name): backward needs a training forward pass first (the last pass was inference)")
         }
+        let s = x.shape
         precondition(dy.shape == (try? outputShape(for: s)), "\(name): output gradient \(dy.shape) does not match the forward output")
-        inputGradient.ensure(count: inputShape.count)
-        inputGradient.zero()
-        let g = dy.buffer.pointer, dx = inputGradient.pointer
-        // Windows never overlap, so each output's gradient lands on its own input pixel.
-        argmax.pointer.withMemoryRebound(to: Int32.self, capacity: dy.shape.count) { idx in
-            Parallel.forEach(dy.shape.count, minimumPerWorker: 1 << 14) { r in
-                for i in r {
-                    assert(idx[i] >= 0 && Int(idx[i]) < s.count, "pooling index out of range")
-                    dx[Int(idx[i])] += g[i]
-                }
-            }
+        inputGradient.ensure(count: s.count)
+        let (g, dx) = (dy.buffer.pointer, inputGradient.pointer)
+        let (h, w, batch) = (Int32(s.height), Int32(s.width), s.batch)
+        // A BatchNorm output in the shared buffer is not written again: the kernel applies the
+        // BatchNorm to each tap it compares.
+        let recipe = inputSource?.outputRecipe
+        precondition(inputSource == nil || recipe?.input.shape == s, "\(name): its BatchNorm's last training input is not this pass's")
+        let src = recipe?.input.buffer.pointer ?? x.buffer.pointer
+        let (scale, shift) = (recipe?.scale, recipe?.shift)
+        let relu: Int32 = recipe?.relu == true ? 1 : 0
+        // Windows never overlap, so planes split between workers write disjoint pixels.
+        Parallel.forEach(s.channels * s.batch, minimumPerWorker: 16) { planes in
+            sl_maxpool2x2_backward(src, h, w, planes.lowerBound, planes.upperBound, batch, scale, shift, relu, g, dx)
         }
-        return Activation(inputGradient, inputShape)
+        return Activation(inputGradient, s)
     }
 }
 

@@ -22,6 +22,16 @@ public final class Workspace {
     /// last pass (an input for the angle probe) is that network's only while it holds them.
     private(set) var holder: ObjectIdentifier?
 
+    /// Writes so far to the buffer BatchNorm layers share for their outputs (`Network.
+    /// recomputeNormalizedOutputs`): a layer compares it with the count at its own last write to
+    /// know whether the buffer still holds its output.
+    private(set) var sharedOutputWrites = 0
+
+    func recordSharedOutputWrite() -> Int {
+        sharedOutputWrites &+= 1
+        return sharedOutputWrites
+    }
+
     public init(chunkElements: Int = 1 << 22) { self.chunkElements = chunkElements }
 
     /// The buffer for `role` of layer `layer` (created empty on first use; the same object
@@ -38,6 +48,14 @@ public final class Workspace {
     func claim(for network: AnyObject) { holder = ObjectIdentifier(network) }
 
     func isHeld(by network: AnyObject) -> Bool { holder == ObjectIdentifier(network) }
+
+    /// Every buffer's name and capacity in bytes, largest first.
+    public var inventory: [(name: String, bytes: Int)] {
+        var rows = named.map { (name: $0.key, bytes: $0.value.capacity * 4) }
+        rows.append((name: "columns", bytes: columns.capacity * 4))
+        rows.append((name: "columnGradients", bytes: columnGradients.capacity * 4))
+        return rows.sorted { $0.bytes > $1.bytes }
+    }
 
     /// Bytes the workspace holds now (allocated capacity of every buffer in it).
     public var bytes: Int {

@@ -207,14 +207,20 @@ public struct ModelPlan: Sendable, Equatable {
         var columns = 0, columnGradients = 0
         let chunk = 1 << 22
         func convOut(_ size: Int, _ k: Int, _ pad: Int, _ stride: Int) -> Int { max(1, (size + 2 * pad - k) / stride + 1) }
-        // The input gradients of top-level convolutions and pooling share two buffers (Network.
-        // shareInputGradients): the largest one, twice, at the end.
-        var sharedGradient = 0
+        // The input gradients of top-level pooling (and convolutions, unless they write theirs
+        // over their outputs) share two buffers (Network.shareInputGradients): the largest one,
+        // twice, at the end. So do BatchNorm outputs read only by the next convolution or
+        // pooling (Network.recomputeNormalizedOutputs): the largest one, once.
+        let reuses = Network.reusesActivationsByDefault
+        var sharedGradient = 0, sharedNormalized = 0
         func conv(_ i: Int, _ o: Int, _ k: Int, _ pad: Int, _ stride: Int, sharesGradient: Bool = false) {
             let (oh, ow) = (convOut(h, k, pad, stride), convOut(w, k, pad, stride))
             // Output, pre-activation/norm terms kept for backward, input gradient.
             add(&activations, mul(3, o, n, oh, ow))
-            if sharesGradient { sharedGradient = max(sharedGradient, mul(i, n, h, w)) } else { add(&activations, mul(i, n, h, w)) }
+            if sharesGradient {
+                if reuses { add(&activations, max(0, mul(i, n, h, w) - mul(o, n, oh, ow))) }   // what outgrows the output
+                else { sharedGradient = max(sharedGradient, mul(i, n, h, w)) }
+            } else { add(&activations, mul(i, n, h, w)) }
             if DirectBackend.applies(kernel: k, stride: stride, padding: pad, inChannels: i) {
                 add(&activations, mul(i, n, h + 2, w + 2))   // the zero-bordered input copy
             }
@@ -232,9 +238,22 @@ public struct ModelPlan: Sendable, Equatable {
             }
             (c, h, w) = (o, oh, ow)
         }
-        for step in steps {
+        /// Whether the BatchNorm at `index` gets the shared output buffer.
+        func sharesOutput(_ index: Int) -> Bool {
+            guard reuses else { return false }
+            var j = index + 1
+            while j < steps.count, case .relu = steps[j] { j += 1 }
+            guard j < steps.count else { return false }
+            switch steps[j] {
+            case .conv, .maxPool: return true
+            default: return false
+            }
+        }
+        for (index, step) in steps.enumerated() {
             switch step {
             case .conv(_, let i, let o, let k, let pad): conv(i, o, k, pad, 1, sharesGradient: true)
+            case .batchNorm(_, let ch) where sharesOutput(index):
+                sharedNormalized = max(sharedNormalized, mul(ch, n, h, w))
             case .batchNorm(_, let ch), .affine(_, let ch): add(&activations, mul(3, ch, n, h, w))
             case .relu: add(&activations, mul(2, c, n, h, w))
             case .maxPool:
@@ -255,7 +274,7 @@ public struct ModelPlan: Sendable, Equatable {
                 (h, w) = (1, 1)
             }
         }
-        add(&activations, mul(2, sharedGradient))
+        add(&activations, mul(2, sharedGradient)); add(&activations, sharedNormalized)
         add(&activations, columns); add(&activations, columnGradients)
         add(&activations, mul(4, spec.classes, n))
         let parameterBytes = mul(parameters, 5, 4)    // value, gradient, 2 moments, a snapshot copy

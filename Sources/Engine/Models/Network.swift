@@ -16,7 +16,13 @@ public final class Network {
     /// `workspace` holds every per-step buffer (activations, their gradients, patch matrices);
     /// networks used one at a time (a race's contenders) may share one. The network itself
     /// keeps parameters, their gradients and BatchNorm running statistics.
-    public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64, workspace: Workspace = Workspace()) throws {
+    ///
+    /// `reusesActivations` (the default unless SPHERELAB_KEEP_ACTIVATIONS=1) trades one pass
+    /// per BatchNorm in backward for memory: BatchNorm outputs share one buffer and are written
+    /// again in backward, and each convolution writes its input gradient over its own output.
+    /// The results keep their bits either way (ActivationReuseTests).
+    public init(spec: ModelSpec, variant: ConvVariant, seed: UInt64, workspace: Workspace = Workspace(),
+                reusesActivations: Bool = Network.reusesActivationsByDefault) throws {
         // The plan names and sizes every layer; the saved-tensor table and the memory
         // estimate come from the same plan, so they describe exactly this network.
         let plan = try ModelPlan(spec: spec)
@@ -41,7 +47,8 @@ public final class Network {
         try BufferUse.check(layers)
         for case let unit as ResidualUnit in layers { try BufferUse.check(unit.mainBranch) }
         fuseBatchNormReLU(layers)   // residual units fuse their own main branch
-        Network.shareInputGradients(layers, workspace: ws)
+        if reusesActivations { Network.recomputeNormalizedOutputs(layers, workspace: ws) }
+        Network.shareInputGradients(layers, workspace: ws, convolutionsReuseOutputs: reusesActivations)
         self.layers = layers
         layers.first?.needsInputGradient = false
         scoreWeight = Parameter(name: "score.weight", shape: [spec.classes, featureDimension, 1, 1], decays: true)
@@ -65,18 +72,55 @@ public final class Network {
         for i in 0..<scoreWeight.count { scoreWeight.value[i] = rng.nextGaussian() * std }
     }
 
-    /// Input gradients live in two buffers used in turn by the layers that write their own
-    /// (convolutions, pooling), instead of one per layer: in backward a layer reads the gradient
-    /// that the next such layer wrote (perhaps changed in place by the layers between: BatchNorm,
-    /// ReLU) and writes into the other buffer, so each is dead before it is written over. Residual
-    /// units keep their own (their backward reads the given gradient twice). On cifar-w1 this
-    /// drops about 170 MB at batch 128; `ModelPlan.memoryEstimate` counts the same two.
-    static func shareInputGradients(_ layers: [Layer], workspace: Workspace) {
+    /// Developer switch for measurements: SPHERELAB_KEEP_ACTIVATIONS=1 gives every BatchNorm
+    /// its own output buffer and every convolution an input gradient apart from its output, as
+    /// before session 7. Read once per process.
+    public static let reusesActivationsByDefault = ProcessInfo.processInfo.environment["SPHERELAB_KEEP_ACTIVATIONS"] == nil
+
+    /// A BatchNorm (with the ReLU it applies) whose output only the next convolution or pooling
+    /// reads writes it into one buffer shared by all such BatchNorms: the next layer reads it in
+    /// forward at once, and in backward asks the BatchNorm to write it again from the input it
+    /// kept anyway (`materializeOutput`, one pass). On cifar-w1 at batch 128 this is eight
+    /// 25–67 MB buffers fewer.
+    static func recomputeNormalizedOutputs(_ layers: [Layer], workspace: Workspace) {
+        let shared = workspace.buffer("network", "normalizedOutput")
+        for (i, layer) in layers.enumerated() {
+            guard let bn = layer as? BatchNorm2D else { continue }
+            var j = i + 1
+            while j < layers.count, let relu = layers[j] as? ReLU, relu.absorbed { j += 1 }
+            guard j < layers.count else { continue }
+            if let conv = layers[j] as? Conv2D {
+                bn.shareOutput(shared)
+                conv.inputSource = bn
+            } else if let pool = layers[j] as? MaxPool2x2 {
+                bn.shareOutput(shared)
+                pool.inputSource = bn
+            }
+        }
+    }
+
+    /// Where each layer that writes an input gradient of its own writes it. Backward runs from
+    /// the last layer to the first, so once a top-level convolution's backward begins nothing
+    /// reads its output any more (the layers after it are done; a cosine SphereConv reads its
+    /// cos θ there before writing dx): with `convolutionsReuseOutputs` it writes dx there.
+    /// Pooling (and convolutions otherwise) use two shared buffers, each taking the one that
+    /// does not hold the gradient it is given, so a buffer is dead before it is written over.
+    /// Residual units keep their own (their backward reads the given gradient twice).
+    /// `ModelPlan.memoryEstimate` counts the shared two.
+    static func shareInputGradients(_ layers: [Layer], workspace: Workspace, convolutionsReuseOutputs: Bool) {
         let shared = [workspace.buffer("network", "inputGradient.0"), workspace.buffer("network", "inputGradient.1")]
-        var turn = 0
-        for case let layer as WritesInputGradient in layers {
-            layer.useInputGradient(shared[turn % 2])
-            turn += 1
+        var arriving: FloatBuffer?   // the buffer holding the gradient that reaches the layer from above
+        for layer in layers.reversed() {
+            if convolutionsReuseOutputs, let conv = layer as? Conv2D {
+                conv.useInputGradient(conv.outputBuffer)
+                arriving = conv.outputBuffer
+            } else if let writer = layer as? WritesInputGradient {
+                let buffer = shared[0] === arriving ? shared[1] : shared[0]
+                writer.useInputGradient(buffer)
+                arriving = buffer
+            } else if !layer.bufferUse.overwritesOutputGradient {
+                arriving = nil   // a buffer of the layer's own
+            }
         }
     }
 

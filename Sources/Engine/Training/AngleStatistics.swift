@@ -23,26 +23,50 @@ public struct LayerAngles: Sendable, Equatable, Codable {
     public static let percentileLevels: [Double] = [0.10, 0.25, 0.50, 0.75, 0.90]
 }
 
-/// Measures `LayerAngles` from the last forward pass, cheaply: θ(w, x) on an evenly spread
+/// Measures `LayerAngles` from the last training forward pass, cheaply: θ(w, x) on an evenly spread
 /// sample of output positions (every kernel against each sampled patch), kernel angles from
 /// one small Gram matrix. Scratch memory is kept between calls.
 public final class AngleProbe {
     public var samplePositions: Int
-    private var patch: [Float] = []
     private var thetas: [Float] = []
     private let gram = FloatBuffer()
     private let normalized = FloatBuffer()
 
     public init(samplePositions: Int = 96) { self.samplePositions = samplePositions }
 
-    public func measure(_ conv: Conv2D, step: Int) -> LayerAngles? {
-        guard let x = conv.input else { return nil }
-        let g = conv.geometry, oc = conv.outChannels, k = conv.patchSize
+    /// Copies the patches under `positions` evenly spread output positions of a forward pass
+    /// over `x` into `samples` ((count, K) row-major, K = C·k·k in weight order); returns the
+    /// count. Called by the convolution while its input is still there.
+    static func capture(_ x: Activation, geometry g: ConvGeometry, positions wanted: Int, into samples: FloatBuffer) -> Int {
         let oh = g.outHeight, ow = g.outWidth, batch = x.shape.batch
         let positions = batch * oh * ow
-        let samples = min(samplePositions, positions)
+        let count = min(wanted, positions)
+        let k = g.inChannels * g.kernel * g.kernel
+        guard count > 0 else { return 0 }
+        samples.ensure(count: count * k)
+        let (src, dst) = (x.buffer.pointer, samples.pointer)
+        for i in 0..<count {
+            let m = i * positions / count
+            let n = m / (oh * ow), oy = (m / ow) % oh, ox = m % ow
+            let patch = dst + i * k
+            for c in 0..<g.inChannels { for kh in 0..<g.kernel { for kw in 0..<g.kernel {
+                let iy = oy * g.stride - g.padding + kh, ix = ox * g.stride - g.padding + kw
+                var v: Float = 0
+                if iy >= 0 && iy < g.inHeight && ix >= 0 && ix < g.inWidth {
+                    v = src[((c * batch + n) * g.inHeight + iy) * g.inWidth + ix]
+                }
+                patch[(c * g.kernel + kh) * g.kernel + kw] = v
+            } } }
+        }
+        return count
+    }
+
+    /// The angles of `conv`'s current kernels against the patches its last training forward
+    /// sampled (nil when it sampled none).
+    public func measure(_ conv: Conv2D, step: Int) -> LayerAngles? {
+        let samples = conv.angleSampleCount
         guard samples > 0 else { return nil }
-        if patch.count != k { patch = [Float](repeating: 0, count: k) }
+        let oc = conv.outChannels, k = conv.patchSize
         thetas.removeAll(keepingCapacity: true)
         let w = conv.weight.value.pointer
         var weightNorms = [Float](repeating: 0, count: oc)
@@ -51,20 +75,10 @@ public final class AngleProbe {
             for j in 0..<k { s += w[r * k + j] * w[r * k + j] }
             weightNorms[r] = (s + Conv2D.normEpsilon).squareRoot()
         }
-        let src = x.buffer.pointer
         for i in 0..<samples {
-            let m = i * positions / samples
-            let n = m / (oh * ow), oy = (m / ow) % oh, ox = m % ow
+            let patch = conv.angleSamples.pointer + i * k
             var norm: Float = 0
-            for c in 0..<g.inChannels { for kh in 0..<g.kernel { for kw in 0..<g.kernel {
-                let iy = oy * g.stride - g.padding + kh, ix = ox * g.stride - g.padding + kw
-                var v: Float = 0
-                if iy >= 0 && iy < g.inHeight && ix >= 0 && ix < g.inWidth {
-                    v = src[((c * batch + n) * g.inHeight + iy) * g.inWidth + ix]
-                }
-                patch[(c * g.kernel + kh) * g.kernel + kw] = v
-                norm += v * v
-            } } }
+            for j in 0..<k { norm += patch[j] * patch[j] }
             let xNorm = (norm + Conv2D.normEpsilon).squareRoot()
             for r in 0..<oc {
                 var u: Float = 0

@@ -66,6 +66,15 @@ public final class Trainer {
     private let test: any ExampleSource
     public private(set) var step = 0
     private let probe = AngleProbe()
+    /// Whether training steps sample patches for `angleStatistics()` (a few hundred values per
+    /// layer). A session turns it on for the steps whose statistics it reports; on by default.
+    public var capturesAngles = true {
+        didSet { applyAngleCapture() }
+    }
+
+    private func applyAngleCapture() {
+        for conv in network.sphereCapable { conv.angleSamplePositions = capturesAngles ? probe.samplePositions : 0 }
+    }
 
 
     // Step buffers, sized once per batch size, in the network's workspace (shared with the
@@ -88,7 +97,8 @@ public final class Trainer {
 
     /// Builds the network from `model` and `seed` and takes the data streams over.
     public init(model: ModelSpec, seed: UInt64, hyper: Hyperparameters, training: any BatchSource,
-                test: any ExampleSource, evaluationLimit: Int? = nil, workspace: Workspace = Workspace()) throws {
+                test: any ExampleSource, evaluationLimit: Int? = nil, workspace: Workspace = Workspace(),
+                reusesActivations: Bool = Network.reusesActivationsByDefault) throws {
         try hyper.validate()
         let expected = ImageFormat(channels: model.inputChannels, height: model.inputHeight, width: model.inputWidth, classes: model.classes)
         for (role, format) in [("training", training.format), ("test", test.format)] where format != expected {
@@ -101,7 +111,7 @@ public final class Trainer {
         self.training = training
         self.test = test
         self.hyper = hyper
-        network = try Network(spec: model, variant: hyper.variant, seed: seed, workspace: workspace)
+        network = try Network(spec: model, variant: hyper.variant, seed: seed, workspace: workspace, reusesActivations: reusesActivations)
         images = workspace.buffer("trainer", "images")
         featureRows = workspace.buffer("trainer", "featureRows")
         featureGradRows = workspace.buffer("trainer", "featureGradRows")
@@ -115,6 +125,7 @@ public final class Trainer {
                                         maxBatch: Hyperparameters.batchSizeRange.upperBound,
                                         features: network.featureDimension, classes: model.classes)
         } catch { throw EngineError("score head: \(error)") }
+        applyAngleCapture()
     }
 
     public var epoch: Int { training.epoch }
@@ -318,7 +329,8 @@ public final class Trainer {
         return []
     }
 
-    /// Kernel-angle statistics of every SphereConv-capable layer from the last forward pass.
+    /// Kernel-angle statistics of every SphereConv-capable layer from the last training step
+    /// that captured them (`capturesAngles`).
     /// Empty when another network sharing the workspace has computed since (a race measures
     /// each run right after its own step).
     public func angleStatistics() -> [LayerAngles] {

@@ -122,6 +122,8 @@ public final class TrainingSession {
         }
         guard wantsStep else { return events }
         pendingSteps = max(0, pendingSteps - 1)
+        // The step samples patches for the angle view only when its statistics are due.
+        trainer.capturesAngles = (trainer.step + 1) % trainer.hyper.statsEvery == 0 || latestAngles.isEmpty
         let result: StepResult
         do {
             result = try trainer.trainStep()
