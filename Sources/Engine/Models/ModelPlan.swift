@@ -204,7 +204,7 @@ public struct ModelPlan: Sendable, Equatable {
         // floats of the workspace's two scratch buffers: the largest im2col / Winograd chunk, or
         // for a fused Winograd layer every worker's block scratch and the weight gradient's
         // partial sums per group.
-        var columns = 0, columnGradients = 0
+        var columns = 0, columnGradients = 0, transformedWeights = 0
         let chunk = 1 << 22
         func convOut(_ size: Int, _ k: Int, _ pad: Int, _ stride: Int) -> Int { max(1, (size + 2 * pad - k) / stride + 1) }
         // The input gradients of top-level pooling (and convolutions, unless they write theirs
@@ -235,6 +235,11 @@ public struct ModelPlan: Sendable, Equatable {
                     columns = max(columns, mul(max(1, Parallel.workers), scratch))
                 }
                 columnGradients = max(columnGradients, mul(WinogradConvolution.weightGradientGroups, (tile + 2) * (tile + 2), i, o))
+            }
+            if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o) {
+                // The transformed weights and their gradient, two buffers every Winograd layer shares.
+                let tile = WinogradConvolution.tile(height: oh, width: ow)
+                transformedWeights = max(transformedWeights, mul((tile + 2) * (tile + 2), i, o))
             }
             (c, h, w) = (o, oh, ow)
         }
@@ -275,7 +280,7 @@ public struct ModelPlan: Sendable, Equatable {
             }
         }
         add(&activations, mul(2, sharedGradient)); add(&activations, sharedNormalized)
-        add(&activations, columns); add(&activations, columnGradients)
+        add(&activations, columns); add(&activations, columnGradients); add(&activations, mul(2, transformedWeights))
         add(&activations, mul(4, spec.classes, n))
         let parameterBytes = mul(parameters, 5, 4)    // value, gradient, 2 moments, a snapshot copy
         return MemoryEstimate(parameters: parameters, parameterBytes: parameterBytes, activationBytes: mul(activations, 4))
