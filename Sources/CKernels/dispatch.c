@@ -110,3 +110,8 @@ void sl_direct3x3_weight_grad(const float *xp, const float *dy, int batch, int h
                               int n1, float *dw) {
     sl_active()->direct3x3_weight_grad(xp, dy, batch, h, w, ic, oc, n0, n1, dw);
 }
+
+void sl_maxpool2x2_backward(const float *x, int h, int w, long p0, long p1, long batch, const float *scale,
+                            const float *shift, int relu, const float *dy, float *dx) {
+    sl_active()->maxpool2x2_backward(x, h, w, p0, p1, batch, scale, shift, relu, dy, dx);
+}

@@ -89,48 +89,6 @@ void sl_maxpool2x2(const float *x, int h, int w, long p0, long p1, float *y) {
     }
 }
 
-// Backward of sl_maxpool2x2 without stored indices: each window's winner is found again from
-// the same input with the same comparisons (so the same tap wins, ties included), and the
-// window is written whole: the winner gets 0 + dy (the bits a zeroed buffer plus the gradient
-// gives), every other tap 0. Windows do not overlap and cover every pixel, so dx needs no
-// clearing pass. An edge window's repeated tap is written twice, the winner last.
-// With `scale` (not NULL) the pooled values are a BatchNorm's output that was not kept: each tap
-// is x·scale[c] + shift[c] (rounded apart, as BatchNorm2D computes it), then max(·, 0) when
-// `relu` (a non-positive or NaN value becomes +0), for plane p of channel c = p / batch.
-static inline float sl_pool_tap(float v, float s, float t, int affine, int relu) {
-    if (!affine) return v;
-    const float y = v * s + t;
-    return relu ? (y > 0.0f ? y : 0.0f) : y;
-}
-
-void sl_maxpool2x2_backward(const float *x, int h, int w, long p0, long p1, long batch,
-                            const float *scale, const float *shift, int relu, const float *dy, float *dx) {
-#pragma clang fp contract(off)
-    const int oh = (h + 1) / 2, ow = (w + 1) / 2;
-    const int affine = scale != 0;
-    for (long p = p0; p < p1; p++) {
-        const long in_base = p * h * w, out_base = p * oh * ow;
-        const float s = affine ? scale[p / batch] : 1.0f, t = affine ? shift[p / batch] : 0.0f;
-        for (int oy = 0; oy < oh; oy++) {
-            const int y0 = 2 * oy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-            const long r0 = in_base + (long)y0 * w, r1 = in_base + (long)y1 * w;
-            const float *g = dy + out_base + (long)oy * ow;
-            for (int ox = 0; ox < ow; ox++) {
-                const int x0 = 2 * ox, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-                const long ia = r0 + x0, ib = r0 + x1, ic = r1 + x0, id = r1 + x1;
-                const float va = sl_pool_tap(x[ia], s, t, affine, relu), vb = sl_pool_tap(x[ib], s, t, affine, relu);
-                const float vc = sl_pool_tap(x[ic], s, t, affine, relu), vd = sl_pool_tap(x[id], s, t, affine, relu);
-                const int b_wins = vb > va, d_wins = vd > vc;
-                const float v1 = b_wins ? vb : va, v2 = d_wins ? vd : vc;
-                const long i1 = b_wins ? ib : ia, i2 = d_wins ? id : ic;
-                const long winner = v2 > v1 ? i2 : i1;
-                dx[ia] = 0.0f; dx[ib] = 0.0f; dx[ic] = 0.0f; dx[id] = 0.0f;
-                dx[winner] = 0.0f + g[ox];
-            }
-        }
-    }
-}
-
 void sl_direct_pad(const float *x, int batch, int h, int w, int c0, int c1, float *xp) {
     const long image = (long)h * w, pw = w + 2, pimage = (long)(h + 2) * pw;
     for (int c = c0; c < c1; c++) {

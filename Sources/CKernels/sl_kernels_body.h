@@ -7,6 +7,7 @@
 #include "sl_wino_fused.h"
 #include "sl_wino4_fused.h"
 #include "sl_direct3x3.h"
+#include "sl_pool_backward.h"
 
 // A call with an unknown variant (or the sigmoid without k) is a programming error; NaN outputs
 // make it impossible to mistake for a result.
@@ -114,4 +115,5 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .wino4_fused_weight_grad_rows = sl_wino4_fused_weight_grad_rows_impl,
     .direct3x3_forward = sl_direct3x3_forward_impl,
     .direct3x3_weight_grad = sl_direct3x3_weight_grad_impl,
+    .maxpool2x2_backward = sl_maxpool2x2_backward_impl,
 };

@@ -207,6 +207,8 @@ typedef struct sl_kernel_table {
                               int n0, int n1, const sl_output_epilogue *post, float *y);
     void (*direct3x3_weight_grad)(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc,
                                   int n0, int n1, float *dw);
+    void (*maxpool2x2_backward)(const float *x, int h, int w, long p0, long p1, long batch, const float *scale,
+                                const float *shift, int relu, const float *dy, float *dx);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.
