@@ -26,15 +26,18 @@ static long sl_wino4_ldmax(int ic, int oc, int w) {
 
 static long sl_wino4_fused_scratch_impl(int ic, int oc, int w) {
     const long ld = sl_wino4_ldmax(ic, oc, w), pw = sl_wino4_row_width(w), tw = (w + 3) / 4;
-    return 36 * (long)(ic + oc) * ld + 12 * pw + w + 16 * tw + (long)ic * ld + 16 * tw;   // as sl_wino4_scratch_carve
+    return 36 * (long)(ic + oc) * ld + 12 * pw + w + 16 * tw + (long)ic * ld + 16 * tw   // as sl_wino4_scratch_carve
+           + 12 * pw + 16 * tw;
 }
 
 // The scratch of one call: V, the product side (M forward, D for the weight gradient), the input
 // rows' vertical transform (6 rows of pw), the output gradient's (6 rows of pw), w zeros (rows
 // outside the image), the output rows of a width that is not a multiple of 4 (4 × 4·tw), Vᵀ of
-// one product (weight gradient) and the four output rows of a tile row that is pooled (4 × 4·tw).
+// one product (weight gradient) and the four output rows of a tile row that is pooled (4 × 4·tw);
+// then a second input row scratch, output-gradient row scratch and output row tmp for the second
+// tile row of a pair (sl_wino4_pairs_rows).
 typedef struct sl_wino4_scratch {
-    float *v, *product, *t, *tg, *zeros, *tmp, *vt, *stage;
+    float *v, *product, *t, *tg, *zeros, *tmp, *vt, *stage, *t2, *tg2, *tmp2;
     int block, pw;
 } sl_wino4_scratch;
 
@@ -51,7 +54,11 @@ static sl_wino4_scratch sl_wino4_scratch_carve(float *scratch, int ic, int oc, i
     s.tmp = s.zeros + w;
     s.vt = s.tmp + 16 * tw;
     s.stage = s.vt + (long)ic * ldmax;
+    s.t2 = s.stage + 16 * tw;
+    s.tg2 = s.t2 + 6 * (long)s.pw;
+    s.tmp2 = s.tg2 + 6 * (long)s.pw;
     sl_wino4_clear_rows(s.t, 12, s.pw);   // t and tg: their padding columns stay 0
+    sl_wino4_clear_rows(s.t2, 12, s.pw);  // t2 and tg2 likewise
     for (int q = 0; q < w; q++) s.zeros[q] = 0.0f;
     return s;
 }
@@ -61,9 +68,17 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
                                     const sl_wino4_scratch *sc, float *v) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = (re - rb) * tw;
     const long image = (long)h * w, plane = (long)batch * image;
+    const int pairs = sl_wino4_pairs_rows(w);
     for (int c = 0; c < ic; c++) {
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
+            if (pairs && row + 1 < re) {   // rows row and row + 1: eight consecutive tile slots
+                const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
+                sl_wino4_input_row_pair(x + c * plane + n * image, ty, x + c * plane + n2 * image, ty2, h, w, sc->t,
+                                        sc->t2, sc->pw, sc->zeros, v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+                row++;
+                continue;
+            }
             // Slots past a row are the next row's (written next) or the padding columns (cleared
             // below), so a row may run as one vector of eight while it stays inside ld.
             sl_wino4_input_row(x + c * plane + n * image, h, w, ty, sc->t, sc->pw, sc->zeros,
@@ -90,9 +105,27 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
                                sc.product + (long)i * oc * ld);
         }
         const int pools = post != NULL && post->pooled != NULL;
+        const int pairs = !pools && sl_wino4_pairs_rows(w);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
+                if (pairs && row + 1 < re) {   // rows row and row + 1 from eight consecutive tile slots
+                    const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
+                    float *fa = y + o * plane + n * image + (long)(4 * ty) * w;
+                    float *fb = y + o * plane + n2 * image + (long)(4 * ty2) * w;
+                    float *const ra[4] = {fa, 4 * ty + 1 < h ? fa + w : NULL, 4 * ty + 2 < h ? fa + 2 * w : NULL,
+                                          4 * ty + 3 < h ? fa + 3 * w : NULL};
+                    float *const rb4[4] = {fb, 4 * ty2 + 1 < h ? fb + w : NULL, 4 * ty2 + 2 < h ? fb + 2 * w : NULL,
+                                           4 * ty2 + 3 < h ? fb + 3 * w : NULL};
+                    sl_wino4_output_row_pair(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, w, ra, rb4,
+                                             sc.tmp, sc.tmp2);
+                    if (post != NULL) {
+                        sl_epilogue_tile_row(ra, 4, w, h, 4 * ty, batch, n, post, o);
+                        sl_epilogue_tile_row(rb4, 4, w, h, 4 * ty2, batch, n2, post, o);
+                    }
+                    row++;
+                    continue;
+                }
                 // A pooled output is only staged, in rows 4·tw wide (whole tiles, no copy-out);
                 // the pooled rows are what gets written.
                 const int stride = pools ? 4 * tw : w;
@@ -119,9 +152,24 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
         const int tiles = (re - rb) * tw;
         const int ld = (tiles + 7) / 8 * 8;
         sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
+        const int pairs = sl_wino4_pairs_rows(w);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
+                if (pairs && row + 1 < re) {   // rows row and row + 1 into eight consecutive tile slots
+                    const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
+                    const float *fa = dy + o * plane + n * image + (long)(4 * ty) * w;
+                    const float *fb = dy + o * plane + n2 * image + (long)(4 * ty2) * w;
+                    const float *const ra[4] = {fa, 4 * ty + 1 < h ? fa + w : sc.zeros, 4 * ty + 2 < h ? fa + 2 * w : sc.zeros,
+                                                4 * ty + 3 < h ? fa + 3 * w : sc.zeros};
+                    const float *const rb4[4] = {fb, 4 * ty2 + 1 < h ? fb + w : sc.zeros,
+                                                 4 * ty2 + 2 < h ? fb + 2 * w : sc.zeros,
+                                                 4 * ty2 + 3 < h ? fb + 3 * w : sc.zeros};
+                    sl_wino4_output_grad_row_pair(ra, rb4, w, sc.tg, sc.tg2, sc.pw,
+                                                  sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);
+                    row++;
+                    continue;
+                }
                 const float *first = dy + o * plane + n * image + (long)(4 * ty) * w;
                 const float *const rows[4] = {first, 4 * ty + 1 < h ? first + w : sc.zeros,
                                               4 * ty + 2 < h ? first + 2 * w : sc.zeros,

@@ -94,13 +94,9 @@ static inline void sl_wino4_clear_rows(float *t, int rows, int pw) {
     for (long q = 0; q < (long)rows * pw; q++) t[q] = 0.0f;
 }
 
-// Input tiles V = Bᵀ d B of tile row `ty` of one image plane (h × w): tile tx goes to
-// dst[i·mstride + tx] for the 36 transform indices i. `t` holds 6 rows of pw = sl_wino4_row_width(w)
-// floats, cleared once by the caller (only columns 1..w are written here); `zeros` holds w zeros.
-static inline __attribute__((always_inline)) void sl_wino4_input_row(const float *plane, int h, int w, int ty, float *t,
-                                                                   int pw, const float *zeros, float *dst, long mstride,
-                                                                   long room) {
-    const int tw = (w + 3) / 4;
+// Bᵀ d over the six input rows of tile row `ty` into columns 1..w of the six rows of `t`.
+static inline __attribute__((always_inline)) void sl_wino4_input_vertical(const float *plane, int h, int w, int ty,
+                                                                        float *t, int pw, const float *zeros) {
     const float *r[6];
     for (int k = 0; k < 6; k++) {
         const int iy = 4 * ty - 1 + k;
@@ -110,11 +106,21 @@ static inline __attribute__((always_inline)) void sl_wino4_input_row(const float
     float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1, *t4 = t + 4 * pw + 1,
           *t5 = t + 5 * pw + 1;
     SL_WINO_VECTOR_LOOP
-    for (int q = 0; q < w; q++) {   // Bᵀ d over the six rows
+    for (int q = 0; q < w; q++) {
         float o[6];
         SL_W4_BT(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], o);
         t0[q] = o[0]; t1[q] = o[1]; t2[q] = o[2]; t3[q] = o[3]; t4[q] = o[4]; t5[q] = o[5];
     }
+}
+
+// Input tiles V = Bᵀ d B of tile row `ty` of one image plane (h × w): tile tx goes to
+// dst[i·mstride + tx] for the 36 transform indices i. `t` holds 6 rows of pw = sl_wino4_row_width(w)
+// floats, cleared once by the caller (only columns 1..w are written here); `zeros` holds w zeros.
+static inline __attribute__((always_inline)) void sl_wino4_input_row(const float *plane, int h, int w, int ty, float *t,
+                                                                   int pw, const float *zeros, float *dst, long mstride,
+                                                                   long room) {
+    const int tw = (w + 3) / 4;
+    sl_wino4_input_vertical(plane, h, w, ty, t, pw, zeros);
     for (int j = 0; j < 6; j++) {   // (Bᵀ d) B along each row: six columns per tile, step four
         float *o = dst + (long)(6 * j) * mstride;
         const float *s = t + (long)j * pw;
@@ -220,6 +226,19 @@ static inline __attribute__((always_inline)) void sl_wino4_output_row(const floa
     }
 }
 
+// A dY over the four output-gradient rows into columns 0..w−1 of the six rows of `t`.
+static inline __attribute__((always_inline)) void sl_wino4_output_grad_vertical(const float *const rows[4], int w,
+                                                                              float *t, int pw) {
+    const float *g0 = rows[0], *g1 = rows[1], *g2 = rows[2], *g3 = rows[3];
+    float *t0 = t, *t1 = t + pw, *t2 = t + 2 * pw, *t3 = t + 3 * pw, *t4 = t + 4 * pw, *t5 = t + 5 * pw;
+    SL_WINO_VECTOR_LOOP
+    for (int q = 0; q < w; q++) {
+        float z[6];
+        SL_W4_A(g0[q], g1[q], g2[q], g3[q], z);
+        t0[q] = z[0]; t1[q] = z[1]; t2[q] = z[2]; t3[q] = z[3]; t4[q] = z[4]; t5[q] = z[5];
+    }
+}
+
 // dM = A dY Aᵀ of one tile row: rows[0..3] of the output gradient (a row below the image points
 // at zeros), tile tx to dst[i·mstride + tx]. `t` holds 6 rows of pw = sl_wino4_row_width(w)
 // floats, cleared once by the caller (only columns 0..w−1 are written here, so the columns of
@@ -228,14 +247,7 @@ static inline __attribute__((always_inline)) void sl_wino4_output_grad_row(const
                                                                          float *t, int pw, float *dst, long mstride,
                                                                          long room) {
     const int tw = (w + 3) / 4;
-    const float *g0 = rows[0], *g1 = rows[1], *g2 = rows[2], *g3 = rows[3];
-    float *t0 = t, *t1 = t + pw, *t2 = t + 2 * pw, *t3 = t + 3 * pw, *t4 = t + 4 * pw, *t5 = t + 5 * pw;
-    SL_WINO_VECTOR_LOOP
-    for (int q = 0; q < w; q++) {   // A dY over the four rows
-        float z[6];
-        SL_W4_A(g0[q], g1[q], g2[q], g3[q], z);
-        t0[q] = z[0]; t1[q] = z[1]; t2[q] = z[2]; t3[q] = z[3]; t4[q] = z[4]; t5[q] = z[5];
-    }
+    sl_wino4_output_grad_vertical(rows, w, t, pw);
     for (int j = 0; j < 6; j++) {   // (A dY) Aᵀ along each row: four columns per tile
         float *o = dst + (long)(6 * j) * mstride;
         const float *s = t + (long)j * pw;
@@ -258,5 +270,104 @@ static inline __attribute__((always_inline)) void sl_wino4_output_grad_row(const
             SL_W4_A(d[0], d[1], d[2], d[3], out);
             for (int i = 0; i < 6; i++) o[i * mstride + tx] = out[i];
         }
+    }
+}
+
+// ---- Two tile rows of four tiles as vectors of eight ----------------------------------------
+// Images 13–16 pixels wide have four tiles per row, which the single-row code runs as vectors
+// of four. Two tile rows that are consecutive in a block's arrays (tiles 0–3 of row a, then 0–3 of
+// row b) run together as vectors of eight: the loads of row b take the places that tiles 4–7
+// of a wider row would, the stores of row b go to its own rows. Lanes never mix, so every tile
+// gets the bits the single-row code gives it.
+
+// Columns c = 0..3 of four tiles at pa (lanes 0–3) and four at pb (lanes 4–7).
+#define SL_W4_SPLIT_PAIR(pa, pb, x0, x1, x2, x3)                                   \
+    do {                                                                           \
+        const sl_wv8 a_ = SL_WV_LOAD(sl_wv8, (pa)), b_ = SL_WV_LOAD(sl_wv8, (pa) + 8); \
+        const sl_wv8 c_ = SL_WV_LOAD(sl_wv8, (pb)), d_ = SL_WV_LOAD(sl_wv8, (pb) + 8); \
+        const sl_wv8 e1_ = SL_WV8_EVEN(a_, b_), o1_ = SL_WV8_ODD(a_, b_);          \
+        const sl_wv8 e2_ = SL_WV8_EVEN(c_, d_), o2_ = SL_WV8_ODD(c_, d_);          \
+        x0 = SL_WV8_EVEN(e1_, e2_); x2 = SL_WV8_ODD(e1_, e2_);                     \
+        x1 = SL_WV8_EVEN(o1_, o2_); x3 = SL_WV8_ODD(o1_, o2_);                     \
+    } while (0)
+
+// Whether two tile rows of this width run as one vector of eight.
+static inline int sl_wino4_pairs_rows(int w) { return (w + 3) / 4 == 4; }
+
+// sl_wino4_input_row for tile rows (plane_a, ty_a) and (plane_b, ty_b) of four tiles each: tiles
+// to dst[i·mstride + 0..7]. ta and tb are two row scratches as sl_wino4_input_row's `t`.
+static inline __attribute__((always_inline)) void sl_wino4_input_row_pair(const float *plane_a, int ty_a,
+                                                                        const float *plane_b, int ty_b, int h, int w,
+                                                                        float *ta, float *tb, int pw,
+                                                                        const float *zeros, float *dst, long mstride) {
+    sl_wino4_input_vertical(plane_a, h, w, ty_a, ta, pw, zeros);
+    sl_wino4_input_vertical(plane_b, h, w, ty_b, tb, pw, zeros);
+    for (int j = 0; j < 6; j++) {
+        float *o = dst + (long)(6 * j) * mstride;
+        const float *sa = ta + (long)j * pw, *sb = tb + (long)j * pw;
+        sl_wv8 x0, x1, x2, x3, x4, x5, unused1, unused2;
+        SL_W4_SPLIT_PAIR(sa, sb, x0, x1, x2, x3);
+        SL_W4_SPLIT_PAIR(sa + 4, sb + 4, x4, x5, unused1, unused2);
+        (void)unused1; (void)unused2;
+        sl_wv8 out[6];
+        SL_W4_BT(x0, x1, x2, x3, x4, x5, out);
+        for (int i = 0; i < 6; i++) SL_WV_STORE(o + i * mstride, out[i]);
+    }
+}
+
+// sl_wino4_output_grad_row for two tile rows of four tiles: rows_a and rows_b as its `rows`, ta
+// and tb two row scratches as its `t`, tiles to dst[i·mstride + 0..7].
+static inline __attribute__((always_inline)) void sl_wino4_output_grad_row_pair(const float *const rows_a[4],
+                                                                              const float *const rows_b[4], int w,
+                                                                              float *ta, float *tb, int pw,
+                                                                              float *dst, long mstride) {
+    sl_wino4_output_grad_vertical(rows_a, w, ta, pw);
+    sl_wino4_output_grad_vertical(rows_b, w, tb, pw);
+    for (int j = 0; j < 6; j++) {
+        float *o = dst + (long)(6 * j) * mstride;
+        sl_wv8 x0, x1, x2, x3;
+        SL_W4_SPLIT_PAIR(ta + (long)j * pw, tb + (long)j * pw, x0, x1, x2, x3);
+        sl_wv8 out[6];
+        SL_W4_A(x0, x1, x2, x3, out);
+        for (int i = 0; i < 6; i++) SL_WV_STORE(o + i * mstride, out[i]);
+    }
+}
+
+// sl_wino4_output_row for two tile rows of four tiles (src[i·mstride + 0..7]) into rows_a and
+// rows_b (a row below the image is NULL), each written as the single-row code writes it: a row
+// of 16 floats for w < 16 spills into the row below when that row exists and is written after
+// it, otherwise it goes through tmp_a or tmp_b (4 rows of 16 floats each) and w are copied out.
+static inline __attribute__((always_inline)) void sl_wino4_output_row_pair(const float *src, long mstride, int w,
+                                                                         float *const rows_a[4],
+                                                                         float *const rows_b[4], float *tmp_a,
+                                                                         float *tmp_b) {
+    float *oa[4], *ob[4];
+    for (int k = 0; k < 4; k++) {
+        const int below_a = w == 16 || (k < 3 && rows_a[k + 1] != NULL);
+        const int below_b = w == 16 || (k < 3 && rows_b[k + 1] != NULL);
+        oa[k] = rows_a[k] != NULL && below_a ? rows_a[k] : tmp_a + (long)k * 16;
+        ob[k] = rows_b[k] != NULL && below_b ? rows_b[k] : tmp_b + (long)k * 16;
+    }
+    sl_wv8 v[4][6];
+    for (int b = 0; b < 6; b++) {   // Aᵀ M down each column of the 6 × 6 tile
+        sl_wv8 y[4];
+        SL_W4_AT(SL_WV_LOAD(sl_wv8, src + (b) * mstride), SL_WV_LOAD(sl_wv8, src + (6 + b) * mstride),
+                 SL_WV_LOAD(sl_wv8, src + (12 + b) * mstride), SL_WV_LOAD(sl_wv8, src + (18 + b) * mstride),
+                 SL_WV_LOAD(sl_wv8, src + (24 + b) * mstride), SL_WV_LOAD(sl_wv8, src + (30 + b) * mstride), y);
+        for (int k = 0; k < 4; k++) v[k][b] = y[k];
+    }
+    for (int k = 0; k < 4; k++) {   // (Aᵀ M) A along each output row
+        sl_wv8 y[4];
+        SL_W4_AT(v[k][0], v[k][1], v[k][2], v[k][3], v[k][4], v[k][5], y);
+        const sl_wv8 e1 = SL_WV8_ZIPLO(y[0], y[2]), e2 = SL_WV8_ZIPHI(y[0], y[2]);
+        const sl_wv8 o1 = SL_WV8_ZIPLO(y[1], y[3]), o2 = SL_WV8_ZIPHI(y[1], y[3]);
+        SL_WV_STORE(oa[k], SL_WV8_ZIPLO(e1, o1));
+        SL_WV_STORE(oa[k] + 8, SL_WV8_ZIPHI(e1, o1));
+        SL_WV_STORE(ob[k], SL_WV8_ZIPLO(e2, o2));
+        SL_WV_STORE(ob[k] + 8, SL_WV8_ZIPHI(e2, o2));
+    }
+    for (int k = 0; k < 4; k++) {
+        if (rows_a[k] != NULL && oa[k] != rows_a[k]) memcpy(rows_a[k], oa[k], (size_t)w * sizeof(float));
+        if (rows_b[k] != NULL && ob[k] != rows_b[k]) memcpy(rows_b[k], ob[k], (size_t)w * sizeof(float));
     }
 }

@@ -37,6 +37,8 @@ fileprivate let fusedCases: [FusedWinogradCase] = [
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
     .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2, tile: 4),
     .init(ic: 96, oc: 80, h: 14, w: 14, batch: 1, tile: 4),   // the widest fused layers (fmnist-w0.5)
+    .init(ic: 8, oc: 12, h: 15, w: 16, batch: 3, tile: 4),    // four a row, no partial tile: pairs of tile rows
+    .init(ic: 16, oc: 8, h: 13, w: 14, batch: 3, tile: 4),    // pairs across images, a spill past the 14th column
     .init(ic: 128, oc: 120, h: 7, w: 7, batch: 2),            // the widest fused 2×2-tile layers (fmnist-w0.5)
 ]
 
@@ -114,6 +116,7 @@ fileprivate let fusedGradientCases: [FusedWinogradCase] = [
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5, tile: 4),
     .init(ic: 16, oc: 8, h: 17, w: 35, batch: 1, tile: 4),
     .init(ic: 96, oc: 88, h: 14, w: 14, batch: 1, tile: 4),
+    .init(ic: 8, oc: 12, h: 15, w: 16, batch: 3, tile: 4),    // pairs of tile rows, across images
 ]
 
 /// Runs the fused weight gradient over `splits` in turn, accumulating into one [T][oc][ic].
