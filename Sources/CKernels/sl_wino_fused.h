@@ -111,16 +111,18 @@ static int sl_wino_fused_block_rows_impl(int ic, int oc, int w) {
 static long sl_wino_fused_scratch_impl(int ic, int oc, int w) {
     const int tw = (w + 1) / 2, pw = 2 * tw + 2;
     const long ld = ((long)sl_wino_fused_block_rows_impl(ic, oc, w) * tw + 7) / 8 * 8;
-    return 16 * (long)(ic + oc) * ld + 4L * pw + 2L * (w + 1) + (long)ic * ld + 4L * tw;   // as sl_wino_scratch_carve
+    return 16 * (long)(ic + oc) * ld + 4L * pw + 2L * (w + 1) + (long)ic * ld + 4L * tw   // as sl_wino_scratch_carve
+           + 4L * pw;
 }
 
 // The scratch of one call, carved in one place for both kernels: V, the product side (M forward,
 // D for the weight gradient), the input rows' transform (4 rows of pw, padding columns cleared),
 // w + 1 zeros (padding rows of x, the missing row of dy), a w + 1 discard row (the missing
 // output row of an odd height), Vᵀ of one product (weight gradient) and the two output rows of a
-// tile row that is pooled (2 × 2·tw).
+// tile row that is pooled (2 × 2·tw), and a second input row scratch for the second tile row
+// of a pair (sl_wino_pairs_rows).
 typedef struct sl_wino_scratch {
-    float *v, *product, *t, *zeros, *discard, *vt, *stage;
+    float *v, *product, *t, *zeros, *discard, *vt, *stage, *t2;
     int block;
 } sl_wino_scratch;
 
@@ -136,19 +138,29 @@ static sl_wino_scratch sl_wino_scratch_carve(float *scratch, int ic, int oc, int
     s.discard = s.zeros + w + 1;
     s.vt = s.discard + w + 1;
     s.stage = s.vt + (long)ic * ldmax;
+    s.t2 = s.stage + 4L * tw;
     for (int q = 0; q <= w; q++) s.zeros[q] = 0.0f;
     sl_wino_input_row_scratch(s.t, pw, w);
+    sl_wino_input_row_scratch(s.t2, pw, w);
     return s;
 }
 
 // The input tiles of one block (rows rb..re) into v [16][ic][ld], padding columns cleared.
 SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int ic, int rb, int re, int ld,
-                                   float *t, const float *zeros, float *v) {
+                                   float *t, float *t2, const float *zeros, float *v) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2, tiles = (re - rb) * tw;
     const long image = (long)h * w, plane = (long)batch * image;
+    const int pairs = sl_wino_pairs_rows(w);
     for (int c = 0; c < ic; c++) {
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
+            if (pairs && row + 1 < re) {   // rows row and row + 1: eight consecutive tile slots
+                const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
+                sl_wino_input_row_pair(x + c * plane + n * image, ty, x + c * plane + n2 * image, ty2, h, w, t, t2, pw,
+                                       zeros, v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+                row++;
+                continue;
+            }
             sl_wino_input_row(x + c * plane + n * image, h, w, ty, t, pw, zeros,
                               v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
         }
@@ -170,14 +182,30 @@ static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int
         const int re = rb + block < r1 ? rb + block : r1;
         const int tiles = (re - rb) * tw;
         const int ld = (tiles + 7) / 8 * 8;
-        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, zeros, v);
+        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, sc.t2, zeros, v);
         for (int i = 0; i < 16; i++) {
             sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, v + (long)i * ic * ld, ld, 0, m + (long)i * oc * ld);
         }
         const int pools = post != NULL && post->pooled != NULL;
+        const int pairs = !pools && sl_wino_pairs_rows(w);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
+                if (pairs && row + 1 < re) {   // rows row and row + 1 from eight consecutive tile slots
+                    const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
+                    float *a0 = y + o * plane + n * image + (long)(2 * ty) * w;
+                    float *a1 = 2 * ty + 1 < h ? a0 + w : discard;
+                    float *b0 = y + o * plane + n2 * image + (long)(2 * ty2) * w;
+                    float *b1 = 2 * ty2 + 1 < h ? b0 + w : discard;
+                    sl_wino_output_row_pair(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, w, a0, a1, b0, b1);
+                    if (post != NULL) {
+                        float *const ra[2] = {a0, a1}, *const rb2[2] = {b0, b1};
+                        sl_epilogue_tile_row(ra, 2, w, h, 2 * ty, batch, n, post, o);
+                        sl_epilogue_tile_row(rb2, 2, w, h, 2 * ty2, batch, n2, post, o);
+                    }
+                    row++;
+                    continue;
+                }
                 // A pooled output is only staged: the pooled rows are what gets written.
                 float *row0 = pools ? sc.stage : y + o * plane + n * image + (long)(2 * ty) * w;
                 float *row1 = 2 * ty + 1 < h ? (pools ? sc.stage + 2 * tw : row0 + w) : discard;
@@ -231,10 +259,20 @@ static void sl_wino_fused_weight_grad_rows_impl(const float *x, const float *dy,
         const int re = rb + block < r1 ? rb + block : r1;
         const int tiles = (re - rb) * tw;
         const int ld = (tiles + 7) / 8 * 8;
-        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, zeros, v);
+        sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, sc.t2, zeros, v);
+        const int pairs = sl_wino_pairs_rows(w);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
+                if (pairs && row + 1 < re) {   // rows row and row + 1 into eight consecutive tile slots
+                    const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
+                    const float *a0 = dy + o * plane + n * image + (long)(2 * ty) * w;
+                    const float *b0 = dy + o * plane + n2 * image + (long)(2 * ty2) * w;
+                    sl_wino_output_grad_row_pair(a0, 2 * ty + 1 < h ? a0 + w : zeros, b0, 2 * ty2 + 1 < h ? b0 + w : zeros, w,
+                                                 d + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);
+                    row++;
+                    continue;
+                }
                 const float *row0 = dy + o * plane + n * image + (long)(2 * ty) * w;
                 const float *row1 = 2 * ty + 1 < h ? row0 + w : zeros;
                 sl_wino_output_grad_row(row0, row1, tw, w, d + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);

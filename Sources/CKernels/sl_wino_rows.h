@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <string.h>
 
 #include "CKernels.h"
 
@@ -292,3 +293,91 @@ static inline void sl_wino_output_grad_row(const float *row0, const float *row1,
     if (full < tw) sl_wino_grad_tile(row0[2 * full], 0.0f, row1[2 * full], 0.0f, dst + full, mstride);
 }
 
+
+// ---- Two tile rows of four 2×2 tiles as vectors of eight -------------------------------------
+// Images 7 or 8 pixels wide have four tiles per row, which the single-row code runs as vectors
+// of four. Two tile rows consecutive in a block's arrays (tiles 0–3 of row a, then of row b) run
+// together as vectors of eight, lanes never mixing: every tile gets the single-row code's bits.
+
+// Whether two tile rows of this width run as one vector of eight.
+static inline int sl_wino_pairs_rows(int w) { return (w + 1) / 2 == 4; }
+
+// sl_wino_input_row for tile rows (plane_a, ty_a) and (plane_b, ty_b): tiles to
+// dst[i·mstride + 0..7]; ta and tb two row scratches as its `t` (pw = 10).
+static inline __attribute__((always_inline)) void sl_wino_input_row_pair(const float *plane_a, int ty_a,
+                                                                       const float *plane_b, int ty_b, int h, int w,
+                                                                       float *ta, float *tb, int pw,
+                                                                       const float *zeros, float *dst, long mstride) {
+    float *const ts[2] = {ta, tb};
+    const float *const planes[2] = {plane_a, plane_b};
+    const int tys[2] = {ty_a, ty_b};
+    for (int which = 0; which < 2; which++) {   // Bᵀ d over the four rows of each tile row
+        const float *r[4];
+        for (int k = 0; k < 4; k++) {
+            const int iy = 2 * tys[which] - 1 + k;
+            r[k] = (iy >= 0 && iy < h) ? planes[which] + (long)iy * w : zeros;
+        }
+        float *t = ts[which];
+        float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1;
+        SL_WINO_VECTOR_LOOP
+        for (int q = 0; q < w; q++) {
+            t0[q] = r[0][q] - r[2][q];
+            t1[q] = r[1][q] + r[2][q];
+            t2[q] = r[2][q] - r[1][q];
+            t3[q] = r[1][q] - r[3][q];
+        }
+    }
+    for (int j = 0; j < 4; j++) {    // (Bᵀ d) B along each row, row a's tiles in lanes 0–3
+        const float *sa = ta + j * pw, *sb = tb + j * pw;
+        const sl_wv8 lo = SL_WV_LOAD(sl_wv8, sa), hi = SL_WV_LOAD(sl_wv8, sb);
+        const sl_wv8 lo2 = SL_WV_LOAD(sl_wv8, sa + 2), hi2 = SL_WV_LOAD(sl_wv8, sb + 2);
+        const sl_wv8 a = SL_WV8_EVEN(lo, hi), b = SL_WV8_ODD(lo, hi), cc = SL_WV8_EVEN(lo2, hi2), d = SL_WV8_ODD(lo2, hi2);
+        SL_WV_STORE(dst + (4 * j + 0) * mstride, a - cc);
+        SL_WV_STORE(dst + (4 * j + 1) * mstride, b + cc);
+        SL_WV_STORE(dst + (4 * j + 2) * mstride, cc - b);
+        SL_WV_STORE(dst + (4 * j + 3) * mstride, b - d);
+    }
+}
+
+// sl_wino_output_row for two tile rows (src[i·mstride + 0..7]) into rows (a0, a1) and (b0, b1),
+// w of each written (a half tile's missing column is computed and dropped, as the single-row
+// vector code for w = 7 does).
+static inline void sl_wino_output_row_pair(const float *src, long mstride, int w, float *a0, float *a1, float *b0,
+                                           float *b1) {
+    sl_wv8 s[16];
+    for (int i = 0; i < 16; i++) s[i] = SL_WV_LOAD(sl_wv8, src + i * mstride);
+    sl_wv8 r0[4], r1[4];
+    for (int j = 0; j < 4; j++) {
+        r0[j] = s[j] + s[4 + j] + s[8 + j];
+        r1[j] = s[4 + j] - s[8 + j] - s[12 + j];
+    }
+    const sl_wv8 e0 = r0[0] + r0[1] + r0[2], d0 = r0[1] - r0[2] - r0[3];
+    const sl_wv8 e1 = r1[0] + r1[1] + r1[2], d1 = r1[1] - r1[2] - r1[3];
+    float out[4][8];
+    SL_WV_STORE(out[0], SL_WV8_ZIPLO(e0, d0)); SL_WV_STORE(out[1], SL_WV8_ZIPLO(e1, d1));
+    SL_WV_STORE(out[2], SL_WV8_ZIPHI(e0, d0)); SL_WV_STORE(out[3], SL_WV8_ZIPHI(e1, d1));
+    float *const rows[4] = {a0, a1, b0, b1};
+    for (int k = 0; k < 4; k++) memcpy(rows[k], out[k], (size_t)w * sizeof(float));
+}
+
+// sl_wino_output_grad_row for two tile rows: (a0, a1) and (b0, b1) as its rows (row 1 may be
+// zeros), tiles to dst[i·mstride + 0..7]. Rows are read through copies with zeros past w (a half
+// tile's missing column reads 0, as in the single-row code).
+static inline void sl_wino_output_grad_row_pair(const float *a0, const float *a1, const float *b0, const float *b1,
+                                                int w, float *dst, long mstride) {
+    float in[4][8];
+    const float *const rows[4] = {a0, a1, b0, b1};
+    for (int k = 0; k < 4; k++) {
+        for (int q = 0; q < 8; q++) in[k][q] = q < w ? rows[k][q] : 0.0f;
+    }
+    const sl_wv8 l0 = SL_WV_LOAD(sl_wv8, in[0]), h0 = SL_WV_LOAD(sl_wv8, in[2]);
+    const sl_wv8 l1 = SL_WV_LOAD(sl_wv8, in[1]), h1 = SL_WV_LOAD(sl_wv8, in[3]);
+    const sl_wv8 a = SL_WV8_EVEN(l0, h0), b = SL_WV8_ODD(l0, h0), c = SL_WV8_EVEN(l1, h1), d = SL_WV8_ODD(l1, h1);
+    const sl_wv8 p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};
+    for (int r = 0; r < 4; r++) {
+        SL_WV_STORE(dst + (4 * r + 0) * mstride, p[r]);
+        SL_WV_STORE(dst + (4 * r + 1) * mstride, p[r] + q[r]);
+        SL_WV_STORE(dst + (4 * r + 2) * mstride, p[r] - q[r]);
+        SL_WV_STORE(dst + (4 * r + 3) * mstride, -q[r]);
+    }
+}

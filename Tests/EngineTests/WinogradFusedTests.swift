@@ -30,6 +30,7 @@ fileprivate let fusedCases: [FusedWinogradCase] = [
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),   // six blocks of five tile rows, the last partial
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
     .init(ic: 64, oc: 48, h: 14, w: 13, batch: 2),
+    .init(ic: 8, oc: 12, h: 9, w: 8, batch: 3),               // four tiles a row: pairs of tile rows across images
     .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3, tile: 4),       // two tiles a row: scalar
     .init(ic: 9, oc: 13, h: 13, w: 13, batch: 2, tile: 4),    // four a row: one vector of four
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2, tile: 4),   // seven: two overlapping vectors of four
@@ -110,6 +111,7 @@ fileprivate let fusedGradientCases: [FusedWinogradCase] = [
     .init(ic: 16, oc: 5, h: 13, w: 14, batch: 2),
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2),
     .init(ic: 48, oc: 64, h: 7, w: 7, batch: 5),
+    .init(ic: 8, oc: 12, h: 9, w: 8, batch: 3),               // pairs of tile rows across images
     .init(ic: 8, oc: 9, h: 5, w: 6, batch: 3, tile: 4),
     .init(ic: 16, oc: 5, h: 13, w: 14, batch: 2, tile: 4),
     .init(ic: 32, oc: 32, h: 28, w: 28, batch: 2, tile: 4),
