@@ -54,6 +54,10 @@ let convCases: [ConvGeometryCase] = [
     .init(inC: 16, outC: 8, kernel: 3, stride: 1, padding: 1, h: 14, w: 13, batch: 2),
     .init(inC: 9, outC: 16, kernel: 3, stride: 1, padding: 1, h: 13, w: 33, batch: 1),
     .init(inC: 100, outC: 8, kernel: 3, stride: 1, padding: 1, h: 16, w: 15, batch: 1),
+    // Four 2×2 tiles a row: pairs of tile rows as vectors of eight, the weight gradient in passes
+    // (9 input channels), and a layer wider than the fused limit wholly in passes.
+    .init(inC: 9, outC: 8, kernel: 3, stride: 1, padding: 1, h: 8, w: 7, batch: 2),
+    .init(inC: 130, outC: 8, kernel: 3, stride: 1, padding: 1, h: 7, w: 8, batch: 1),
 ]
 
 func makeConv(_ c: ConvGeometryCase, variant: ConvVariant, chunk: Int = 1 << 22, seed: UInt64 = 3) -> Conv2D {
