@@ -115,3 +115,27 @@ void sl_maxpool2x2_backward(const float *x, int h, int w, long p0, long p1, long
                             const float *shift, int relu, const float *dy, float *dx) {
     sl_active()->maxpool2x2_backward(x, h, w, p0, p1, batch, scale, shift, relu, dy, dx);
 }
+
+void sl_wino_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1, int channels, float *v) {
+    sl_active()->wino_input(x, batch, h, w, first, count, c0, c1, channels, v);
+}
+
+void sl_wino_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1, int outc, const sl_output_epilogue *post, float *y) {
+    sl_active()->wino_output(m, batch, h, w, first, count, o0, o1, outc, post, y);
+}
+
+void sl_wino_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1, int outc, float *dm) {
+    sl_active()->wino_output_grad(dy, batch, h, w, first, count, o0, o1, outc, dm);
+}
+
+void sl_wino4_input(const float *x, int batch, int h, int w, int first, int count, int c0, int c1, int channels, float *v) {
+    sl_active()->wino4_input(x, batch, h, w, first, count, c0, c1, channels, v);
+}
+
+void sl_wino4_output(const float *m, int batch, int h, int w, int first, int count, int o0, int o1, int outc, const sl_output_epilogue *post, float *y) {
+    sl_active()->wino4_output(m, batch, h, w, first, count, o0, o1, outc, post, y);
+}
+
+void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1, int outc, float *dm) {
+    sl_active()->wino4_output_grad(dy, batch, h, w, first, count, o0, o1, outc, dm);
+}

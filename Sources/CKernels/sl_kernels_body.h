@@ -8,6 +8,7 @@
 #include "sl_wino4_fused.h"
 #include "sl_direct3x3.h"
 #include "sl_pool_backward.h"
+#include "sl_wino_passes.h"
 
 // A call with an unknown variant (or the sigmoid without k) is a programming error; NaN outputs
 // make it impossible to mistake for a result.
@@ -116,4 +117,10 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .direct3x3_forward = sl_direct3x3_forward_impl,
     .direct3x3_weight_grad = sl_direct3x3_weight_grad_impl,
     .maxpool2x2_backward = sl_maxpool2x2_backward_impl,
+    .wino_input = sl_wino_input_impl,
+    .wino_output = sl_wino_output_impl,
+    .wino_output_grad = sl_wino_output_grad_impl,
+    .wino4_input = sl_wino4_input_impl,
+    .wino4_output = sl_wino4_output_impl,
+    .wino4_output_grad = sl_wino4_output_grad_impl,
 };

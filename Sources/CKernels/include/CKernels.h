@@ -207,6 +207,12 @@ typedef struct sl_kernel_table {
                               int n0, int n1, const sl_output_epilogue *post, float *y);
     void (*direct3x3_weight_grad)(const float *xp, const float *dy, int batch, int h, int w, int ic, int oc,
                                   int n0, int n1, float *dw);
+    void (*wino_input)(const float *x, int batch, int h, int w, int first, int count, int c0, int c1, int channels, float *v);
+    void (*wino_output)(const float *m, int batch, int h, int w, int first, int count, int o0, int o1, int outc, const sl_output_epilogue *post, float *y);
+    void (*wino_output_grad)(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1, int outc, float *dm);
+    void (*wino4_input)(const float *x, int batch, int h, int w, int first, int count, int c0, int c1, int channels, float *v);
+    void (*wino4_output)(const float *m, int batch, int h, int w, int first, int count, int o0, int o1, int outc, const sl_output_epilogue *post, float *y);
+    void (*wino4_output_grad)(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1, int outc, float *dm);
     void (*maxpool2x2_backward)(const float *x, int h, int w, long p0, long p1, long batch, const float *scale,
                                 const float *shift, int relu, const float *dy, float *dx);
 } sl_kernel_table;
