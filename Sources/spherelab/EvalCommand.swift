@@ -17,13 +17,14 @@ struct Eval: ParsableCommand {
     @Option(help: "BatchNorm statistics the weights were trained with (default: the file's metadata, else pytorch).") var bnStats: String?
     @Option(help: "Normalisation after each SphereConv for --weights (default: the file's metadata, else bn).") var normalization: String?
     @Option(name: .customLong("fc6-bn"), help: "BatchNorm after fc6 for --weights: on or off (default: the file's metadata, else on).") var fc6BN: String?
-    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
+    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = DatasetsFolder.defaultPath
     @Option(name: .customLong("eval-limit"), help: "Test examples (default: all).") var evalLimit: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard (session == nil) != (weights == nil) else { throw ValidationError("give exactly one of --session PATH or --weights FILE") }
         if let e = evalLimit, e < 1 { throw ValidationError("--eval-limit must be at least 1") }
+        try DatasetsFolder.check(datasetsDir)
     }
 
     func run() throws {

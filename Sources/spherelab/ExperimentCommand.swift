@@ -34,7 +34,7 @@ struct ExperimentRun: ParsableCommand {
         abstract: "Run (or continue) an experiment: finished runs are kept, an interrupted one resumes from its last snapshot.")
     @OptionGroup var source: ExperimentSource
     @Option(help: "Folder the experiment goes under (as <root>/experiments/NAME).") var sessions = "Sessions"
-    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
+    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = DatasetsFolder.defaultPath
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object per line (events, evaluations).") var json = false
     @Flag(name: .customLong("no-estimate"), help: "Start at once, without measuring each configuration's speed first.") var noEstimate = false
@@ -43,6 +43,7 @@ struct ExperimentRun: ParsableCommand {
 
     func validate() throws {
         if estimateOnly && noEstimate { throw ValidationError("--estimate-only measures the estimate that --no-estimate skips; give one of them") }
+        try DatasetsFolder.check(datasetsDir)
     }
 
     func run() throws {

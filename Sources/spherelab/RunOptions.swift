@@ -9,6 +9,10 @@ import SessionStore
 /// Options shared by every command that starts a run. Hyperparameters are optional so
 /// that a resumed run can tell which ones the user gave (those override the snapshot's).
 struct RunOptions: ParsableArguments {
+    func validate() throws {
+        try DatasetsFolder.check(datasetsDir)
+    }
+
     @Option(help: "Dataset: fashion-mnist, mnist, cifar-10, cifar-100 (default fashion-mnist).") var dataset: String?
     @Option(help: "Model: spherenet9 (spherenetN for deeper plain nets, N a multiple of 3), sphereresnet32 (N = 6n+2). Default spherenet9.") var model: String?
     @Option(parsing: .unconditional, help: "Width multiplier of every stage (default 0.25 → 32/48/64 channels).") var width: Double?
@@ -29,7 +33,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("fc6-bn"), help: "BatchNorm after fc6 (SphereNet): on or off (default on).") var fc6BN: String?
     @Option(help: "Augmentation: default, none, flip, crop, flip+crop.") var augment: String?
     @Option(help: "Random seed for weights, data order and augmentation (default 1).") var seed: UInt64?
-    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = "Datasets"
+    @Option(name: .customLong("datasets-dir"), help: "Folder searched first for datasets.") var datasetsDir = DatasetsFolder.defaultPath
     @Option(parsing: .unconditional, help: "BLAS threads (default: all cores).") var threads: String?
 
     /// A new run's request: defaults for what was not given.
