@@ -236,6 +236,7 @@ public final class ExperimentRunner {
             if let signal = stopSignal(plan.id, 0) { throw StopRequest(signal: signal, current: "stopped while measuring speeds, before the next run started") }
             let run = try open(plan)
             let trainer = run.trainer
+            trainer.capturesAngles = false   // as most of a session's steps
             _ = try trainer.trainStep()
             var stepSeconds = 0.0
             for _ in 0..<3 { stepSeconds += try trainer.trainStep().seconds }
