@@ -43,7 +43,7 @@ public struct HeadlessTraining {
         session.saveEvery = saveTarget == nil ? nil : saveEvery
         let first = trainer.step, target = first + steps
         if style != .json {
-            say("training \(trainer.model.displayName) (\(trainer.network.parameterCount) parameters), \(trainer.hyper.variant.operatorPhrase), \(trainer.hyper.optimizer.name) lr \(trainer.learningRate), batch \(trainer.hyper.batchSize), \(steps) steps on \(session.labels.dataset)")
+            say("training \(trainer.model.displayName) (\(trainer.network.parameterCount) parameters), \(trainer.hyper.variant.operatorPhrase), \(trainer.hyper.optimizer.name) lr \(trainer.learningRate), batch \(trainer.hyper.batchSize), \(steps) \(steps == 1 ? "step" : "steps") on \(session.labels.dataset)")
         }
         let start = Date()
         var last: EvaluationResult?

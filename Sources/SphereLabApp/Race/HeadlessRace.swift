@@ -41,7 +41,7 @@ public struct HeadlessRace {
         let nameWidth = names.map(\.count).max() ?? 0
         if style != .json {
             let t = first.session.trainer
-            say("race of \(names.joined(separator: ", ")): \(t.model.displayName), batch \(t.hyper.batchSize), \(steps) steps on \(first.session.labels.dataset), seed \(first.run.identity.setup.seed)")
+            say("race of \(names.joined(separator: ", ")): \(t.model.displayName), batch \(t.hyper.batchSize), \(steps) \(steps == 1 ? "step" : "steps") on \(first.session.labels.dataset), seed \(first.run.identity.setup.seed)")
         }
         var drawnLines = 0
         var lastDraw = Date.distantPast
