@@ -126,9 +126,9 @@ static inline void sl_clear_padding(float *p, int n) {
 // dst[i·mstride + tx] for the 16 transform indices i. `t` is scratch of 4 rows of pw = 2·tw + 2
 // floats whose first and last columns (the padding) the caller keeps at 0; `zeros` holds w zeros
 // (the padding rows above and below the image).
-static inline __attribute__((always_inline)) void sl_wino_input_row(const float *plane, int h, int w, int ty, float *t, int pw,
-                                     const float *zeros, float *dst, long mstride) {
-    const int tw = (w + 1) / 2;
+// Bᵀ d over the four input rows of tile row `ty` into columns 1..w of the four rows of `t`.
+static inline __attribute__((always_inline)) void sl_wino_input_vertical(const float *plane, int h, int w, int ty, float *t,
+                                                                       int pw, const float *zeros) {
     const float *r[4];
     for (int k = 0; k < 4; k++) {
         const int iy = 2 * ty - 1 + k;
@@ -136,12 +136,18 @@ static inline __attribute__((always_inline)) void sl_wino_input_row(const float 
     }
     float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1;
     SL_WINO_VECTOR_LOOP
-    for (int q = 0; q < w; q++) {   // Bᵀ d over the four rows
+    for (int q = 0; q < w; q++) {
         t0[q] = r[0][q] - r[2][q];
         t1[q] = r[1][q] + r[2][q];
         t2[q] = r[2][q] - r[1][q];
         t3[q] = r[1][q] - r[3][q];
     }
+}
+
+static inline __attribute__((always_inline)) void sl_wino_input_row(const float *plane, int h, int w, int ty, float *t, int pw,
+                                     const float *zeros, float *dst, long mstride) {
+    const int tw = (w + 1) / 2;
+    sl_wino_input_vertical(plane, h, w, ty, t, pw, zeros);
     for (int j = 0; j < 4; j++) {    // (Bᵀ d) B along each row
         float *o0 = dst + (4 * j + 0) * mstride, *o1 = dst + (4 * j + 1) * mstride;
         float *o2 = dst + (4 * j + 2) * mstride, *o3 = dst + (4 * j + 3) * mstride;
@@ -308,25 +314,8 @@ static inline __attribute__((always_inline)) void sl_wino_input_row_pair(const f
                                                                        const float *plane_b, int ty_b, int h, int w,
                                                                        float *ta, float *tb, int pw,
                                                                        const float *zeros, float *dst, long mstride) {
-    float *const ts[2] = {ta, tb};
-    const float *const planes[2] = {plane_a, plane_b};
-    const int tys[2] = {ty_a, ty_b};
-    for (int which = 0; which < 2; which++) {   // Bᵀ d over the four rows of each tile row
-        const float *r[4];
-        for (int k = 0; k < 4; k++) {
-            const int iy = 2 * tys[which] - 1 + k;
-            r[k] = (iy >= 0 && iy < h) ? planes[which] + (long)iy * w : zeros;
-        }
-        float *t = ts[which];
-        float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1;
-        SL_WINO_VECTOR_LOOP
-        for (int q = 0; q < w; q++) {
-            t0[q] = r[0][q] - r[2][q];
-            t1[q] = r[1][q] + r[2][q];
-            t2[q] = r[2][q] - r[1][q];
-            t3[q] = r[1][q] - r[3][q];
-        }
-    }
+    sl_wino_input_vertical(plane_a, h, w, ty_a, ta, pw, zeros);
+    sl_wino_input_vertical(plane_b, h, w, ty_b, tb, pw, zeros);
     for (int j = 0; j < 4; j++) {    // (Bᵀ d) B along each row, row a's tiles in lanes 0–3
         const float *sa = ta + j * pw, *sb = tb + j * pw;
         const sl_wv8 lo = SL_WV_LOAD(sl_wv8, sa), hi = SL_WV_LOAD(sl_wv8, sb);
@@ -341,43 +330,32 @@ static inline __attribute__((always_inline)) void sl_wino_input_row_pair(const f
 
 // sl_wino_output_row for two tile rows (src[i·mstride + 0..7]) into rows (a0, a1) and (b0, b1),
 // w of each written (a half tile's missing column is computed and dropped, as the single-row
-// vector code for w = 7 does).
+// vector code for w = 7 does). The single-row vector of eight tiles, its two halves' rows apart.
 static inline void sl_wino_output_row_pair(const float *src, long mstride, int w, float *a0, float *a1, float *b0,
                                            float *b1) {
-    sl_wv8 s[16];
-    for (int i = 0; i < 16; i++) s[i] = SL_WV_LOAD(sl_wv8, src + i * mstride);
-    sl_wv8 r0[4], r1[4];
-    for (int j = 0; j < 4; j++) {
-        r0[j] = s[j] + s[4 + j] + s[8 + j];
-        r1[j] = s[4 + j] - s[8 + j] - s[12 + j];
+    float out0[16], out1[16];   // output rows 0 and 1: row a's tiles in 0–7, row b's in 8–15
+    {
+        float *row0 = out0, *row1 = out1;   // the vector code's stores land here
+        SL_WINO_OUTPUT_V8(0);
     }
-    const sl_wv8 e0 = r0[0] + r0[1] + r0[2], d0 = r0[1] - r0[2] - r0[3];
-    const sl_wv8 e1 = r1[0] + r1[1] + r1[2], d1 = r1[1] - r1[2] - r1[3];
-    float out[4][8];
-    SL_WV_STORE(out[0], SL_WV8_ZIPLO(e0, d0)); SL_WV_STORE(out[1], SL_WV8_ZIPLO(e1, d1));
-    SL_WV_STORE(out[2], SL_WV8_ZIPHI(e0, d0)); SL_WV_STORE(out[3], SL_WV8_ZIPHI(e1, d1));
-    float *const rows[4] = {a0, a1, b0, b1};
-    for (int k = 0; k < 4; k++) memcpy(rows[k], out[k], (size_t)w * sizeof(float));
+    memcpy(a0, out0, (size_t)w * sizeof(float));
+    memcpy(a1, out1, (size_t)w * sizeof(float));
+    memcpy(b0, out0 + 8, (size_t)w * sizeof(float));
+    memcpy(b1, out1 + 8, (size_t)w * sizeof(float));
 }
 
 // sl_wino_output_grad_row for two tile rows: (a0, a1) and (b0, b1) as its rows (row 1 may be
-// zeros), tiles to dst[i·mstride + 0..7]. Rows are read through copies with zeros past w (a half
-// tile's missing column reads 0, as in the single-row code).
+// zeros), tiles to dst[i·mstride + 0..7]. The rows are copied side by side, zeros past w (a half
+// tile's missing column reads 0, as in the single-row code), for the single-row vector of eight.
 static inline void sl_wino_output_grad_row_pair(const float *a0, const float *a1, const float *b0, const float *b1,
                                                 int w, float *dst, long mstride) {
-    float in[4][8];
-    const float *const rows[4] = {a0, a1, b0, b1};
-    for (int k = 0; k < 4; k++) {
-        for (int q = 0; q < 8; q++) in[k][q] = q < w ? rows[k][q] : 0.0f;
+    float in0[16], in1[16];   // rows 0 and 1: row a's in 0–7, row b's in 8–15
+    for (int q = 0; q < 8; q++) {
+        in0[q] = q < w ? a0[q] : 0.0f; in0[8 + q] = q < w ? b0[q] : 0.0f;
+        in1[q] = q < w ? a1[q] : 0.0f; in1[8 + q] = q < w ? b1[q] : 0.0f;
     }
-    const sl_wv8 l0 = SL_WV_LOAD(sl_wv8, in[0]), h0 = SL_WV_LOAD(sl_wv8, in[2]);
-    const sl_wv8 l1 = SL_WV_LOAD(sl_wv8, in[1]), h1 = SL_WV_LOAD(sl_wv8, in[3]);
-    const sl_wv8 a = SL_WV8_EVEN(l0, h0), b = SL_WV8_ODD(l0, h0), c = SL_WV8_EVEN(l1, h1), d = SL_WV8_ODD(l1, h1);
-    const sl_wv8 p[4] = {a, a + c, a - c, -c}, q[4] = {b, b + d, b - d, -d};
-    for (int r = 0; r < 4; r++) {
-        SL_WV_STORE(dst + (4 * r + 0) * mstride, p[r]);
-        SL_WV_STORE(dst + (4 * r + 1) * mstride, p[r] + q[r]);
-        SL_WV_STORE(dst + (4 * r + 2) * mstride, p[r] - q[r]);
-        SL_WV_STORE(dst + (4 * r + 3) * mstride, -q[r]);
+    {
+        const float *row0 = in0, *row1 = in1;
+        SL_WINO_GRAD_V8(0);
     }
 }

@@ -69,14 +69,14 @@ func planeCentredDotAndSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
 }
 
 /// `planeCentredDotAndSum` for a BatchNorm that applies the following ReLU itself: first
-/// a[i] = key[i] > 0 ? a[i] : 0 (written back, as the ReLU's backward would), then the same
-/// sums over the masked values in the same order — bit for bit what the ReLU pass followed by
-/// `planeCentredDotAndSum` gives, in one pass over the plane instead of two.
-/// `planeMaskedCentredDotAndSum` with the key computed from `b` as it is read: key = b·scale +
-/// shift (product and sum rounded apart, as BatchNorm's forward computes its output), so a
-/// BatchNorm whose output was not kept masks by the same signs without writing that output again.
+/// a[i] = 0 where the layer's output was not positive (written back, as the ReLU's backward
+/// would), then the same sums over the masked values in the same order — bit for bit what the
+/// ReLU pass followed by `planeCentredDotAndSum` gives, in one pass over the plane instead of two.
+/// The output's sign comes from `b` (the layer's input) as it is read: b·scale + shift, the
+/// product and the sum rounded apart as the forward computes the output, so the mask needs no
+/// kept output.
 @inline(__always)
-func planeAffineMaskedCentredDotAndSum(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count n: Int, center: Float,
+func planeMaskedCentredDotAndSum(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count n: Int, center: Float,
                                        keyScale: Float, keyShift: Float) -> (dot: Float, sum: Float) {
     let ra = UnsafeMutableRawPointer(a), rb = UnsafeRawPointer(b)
     let c = SIMD8<Float>(repeating: center)
@@ -102,26 +102,3 @@ func planeAffineMaskedCentredDotAndSum(_ a: UnsafeMutablePointer<Float>, _ b: Un
     return (d, s)
 }
 
-@inline(__always)
-func planeMaskedCentredDotAndSum(_ a: UnsafeMutablePointer<Float>, key: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                 count n: Int, center: Float) -> (dot: Float, sum: Float) {
-    let ra = UnsafeMutableRawPointer(a), rk = UnsafeRawPointer(key), rb = UnsafeRawPointer(b)
-    let c = SIMD8<Float>(repeating: center)
-    var dot = SIMD8<Float>.zero, sum = SIMD8<Float>.zero, i = 0
-    while i + 8 <= n {
-        let k = rk.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        let keep = unsafeBitCast(k .> SIMD8<Float>(repeating: 0), to: SIMD8<Int32>.self)   // all ones or zero
-        let raw = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Int32>.self)
-        let va = unsafeBitCast(raw & keep, to: SIMD8<Float>.self)
-        ra.storeBytes(of: va, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        dot += va * (rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - c)
-        sum += va
-        i += 8
-    }
-    var d = dot.sum(), s = sum.sum()
-    while i < n {
-        a[i] = key[i] > 0 ? a[i] : 0
-        d += a[i] * (b[i] - center); s += a[i]; i += 1
-    }
-    return (d, s)
-}

@@ -13,8 +13,9 @@ public enum BatchNormStatistics: String, Sendable, Codable, CaseIterable {
 
 /// Batch normalisation per channel over (N, H, W) — one contiguous plane per channel.
 public final class BatchNorm2D: Layer {
-    /// dx is written over dy; forward writes into its own output, which backward reads as the
-    /// ReLU mask when it applies the ReLU.
+    /// dx is written over dy. With the ReLU applied here, the output counts as read in backward
+    /// (the ReLU's mask, as for the two layers apart), though backward takes the mask's signs
+    /// from the input and the forward's scale and shift.
     public var bufferUse: BufferUse { BufferUse(overwritesOutputGradient: true, readsOutputInBackward: appliesReLU) }
     public let name: String
     public let channels: Int
@@ -205,18 +206,17 @@ public final class BatchNorm2D: Layer {
         let g = dy.buffer.pointer, xs = x.buffer.pointer
         let (dgammas, dbetas, gammas, istd, mean) = (weight.grad.pointer, bias.grad.pointer, weight.value.pointer,
                                                      inverseStd.pointer, means.pointer)
-        // The ReLU's mask: this layer's output, or when that lives in the shared buffer the
-        // forward's own arithmetic on the input (read here anyway) — the same signs.
-        let keyFromInput = sharesOutput
+        // The ReLU's mask: the signs of the forward's own arithmetic on the input (read here
+        // anyway), so the output need not be kept (it may live in the shared buffer).
         let (scales, shifts) = (forwardScale.pointer, forwardShift.pointer)
-        let wantsInput = needsInputGradient, relu = appliesReLU, ys = output.pointer
+        let wantsInput = needsInputGradient, relu = appliesReLU
         Parallel.forEach(channels) { range in
             for c in range {
                 let gs = g + c * p, xc = xs + c * p
-                // With the ReLU applied here, dy is first masked by this layer's own output.
-                let (centredDot, dbeta) = !relu ? planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
-                    : keyFromInput ? planeAffineMaskedCentredDotAndSum(gs, xc, count: p, center: mean[c], keyScale: scales[c], keyShift: shifts[c])
-                    : planeMaskedCentredDotAndSum(gs, key: ys + c * p, xc, count: p, center: mean[c])
+                // With the ReLU applied here, dy is first masked where the output was not positive.
+                let (centredDot, dbeta) = relu
+                    ? planeMaskedCentredDotAndSum(gs, xc, count: p, center: mean[c], keyScale: scales[c], keyShift: shifts[c])
+                    : planeCentredDotAndSum(gs, xc, count: p, center: mean[c])
                 let dgamma = centredDot * istd[c]
                 dgammas[c] += dgamma
                 dbetas[c] += dbeta
