@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sl_tables.h"
+#include "sl_wino_rows.h"
 
 static int sl_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__)
@@ -139,3 +140,5 @@ void sl_wino4_output(const float *m, int batch, int h, int w, int first, int cou
 void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1, int outc, float *dm) {
     sl_active()->wino4_output_grad(dy, batch, h, w, first, count, o0, o1, outc, dm);
 }
+
+long sl_wino_transform_stride(long n) { return sl_wino_spread(n); }

@@ -26,7 +26,7 @@ static long sl_wino4_ldmax(int ic, int oc, int w) {
 
 static long sl_wino4_fused_scratch_impl(int ic, int oc, int w) {
     const long ld = sl_wino4_ldmax(ic, oc, w), pw = sl_wino4_row_width(w), tw = (w + 3) / 4;
-    return 36 * (long)(ic + oc) * ld + 12 * pw + w + 16 * tw + (long)ic * ld + 16 * tw   // as sl_wino4_scratch_carve
+    return 36 * (sl_wino_spread((long)ic * ld) + sl_wino_spread((long)oc * ld)) + 12 * pw + w + 16 * tw + (long)ic * ld + 16 * tw   // as sl_wino4_scratch_carve
            + 12 * pw + 16 * tw;
 }
 
@@ -47,8 +47,8 @@ static sl_wino4_scratch sl_wino4_scratch_carve(float *scratch, int ic, int oc, i
     s.block = sl_wino4_fused_block_rows_impl(ic, oc, w);
     s.pw = sl_wino4_row_width(w);
     s.v = scratch;
-    s.product = s.v + 36 * (long)ic * ldmax;
-    s.t = s.product + 36 * (long)oc * ldmax;
+    s.product = s.v + 36 * sl_wino_spread((long)ic * ldmax);
+    s.t = s.product + 36 * sl_wino_spread((long)oc * ldmax);
     s.tg = s.t + 6 * (long)s.pw;
     s.zeros = s.tg + 6 * (long)s.pw;
     s.tmp = s.zeros + w;
@@ -69,23 +69,24 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
     const int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = (re - rb) * tw;
     const long image = (long)h * w, plane = (long)batch * image;
     const int pairs = sl_wino4_pairs_rows(w);
+    const long vs = sl_wino_spread((long)ic * ld);
     for (int c = 0; c < ic; c++) {
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
             if (pairs && row + 1 < re) {   // rows row and row + 1: eight consecutive tile slots
                 const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
                 sl_wino4_input_row_pair(x + c * plane + n * image, ty, x + c * plane + n2 * image, ty2, h, w, sc->t,
-                                        sc->t2, sc->pw, sc->zeros, v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+                                        sc->t2, sc->pw, sc->zeros, v + (long)c * ld + (long)(row - rb) * tw, vs);
                 row++;
                 continue;
             }
             // Slots past a row are the next row's (written next) or the padding columns (cleared
             // below), so a row may run as one vector of eight while it stays inside ld.
             sl_wino4_input_row(x + c * plane + n * image, h, w, ty, sc->t, sc->pw, sc->zeros,
-                               v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld, ld - (long)(row - rb) * tw);
+                               v + (long)c * ld + (long)(row - rb) * tw, vs, ld - (long)(row - rb) * tw);
         }
         for (int i = 0; i < 36; i++) {   // padding columns: defined values for the products
-            float *pad = v + ((long)i * ic + c) * ld;
+            float *pad = v + i * vs + (long)c * ld;
             sl_clear_padding(pad + tiles, ld - tiles);
         }
     }
@@ -99,10 +100,10 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
     for (int rb = r0; rb < r1; rb += sc.block) {
         const int re = rb + sc.block < r1 ? rb + sc.block : r1;
         const int ld = ((re - rb) * tw + 7) / 8 * 8;
+        const long vs = sl_wino_spread((long)ic * ld), ms = sl_wino_spread((long)oc * ld);
         sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
         for (int i = 0; i < 36; i++) {
-            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, sc.v + (long)i * ic * ld, ld, 0,
-                               sc.product + (long)i * oc * ld);
+            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, sc.v + i * vs, ld, 0, sc.product + i * ms);
         }
         const int pools = post != NULL && post->pooled != NULL;
         const int pairs = !pools && sl_wino4_pairs_rows(w);
@@ -117,7 +118,7 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
                                           4 * ty + 3 < h ? fa + 3 * w : NULL};
                     float *const rb4[4] = {fb, 4 * ty2 + 1 < h ? fb + w : NULL, 4 * ty2 + 2 < h ? fb + 2 * w : NULL,
                                            4 * ty2 + 3 < h ? fb + 3 * w : NULL};
-                    sl_wino4_output_row_pair(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, w, ra, rb4,
+                    sl_wino4_output_row_pair(sc.product + (long)o * ld + (long)(row - rb) * tw, ms, w, ra, rb4,
                                              sc.tmp, sc.tmp2);
                     if (post != NULL) {
                         sl_epilogue_tile_row(ra, 4, w, h, 4 * ty, batch, n, post, o);
@@ -132,7 +133,7 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
                 float *first = pools ? sc.stage : y + o * plane + n * image + (long)(4 * ty) * w;
                 float *const rows[4] = {first, 4 * ty + 1 < h ? first + stride : NULL, 4 * ty + 2 < h ? first + 2 * stride : NULL,
                                         4 * ty + 3 < h ? first + 3 * stride : NULL};
-                sl_wino4_output_row(sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, stride, rows, sc.tmp);
+                sl_wino4_output_row(sc.product + (long)o * ld + (long)(row - rb) * tw, ms, tw, stride, rows, sc.tmp);
                 if (post != NULL) sl_epilogue_tile_row(rows, 4, w, h, 4 * ty, batch, n, post, o);
             }
         }
@@ -151,6 +152,7 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
         const int re = rb + sc.block < r1 ? rb + sc.block : r1;
         const int tiles = (re - rb) * tw;
         const int ld = (tiles + 7) / 8 * 8;
+        const long vs = sl_wino_spread((long)ic * ld), ds = sl_wino_spread((long)oc * ld);
         sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
         const int pairs = sl_wino4_pairs_rows(w);
         for (int o = 0; o < oc; o++) {
@@ -166,7 +168,7 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
                                                  4 * ty2 + 2 < h ? fb + 2 * w : sc.zeros,
                                                  4 * ty2 + 3 < h ? fb + 3 * w : sc.zeros};
                     sl_wino4_output_grad_row_pair(ra, rb4, w, sc.tg, sc.tg2, sc.pw,
-                                                  sc.product + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);
+                                                  sc.product + (long)o * ld + (long)(row - rb) * tw, ds);
                     row++;
                     continue;
                 }
@@ -174,17 +176,17 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
                 const float *const rows[4] = {first, 4 * ty + 1 < h ? first + w : sc.zeros,
                                               4 * ty + 2 < h ? first + 2 * w : sc.zeros,
                                               4 * ty + 3 < h ? first + 3 * w : sc.zeros};
-                sl_wino4_output_grad_row(rows, w, sc.tg, sc.pw, sc.product + (long)o * ld + (long)(row - rb) * tw,
-                                         (long)oc * ld, ld - (long)(row - rb) * tw);
+                sl_wino4_output_grad_row(rows, w, sc.tg, sc.pw, sc.product + (long)o * ld + (long)(row - rb) * tw, ds,
+                                         ld - (long)(row - rb) * tw);
             }
             for (int i = 0; i < 36; i++) {
-                float *pad = sc.product + ((long)i * oc + o) * ld;
+                float *pad = sc.product + i * ds + (long)o * ld;
                 sl_clear_padding(pad + tiles, ld - tiles);
             }
         }
         for (int i = 0; i < 36; i++) {
-            sl_wino_transpose8(sc.v + (long)i * ic * ld, ic, ld, ld, sc.vt);
-            sl_wino_block_gemm(sc.product + (long)i * oc * ld, oc, ld, sc.vt, ic, accumulate || rb > r0,   // as in sl_wino_fused.h
+            sl_wino_transpose8(sc.v + i * vs, ic, ld, ld, sc.vt);
+            sl_wino_block_gemm(sc.product + i * ds, oc, ld, sc.vt, ic, accumulate || rb > r0,   // as in sl_wino_fused.h
                                du + (long)i * oc * ic);
         }
     }

@@ -105,12 +105,17 @@ static inline __attribute__((always_inline)) void sl_wino4_input_vertical(const 
     const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
     float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1, *t4 = t + 4 * pw + 1,
           *t5 = t + 5 * pw + 1;
-    SL_WINO_VECTOR_LOOP
-    for (int q = 0; q < w; q++) {
-        float o[6];
-        SL_W4_BT(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], o);
-        t0[q] = o[0]; t1[q] = o[1]; t2[q] = o[2]; t3[q] = o[3]; t4[q] = o[4]; t5[q] = o[5];
+#define SL_W4_INPUT_COLUMNS(T, q)                                                                 \
+    {                                                                                             \
+        const T d0 = SL_WV_LOAD(T, r0 + (q)), d1 = SL_WV_LOAD(T, r1 + (q)), d2 = SL_WV_LOAD(T, r2 + (q)); \
+        const T d3 = SL_WV_LOAD(T, r3 + (q)), d4 = SL_WV_LOAD(T, r4 + (q)), d5 = SL_WV_LOAD(T, r5 + (q)); \
+        T o[6];                                                                                   \
+        SL_W4_BT(d0, d1, d2, d3, d4, d5, o);                                                      \
+        SL_WV_STORE(t0 + (q), o[0]); SL_WV_STORE(t1 + (q), o[1]); SL_WV_STORE(t2 + (q), o[2]);    \
+        SL_WV_STORE(t3 + (q), o[3]); SL_WV_STORE(t4 + (q), o[4]); SL_WV_STORE(t5 + (q), o[5]);    \
     }
+    SL_WINO_COLUMNS(w, SL_W4_INPUT_COLUMNS);
+#undef SL_W4_INPUT_COLUMNS
 }
 
 // Input tiles V = Bᵀ d B of tile row `ty` of one image plane (h × w): tile tx goes to
@@ -231,12 +236,17 @@ static inline __attribute__((always_inline)) void sl_wino4_output_grad_vertical(
                                                                               float *t, int pw) {
     const float *g0 = rows[0], *g1 = rows[1], *g2 = rows[2], *g3 = rows[3];
     float *t0 = t, *t1 = t + pw, *t2 = t + 2 * pw, *t3 = t + 3 * pw, *t4 = t + 4 * pw, *t5 = t + 5 * pw;
-    SL_WINO_VECTOR_LOOP
-    for (int q = 0; q < w; q++) {
-        float z[6];
-        SL_W4_A(g0[q], g1[q], g2[q], g3[q], z);
-        t0[q] = z[0]; t1[q] = z[1]; t2[q] = z[2]; t3[q] = z[3]; t4[q] = z[4]; t5[q] = z[5];
+#define SL_W4_GRAD_COLUMNS(T, q)                                                                  \
+    {                                                                                             \
+        const T e0 = SL_WV_LOAD(T, g0 + (q)), e1 = SL_WV_LOAD(T, g1 + (q));                       \
+        const T e2 = SL_WV_LOAD(T, g2 + (q)), e3 = SL_WV_LOAD(T, g3 + (q));                       \
+        T z[6];                                                                                   \
+        SL_W4_A(e0, e1, e2, e3, z);                                                               \
+        SL_WV_STORE(t0 + (q), z[0]); SL_WV_STORE(t1 + (q), z[1]); SL_WV_STORE(t2 + (q), z[2]);    \
+        SL_WV_STORE(t3 + (q), z[3]); SL_WV_STORE(t4 + (q), z[4]); SL_WV_STORE(t5 + (q), z[5]);    \
     }
+    SL_WINO_COLUMNS(w, SL_W4_GRAD_COLUMNS);
+#undef SL_W4_GRAD_COLUMNS
 }
 
 // dM = A dY Aᵀ of one tile row: rows[0..3] of the output gradient (a row below the image points

@@ -111,7 +111,7 @@ static int sl_wino_fused_block_rows_impl(int ic, int oc, int w) {
 static long sl_wino_fused_scratch_impl(int ic, int oc, int w) {
     const int tw = (w + 1) / 2, pw = 2 * tw + 2;
     const long ld = ((long)sl_wino_fused_block_rows_impl(ic, oc, w) * tw + 7) / 8 * 8;
-    return 16 * (long)(ic + oc) * ld + 4L * pw + 2L * (w + 1) + (long)ic * ld + 4L * tw   // as sl_wino_scratch_carve
+    return 16 * (sl_wino_spread((long)ic * ld) + sl_wino_spread((long)oc * ld)) + 4L * pw + 2L * (w + 1) + (long)ic * ld + 4L * tw   // as sl_wino_scratch_carve
            + 4L * pw;
 }
 
@@ -132,8 +132,8 @@ static sl_wino_scratch sl_wino_scratch_carve(float *scratch, int ic, int oc, int
     s.block = sl_wino_fused_block_rows_impl(ic, oc, w);
     const long ldmax = ((long)s.block * tw + 7) / 8 * 8;
     s.v = scratch;
-    s.product = s.v + 16 * (long)ic * ldmax;
-    s.t = s.product + 16 * (long)oc * ldmax;
+    s.product = s.v + 16 * sl_wino_spread((long)ic * ldmax);
+    s.t = s.product + 16 * sl_wino_spread((long)oc * ldmax);
     s.zeros = s.t + 4 * pw;
     s.discard = s.zeros + w + 1;
     s.vt = s.discard + w + 1;
@@ -151,21 +151,22 @@ SL_INLINE void sl_wino_block_input(const float *x, int batch, int h, int w, int 
     const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2, tiles = (re - rb) * tw;
     const long image = (long)h * w, plane = (long)batch * image;
     const int pairs = sl_wino_pairs_rows(w);
+    const long vs = sl_wino_spread((long)ic * ld);
     for (int c = 0; c < ic; c++) {
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
             if (pairs && row + 1 < re) {   // rows row and row + 1: eight consecutive tile slots
                 const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
                 sl_wino_input_row_pair(x + c * plane + n * image, ty, x + c * plane + n2 * image, ty2, h, w, t, t2, pw,
-                                       zeros, v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+                                       zeros, v + (long)c * ld + (long)(row - rb) * tw, vs);
                 row++;
                 continue;
             }
             sl_wino_input_row(x + c * plane + n * image, h, w, ty, t, pw, zeros,
-                              v + (long)c * ld + (long)(row - rb) * tw, (long)ic * ld);
+                              v + (long)c * ld + (long)(row - rb) * tw, vs);
         }
         for (int i = 0; i < 16; i++) {   // padding columns: defined values for the products
-            float *pad = v + ((long)i * ic + c) * ld;
+            float *pad = v + i * vs + (long)c * ld;
             sl_clear_padding(pad + tiles, ld - tiles);
         }
     }
@@ -182,9 +183,10 @@ static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int
         const int re = rb + block < r1 ? rb + block : r1;
         const int tiles = (re - rb) * tw;
         const int ld = (tiles + 7) / 8 * 8;
+        const long vs = sl_wino_spread((long)ic * ld), ms = sl_wino_spread((long)oc * ld);
         sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, sc.t2, zeros, v);
         for (int i = 0; i < 16; i++) {
-            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, v + (long)i * ic * ld, ld, 0, m + (long)i * oc * ld);
+            sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, v + i * vs, ld, 0, m + i * ms);
         }
         const int pools = post != NULL && post->pooled != NULL;
         const int pairs = !pools && sl_wino_pairs_rows(w);
@@ -197,7 +199,7 @@ static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int
                     float *a1 = 2 * ty + 1 < h ? a0 + w : discard;
                     float *b0 = y + o * plane + n2 * image + (long)(2 * ty2) * w;
                     float *b1 = 2 * ty2 + 1 < h ? b0 + w : discard;
-                    sl_wino_output_row_pair(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, w, a0, a1, b0, b1);
+                    sl_wino_output_row_pair(m + (long)o * ld + (long)(row - rb) * tw, ms, w, a0, a1, b0, b1);
                     if (post != NULL) {
                         float *const ra[2] = {a0, a1}, *const rb2[2] = {b0, b1};
                         sl_epilogue_tile_row(ra, 2, w, h, 2 * ty, batch, n, post, o);
@@ -209,7 +211,7 @@ static void sl_wino_fused_rows_impl(const float *x, int batch, int h, int w, int
                 // A pooled output is only staged: the pooled rows are what gets written.
                 float *row0 = pools ? sc.stage : y + o * plane + n * image + (long)(2 * ty) * w;
                 float *row1 = 2 * ty + 1 < h ? (pools ? sc.stage + 2 * tw : row0 + w) : discard;
-                sl_wino_output_row(m + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld, tw, w, row0, row1);
+                sl_wino_output_row(m + (long)o * ld + (long)(row - rb) * tw, ms, tw, w, row0, row1);
                 if (post != NULL) {
                     float *const rows[2] = {row0, row1};
                     sl_epilogue_tile_row(rows, 2, w, h, 2 * ty, batch, n, post, o);
@@ -259,6 +261,7 @@ static void sl_wino_fused_weight_grad_rows_impl(const float *x, const float *dy,
         const int re = rb + block < r1 ? rb + block : r1;
         const int tiles = (re - rb) * tw;
         const int ld = (tiles + 7) / 8 * 8;
+        const long vs = sl_wino_spread((long)ic * ld), ds = sl_wino_spread((long)oc * ld);
         sl_wino_block_input(x, batch, h, w, ic, rb, re, ld, t, sc.t2, zeros, v);
         const int pairs = sl_wino_pairs_rows(w);
         for (int o = 0; o < oc; o++) {
@@ -269,25 +272,25 @@ static void sl_wino_fused_weight_grad_rows_impl(const float *x, const float *dy,
                     const float *a0 = dy + o * plane + n * image + (long)(2 * ty) * w;
                     const float *b0 = dy + o * plane + n2 * image + (long)(2 * ty2) * w;
                     sl_wino_output_grad_row_pair(a0, 2 * ty + 1 < h ? a0 + w : zeros, b0, 2 * ty2 + 1 < h ? b0 + w : zeros, w,
-                                                 d + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);
+                                                 d + (long)o * ld + (long)(row - rb) * tw, ds);
                     row++;
                     continue;
                 }
                 const float *row0 = dy + o * plane + n * image + (long)(2 * ty) * w;
                 const float *row1 = 2 * ty + 1 < h ? row0 + w : zeros;
-                sl_wino_output_grad_row(row0, row1, tw, w, d + (long)o * ld + (long)(row - rb) * tw, (long)oc * ld);
+                sl_wino_output_grad_row(row0, row1, tw, w, d + (long)o * ld + (long)(row - rb) * tw, ds);
             }
             for (int i = 0; i < 16; i++) {
-                float *pad = d + ((long)i * oc + o) * ld;
+                float *pad = d + i * ds + (long)o * ld;
                 sl_clear_padding(pad + tiles, ld - tiles);
             }
         }
         for (int i = 0; i < 16; i++) {
-            sl_wino_transpose8(v + (long)i * ic * ld, ic, ld, ld, vt);
+            sl_wino_transpose8(v + i * vs, ic, ld, ld, vt);
             // Without `accumulate` the call's first block writes du (the same bits as adding to
             // zeros), so callers need not clear it: for 96 channels that was 1.3 M floats per
             // group and layer.
-            sl_wino_block_gemm(d + (long)i * oc * ld, oc, ld, vt, ic, accumulate || rb > r0, du + (long)i * oc * ic);
+            sl_wino_block_gemm(d + i * ds, oc, ld, vt, ic, accumulate || rb > r0, du + (long)i * oc * ic);
         }
     }
 }

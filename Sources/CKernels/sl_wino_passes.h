@@ -11,7 +11,7 @@
 static void sl_wino_input_impl(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
                    int channels, float *v) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2;
-    const long tiles = (long)count * th * tw, mstride = (long)channels * tiles;
+    const long tiles = (long)count * th * tw, mstride = sl_wino_spread((long)channels * tiles);
     float zeros[w], t[4 * pw], t2[4 * pw];   // zeros: rows above and below the image (padding)
     for (int q = 0; q < w; q++) zeros[q] = 0.0f;
     sl_wino_input_row_scratch(t, pw, w);
@@ -36,7 +36,7 @@ static void sl_wino_input_impl(const float *x, int batch, int h, int w, int firs
 static void sl_wino_output_impl(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
                     int outc, const sl_output_epilogue *post, float *y) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
-    const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
+    const long tiles = (long)count * th * tw, mstride = sl_wino_spread((long)outc * tiles);
     float discard[w + 1];   // receives the bottom row of the last tile row of an odd height
     float stage[4 * tw];    // the two rows of a tile row that is pooled
     const int pools = post != NULL && post->pooled != NULL;
@@ -73,7 +73,7 @@ static void sl_wino_output_impl(const float *m, int batch, int h, int w, int fir
 static void sl_wino_output_grad_impl(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
                          int outc, float *dm) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
-    const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
+    const long tiles = (long)count * th * tw, mstride = sl_wino_spread((long)outc * tiles);
     float zeros[w + 1];   // stands in for the missing bottom row of an odd height
     for (int i = 0; i <= w; i++) zeros[i] = 0.0f;
     const int pairs = sl_wino_pairs_rows(w);
@@ -99,7 +99,7 @@ static void sl_wino_output_grad_impl(const float *dy, int batch, int h, int w, i
 static void sl_wino4_input_impl(const float *x, int batch, int h, int w, int first, int count, int c0, int c1,
                     int channels, float *v) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = sl_wino4_row_width(w);
-    const long tiles = (long)count * th * tw, mstride = (long)channels * tiles;
+    const long tiles = (long)count * th * tw, mstride = sl_wino_spread((long)channels * tiles);
     float zeros[w], t[6 * pw], t2[6 * pw];
     for (int q = 0; q < w; q++) zeros[q] = 0.0f;
     sl_wino4_clear_rows(t, 6, pw);
@@ -125,7 +125,7 @@ static void sl_wino4_input_impl(const float *x, int batch, int h, int w, int fir
 static void sl_wino4_output_impl(const float *m, int batch, int h, int w, int first, int count, int o0, int o1,
                      int outc, const sl_output_epilogue *post, float *y) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
-    const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
+    const long tiles = (long)count * th * tw, mstride = sl_wino_spread((long)outc * tiles);
     float tmp[16 * tw], tmp2[16 * tw], stage[16 * tw];   // stage: the four rows of a tile row that is pooled
     const int pools = post != NULL && post->pooled != NULL, stride = pools ? 4 * tw : w;
     const int pairs = !pools && sl_wino4_pairs_rows(w);
@@ -160,7 +160,7 @@ static void sl_wino4_output_impl(const float *m, int batch, int h, int w, int fi
 static void sl_wino4_output_grad_impl(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1,
                           int outc, float *dm) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = sl_wino4_row_width(w);
-    const long tiles = (long)count * th * tw, mstride = (long)outc * tiles;
+    const long tiles = (long)count * th * tw, mstride = sl_wino_spread((long)outc * tiles);
     float zeros[w], t[6 * pw], t2[6 * pw];   // zeros: the rows below an image whose height is not a multiple of 4
     for (int q = 0; q < w; q++) zeros[q] = 0.0f;
     sl_wino4_clear_rows(t, 6, pw);

@@ -8,23 +8,11 @@
 
 #include "CKernels.h"
 
-// The loops below read and write disjoint arrays (the callers' contract), but through pointers
-// the compiler cannot tell apart; without this it kept them scalar (a third of a fused
-// convolution's time went to scalar transform code).
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpass-failed"
-#define SL_WINO_VECTOR_LOOP _Pragma("clang loop vectorize(assume_safety)")
-#elif defined(__GNUC__)
-#define SL_WINO_VECTOR_LOOP _Pragma("GCC ivdep")
-#else
-#define SL_WINO_VECTOR_LOOP
-#endif
-
-// The stride-2 tile loops did not vectorise even so, so they are written with vectors of 8 (and
-// 4) tiles: loads deinterleaved into even and odd columns, outputs interleaved back. A row of tw
-// tiles runs in vectors from the left, the last one overlapping its neighbour (it rewrites
-// the same values), so every width from 4 tiles up runs vectorised; each element still gets
-// exactly the scalar code's operations, in the same order.
+// The stride-2 tile loops are written with vectors of 8 (and 4) tiles: loads deinterleaved into
+// even and odd columns, outputs interleaved back (the compiler kept them scalar). A row of tw
+// tiles runs in vectors from the left, the last one overlapping its neighbour (it rewrites the
+// same values), so every width from 4 tiles up runs vectorised; each element still gets exactly
+// the scalar code's operations, in the same order.
 typedef float sl_wv8 __attribute__((vector_size(32)));
 typedef float sl_wv4 __attribute__((vector_size(16)));
 #define SL_WV_LOAD(T, p) ({ T v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
@@ -102,6 +90,16 @@ static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int
     }
 }
 
+// The distance in floats between consecutive transform indices i of a block's [16 or 36][channels]
+// [ld] arrays: at least n = channels·ld, and an odd number of 64-byte lines. The transforms touch
+// the same column of all 16 or 36 arrays at once; at a distance of a multiple of 1 KB (32
+// channels × 56 tiles is 7 KB) those lines fell into 4 of L1's 64 sets and evicted each other
+// on every tile row. An odd number of lines spreads them over all sets.
+static inline long sl_wino_spread(long n) {
+    const long lines = (n + 15) / 16;
+    return 16 * (lines | 1);
+}
+
 // Clears the n < 8 padding columns at the end of one row of a block's transformed array. A plain
 // loop became a call to memset per row (36 rows per channel per block: about 2 % of a training
 // step on fmnist-w0.5, whose blocks of 28 tiles leave four columns); stores of constant size
@@ -122,6 +120,27 @@ static inline void sl_clear_padding(float *p, int n) {
         }                                                                   \
     } while (0)
 
+// Runs BODY(T, q) over the columns [0, n) of a row: vectors of eight (T = sl_wv8) from the left,
+// the last one ending at n and overlapping its neighbour (it rewrites the same values); rows of
+// four to seven columns as two vectors of four; shorter rows column by column (T = float). The
+// vertical passes ran as compiler-vectorised loops whose remainder went scalar: four of a 28-pixel
+// row's columns and six of a 14-pixel row's, a third of the pass.
+#define SL_WINO_COLUMNS(n, BODY)                                            \
+    do {                                                                    \
+        if ((n) >= 8) {                                                     \
+            for (int q_ = 0;; q_ += 8) {                                    \
+                const int c_ = q_ + 8 <= (n) ? q_ : (n) - 8;                \
+                BODY(sl_wv8, c_);                                           \
+                if (c_ + 8 >= (n)) break;                                   \
+            }                                                               \
+        } else if ((n) >= 4) {                                              \
+            BODY(sl_wv4, 0);                                                \
+            BODY(sl_wv4, (n) - 4);                                          \
+        } else {                                                            \
+            for (int q_ = 0; q_ < (n); q_++) BODY(float, q_);               \
+        }                                                                   \
+    } while (0)
+
 // Input tiles V = Bᵀ d B of one tile row `ty` of one image plane (h × w): tile tx goes to
 // dst[i·mstride + tx] for the 16 transform indices i. `t` is scratch of 4 rows of pw = 2·tw + 2
 // floats whose first and last columns (the padding) the caller keeps at 0; `zeros` holds w zeros
@@ -135,13 +154,18 @@ static inline __attribute__((always_inline)) void sl_wino_input_vertical(const f
         r[k] = (iy >= 0 && iy < h) ? plane + (long)iy * w : zeros;
     }
     float *t0 = t + 1, *t1 = t + pw + 1, *t2 = t + 2 * pw + 1, *t3 = t + 3 * pw + 1;
-    SL_WINO_VECTOR_LOOP
-    for (int q = 0; q < w; q++) {
-        t0[q] = r[0][q] - r[2][q];
-        t1[q] = r[1][q] + r[2][q];
-        t2[q] = r[2][q] - r[1][q];
-        t3[q] = r[1][q] - r[3][q];
+    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+#define SL_WINO_INPUT_COLUMNS(T, q)                                                               \
+    {                                                                                             \
+        const T d0 = SL_WV_LOAD(T, r0 + (q)), d1 = SL_WV_LOAD(T, r1 + (q));                       \
+        const T d2 = SL_WV_LOAD(T, r2 + (q)), d3 = SL_WV_LOAD(T, r3 + (q));                       \
+        SL_WV_STORE(t0 + (q), d0 - d2);                                                           \
+        SL_WV_STORE(t1 + (q), d1 + d2);                                                           \
+        SL_WV_STORE(t2 + (q), d2 - d1);                                                           \
+        SL_WV_STORE(t3 + (q), d1 - d3);                                                           \
     }
+    SL_WINO_COLUMNS(w, SL_WINO_INPUT_COLUMNS);
+#undef SL_WINO_INPUT_COLUMNS
 }
 
 static inline __attribute__((always_inline)) void sl_wino_input_row(const float *plane, int h, int w, int ty, float *t, int pw,

@@ -100,6 +100,12 @@ typedef struct sl_output_epilogue {
     const float *spread;
 } sl_output_epilogue;
 
+/// The distance in floats between the transform indices i of the passes' [T][channels][tiles]
+/// arrays (sl_wino_input, sl_wino_output, sl_wino_output_grad and their 4×4 forms): n =
+/// channels·tiles or a little more, an odd number of 64-byte lines, so the T arrays a tile row
+/// touches at once do not compete for the same cache sets.
+long sl_wino_transform_stride(long n);
+
 /// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (winograd.c). Transformed
 /// arrays are [16][rows][tiles]; tiles of the images [first, first + count) are numbered
 /// (n − first)·th·tw + ty·tw + tx with th = ⌈h/2⌉, tw = ⌈w/2⌉. Inputs and outputs never overlap.

@@ -178,8 +178,9 @@ struct WinogradConvolution {
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         let (t, four) = (transforms, tile == 4)
         forEachChunk(limit: workspace.chunkElements) { first, count, tiles in
-            workspace.columns.ensure(count: t * ic * tiles)
-            workspace.columnGradients.ensure(count: t * oc * tiles)
+            let (vs, ms) = (sl_wino_transform_stride(ic * tiles), sl_wino_transform_stride(oc * tiles))
+            workspace.columns.ensure(count: t * vs)
+            workspace.columnGradients.ensure(count: t * ms)
             let (v, m) = (workspace.columns.pointer, workspace.columnGradients.pointer)
             let (f, n) = (Int32(first), Int32(count))
             transformInput(x, first: first, count: count, into: v)
@@ -187,8 +188,8 @@ struct WinogradConvolution {
             Parallel.forEach(t) { matrices in
                 for i in matrices {
                     sgemm(transA: false, transB: false, m: oc, n: tiles, k: ic,
-                          a: u + i * oc * ic, lda: ic, b: v + i * ic * tiles, ldb: tiles,
-                          beta: 0, c: m + i * oc * tiles, ldc: tiles)
+                          a: u + i * oc * ic, lda: ic, b: v + i * vs, ldb: tiles,
+                          beta: 0, c: m + i * ms, ldc: tiles)
                 }
             }
             Parallel.forEach(oc) { r in
@@ -275,8 +276,9 @@ struct WinogradConvolution {
         let tilesPerChunk = fused ? WinogradConvolution.weightGradientTilesPerChunk : WinogradConvolution.tilesPerChunk
         let (t, four) = (transforms, tile == 4)
         forEachChunk(limit: workspace.chunkElements, tiles: tilesPerChunk) { first, count, tiles in
-            workspace.columns.ensure(count: t * ic * tiles)
-            workspace.columnGradients.ensure(count: t * oc * tiles)
+            let (vs, ds) = (sl_wino_transform_stride(ic * tiles), sl_wino_transform_stride(oc * tiles))
+            workspace.columns.ensure(count: t * vs)
+            workspace.columnGradients.ensure(count: t * ds)
             let (v, d) = (workspace.columns.pointer, workspace.columnGradients.pointer)
             let (f, n) = (Int32(first), Int32(count))
             transformInput(x, first: first, count: count, into: v)
@@ -293,7 +295,7 @@ struct WinogradConvolution {
             Parallel.forEach(t) { matrices in
                 for i in matrices {
                     sgemm(transA: false, transB: true, m: oc, n: ic, k: tiles,
-                          a: d + i * oc * tiles, lda: tiles, b: v + i * ic * tiles, ldb: tiles,
+                          a: d + i * ds, lda: tiles, b: v + i * vs, ldb: tiles,
                           beta: beta, c: du + i * oc * ic, ldc: ic)
                 }
             }
