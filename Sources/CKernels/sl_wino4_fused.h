@@ -63,6 +63,12 @@ static sl_wino4_scratch sl_wino4_scratch_carve(float *scratch, int ic, int oc, i
     return s;
 }
 
+// The end of the output rows of tile rows up to re − 1 within a channel's plane (images of h rows).
+static inline long sl_wino4_rows_end(int re, int th, int h, int w, long image) {
+    const int last = 4 * ((re - 1) % th) + 4;
+    return (long)((re - 1) / th) * image + (long)(last < h ? last : h) * w;
+}
+
 // The input tiles of one block (tile rows rb..re) into v [36][ic][ld], padding columns cleared.
 SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int ic, int rb, int re, int ld,
                                     const sl_wino4_scratch *sc, float *v) {
@@ -70,10 +76,18 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
     const long image = (long)h * w, plane = (long)batch * image;
     const int pairs = sl_wino4_pairs_rows(w);
     const long vs = sl_wino_spread((long)ic * ld);
+    // The block's input rows of one channel: from the first tile row's top padding row to the last
+    // one's bottom row, contiguous in the plane (images follow each other).
+    const long span_first = (long)(rb / th) * image + (long)(4 * (rb % th) - 1) * w;
+    const long span_end = (long)((re - 1) / th) * image + (long)(4 * ((re - 1) % th) + 5) * w;
+    const long span0 = span_first > 0 ? span_first : 0;
+    const long span1 = span_end < plane ? span_end : plane;
     for (int c = 0; c < ic; c++) {
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
+            if (c + 1 < ic) sl_prefetch_slice(x + (long)(c + 1) * plane, span0, span1, row - rb, re - rb);
             if (pairs && row + 1 < re) {   // rows row and row + 1: eight consecutive tile slots
+                if (c + 1 < ic) sl_prefetch_slice(x + (long)(c + 1) * plane, span0, span1, row + 1 - rb, re - rb);
                 const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
                 sl_wino4_input_row_pair(x + c * plane + n * image, ty, x + c * plane + n2 * image, ty2, h, w, sc->t,
                                         sc->t2, sc->pw, sc->zeros, v + (long)c * ld + (long)(row - rb) * tw, vs);
@@ -107,10 +121,14 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
         }
         const int pools = post != NULL && post->pooled != NULL;
         const int pairs = !pools && sl_wino4_pairs_rows(w);
+        const long out0 = (long)(rb / th) * image + (long)(4 * (rb % th)) * w;
+        const long out1 = sl_wino4_rows_end(re, th, h, w, image);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
+                if (!pools && o + 1 < oc) sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row - rb, re - rb);
                 if (pairs && row + 1 < re) {   // rows row and row + 1 from eight consecutive tile slots
+                    if (!pools && o + 1 < oc) sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row + 1 - rb, re - rb);
                     const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
                     float *fa = y + o * plane + n * image + (long)(4 * ty) * w;
                     float *fb = y + o * plane + n2 * image + (long)(4 * ty2) * w;
@@ -155,10 +173,14 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
         const long vs = sl_wino_spread((long)ic * ld), ds = sl_wino_spread((long)oc * ld);
         sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
         const int pairs = sl_wino4_pairs_rows(w);
+        const long out0 = (long)(rb / th) * image + (long)(4 * (rb % th)) * w;
+        const long out1 = sl_wino4_rows_end(re, th, h, w, image);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
+                if (o + 1 < oc) sl_prefetch_slice(dy + (long)(o + 1) * plane, out0, out1, row - rb, re - rb);
                 if (pairs && row + 1 < re) {   // rows row and row + 1 into eight consecutive tile slots
+                    if (o + 1 < oc) sl_prefetch_slice(dy + (long)(o + 1) * plane, out0, out1, row + 1 - rb, re - rb);
                     const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
                     const float *fa = dy + o * plane + n * image + (long)(4 * ty) * w;
                     const float *fb = dy + o * plane + n2 * image + (long)(4 * ty2) * w;
