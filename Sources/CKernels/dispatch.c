@@ -1,4 +1,5 @@
 // Run-time choice between the compiled copies of the kernels, made once per process.
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -17,10 +18,53 @@ static int sl_cpu_has_avx2_fma(void) {
 #endif
 }
 
+static int sl_cpu_has_avx512(void) {
+#if defined(__x86_64__) && defined(SL_HAS_AVX512_TABLE)
+    // As above, including the OS saving the ZMM and mask registers.
+    __builtin_cpu_init();
+    return sl_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#else
+    return 0;
+#endif
+}
+
 int sl_kernels_choose_isa(const char *setting) {
     if (setting != NULL && strcmp(setting, "portable") == 0) return SL_ISA_PORTABLE;
+    const int at_most_avx2 = setting != NULL && strcmp(setting, "avx2") == 0;
+    if (!at_most_avx2 && sl_cpu_has_avx512()) return SL_ISA_AVX512;
     return sl_cpu_has_avx2_fma() ? SL_ISA_AVX2_FMA : SL_ISA_PORTABLE;
 }
+
+#if defined(__x86_64__) && defined(SL_HAS_AVX512_TABLE)
+// The AVX-512 table: the AVX2 table with the Winograd entries of the AVX-512 copy (see
+// kernels_avx512.c), put together once.
+static sl_kernel_table sl_kernel_table_avx512;
+static pthread_once_t sl_avx512_once = PTHREAD_ONCE_INIT;
+
+static void sl_avx512_compose(void) {
+    const sl_kernel_table *w = &sl_kernel_table_avx512_compiled;
+    sl_kernel_table t = sl_kernel_table_avx2;
+    t.wino_fused_rows = w->wino_fused_rows;
+    t.wino_fused_scratch = w->wino_fused_scratch;
+    t.wino_fused_weight_grad_rows = w->wino_fused_weight_grad_rows;
+    t.wino4_fused_rows = w->wino4_fused_rows;
+    t.wino4_fused_scratch = w->wino4_fused_scratch;
+    t.wino4_fused_weight_grad_rows = w->wino4_fused_weight_grad_rows;
+    t.wino_input = w->wino_input;
+    t.wino_output = w->wino_output;
+    t.wino_output_grad = w->wino_output_grad;
+    t.wino4_input = w->wino4_input;
+    t.wino4_output = w->wino4_output;
+    t.wino4_output_grad = w->wino4_output_grad;
+    sl_kernel_table_avx512 = t;
+}
+
+static const sl_kernel_table *sl_avx512_table(void) {
+    pthread_once(&sl_avx512_once, sl_avx512_compose);
+    return &sl_kernel_table_avx512;
+}
+#endif
 
 const sl_kernel_table *sl_kernels_table(int isa) {
     switch (isa) {
@@ -29,6 +73,10 @@ const sl_kernel_table *sl_kernels_table(int isa) {
 #if defined(__x86_64__)
     case SL_ISA_AVX2_FMA:
         return sl_cpu_has_avx2_fma() ? &sl_kernel_table_avx2 : NULL;
+#if defined(SL_HAS_AVX512_TABLE)
+    case SL_ISA_AVX512:
+        return sl_cpu_has_avx512() ? sl_avx512_table() : NULL;
+#endif
 #endif
     default:
         return NULL;
@@ -48,9 +96,13 @@ int sl_kernels_isa(void) {
 }
 
 static const sl_kernel_table *sl_active(void) {
-    // sl_kernels_choose_isa only picks AVX2+FMA when this CPU runs it.
+    // sl_kernels_choose_isa only picks a table this CPU runs.
 #if defined(__x86_64__)
-    if (sl_kernels_isa() == SL_ISA_AVX2_FMA) return &sl_kernel_table_avx2;
+    const int isa = sl_kernels_isa();
+#if defined(SL_HAS_AVX512_TABLE)
+    if (isa == SL_ISA_AVX512) return sl_avx512_table();
+#endif
+    if (isa == SL_ISA_AVX2_FMA) return &sl_kernel_table_avx2;
 #endif
     return &sl_kernel_table_portable;
 }

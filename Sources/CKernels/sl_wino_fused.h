@@ -18,14 +18,16 @@ typedef float sl_v8 __attribute__((vector_size(32)));
 #define sl_v8_store(p, v) do { const sl_v8 s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
 #define sl_v8_splat(s) ({ const float f_ = (s); (sl_v8){f_, f_, f_, f_, f_, f_, f_, f_}; })
 
-// m (rows × ld) (+)= u (rows × k, row stride k) · v (k × ld); ld a multiple of 8; with
-// `accumulate` the product is added to m (its old value starts each FMA chain). Four rows by
+// m (rows × cols, row stride ld) (+)= u (rows × k, row stride k) · v (k × cols, row stride ld);
+// cols a multiple of 8; with `accumulate` the product is added to m (its old value starts each
+// FMA chain). Four rows by
 // sixteen columns per step (eight accumulators: enough independent chains for two FMA pipes);
 // a last group of eight columns eight rows at a time (four rows by eight were latency-bound at
 // half speed and took a tenth of the time); leftover rows by eight columns. Every element is
 // the same chain of FMAs over c = 0..k−1 whichever kernel computes it.
-static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, int accumulate, float *m) {
-    const int wide = ld / 16 * 16, rows4 = rows / 4 * 4;
+static void sl_wino_block_gemm_v8(const float *u, int rows, int k, const float *v, int ld, int cols, int accumulate,
+                                  float *m) {
+    const int wide = cols / 16 * 16, rows4 = rows / 4 * 4;
     for (int o = 0; o < rows4; o += 4) {
         const float *u0 = u + (long)o * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k;
         float *m0 = m + (long)o * ld, *m1 = m0 + ld, *m2 = m1 + ld, *m3 = m2 + ld;
@@ -53,7 +55,7 @@ static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, 
             sl_v8_store(m3 + t, a3); sl_v8_store(m3 + t + 8, b3);
         }
     }
-    if (wide < ld) {   // the last eight columns of the first rows4 rows
+    if (wide < cols) {   // the last eight columns of the first rows4 rows
         const int t = wide;
         int o = 0;
         for (; o + 8 <= rows4; o += 8) {
@@ -79,7 +81,7 @@ static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, 
     }
     for (int o = rows4; o < rows; o++) {
         const float *ur = u + (long)o * k;
-        for (int t = 0; t < ld; t += 8) {
+        for (int t = 0; t < cols; t += 8) {
             sl_v8 a = {0};
             if (accumulate) a = sl_v8_load(m + (long)o * ld + t);
             const float *vp = v + t;
@@ -89,12 +91,53 @@ static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, 
     }
 }
 
-// The tile rows of a block: `rows` (at least one), or down to half as many if that makes the
-// block's tiles fill whole vectors of eight, so no padding columns need clearing (at 14-pixel
-// images they were a thousand tiny memsets per block). Per-tile results do not depend on it.
+#if defined(SL_KERNEL_AVX512)
+typedef float sl_v16 __attribute__((vector_size(64)));
+#define sl_v16_load(p) ({ sl_v16 v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define sl_v16_store(p, v) do { const sl_v16 s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define sl_v16_splat(s) ({ const float f_ = (s); (sl_v16){f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_}; })
+#endif
+
+// m (rows × ld) (+)= u (rows × k) · v (k × ld), ld a multiple of 8 (as sl_wino_block_gemm_v8 with
+// cols = ld). With AVX-512, eight rows by sixteen columns per step in 16-float vectors (eight
+// accumulators, each FMA taking its weight as a broadcast memory operand), the rest by the
+// 8-float kernel: every element is still one chain of FMAs over c = 0..k−1.
+static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, int accumulate, float *m) {
+#if defined(SL_KERNEL_AVX512)
+    const int rows8 = rows / 8 * 8, wide = ld / 16 * 16;
+    for (int o = 0; o < rows8; o += 8) {
+        const float *ur = u + (long)o * k;
+        float *mr = m + (long)o * ld;
+        for (int t = 0; t < wide; t += 16) {
+            sl_v16 a[8];
+            for (int r = 0; r < 8; r++) a[r] = accumulate ? sl_v16_load(mr + (long)r * ld + t) : (sl_v16){0};
+            const float *vp = v + t;
+            for (int c = 0; c < k; c++, vp += ld) {
+                const sl_v16 x = sl_v16_load(vp);
+                for (int r = 0; r < 8; r++) a[r] += sl_v16_splat(ur[(long)r * k + c]) * x;
+            }
+            for (int r = 0; r < 8; r++) sl_v16_store(mr + (long)r * ld + t, a[r]);
+        }
+    }
+    if (rows8 > 0 && wide < ld) sl_wino_block_gemm_v8(u, rows8, k, v + wide, ld, ld - wide, accumulate, m + wide);
+    if (rows8 < rows) sl_wino_block_gemm_v8(u + (long)rows8 * k, rows - rows8, k, v, ld, ld, accumulate, m + (long)rows8 * ld);
+#else
+    sl_wino_block_gemm_v8(u, rows, k, v, ld, ld, accumulate, m);
+#endif
+}
+
+// The tile rows of a block: `rows` (at least one), or down to half as many, or else up to twice
+// as many, if that makes the block's tiles fill whole vectors of eight. Padding columns cost
+// clearing (at 14-pixel images a thousand tiny memsets per block) and products: 4 rows of 7
+// tiles (64 + 64 channels at 28 pixels) multiplied 32 columns for 28 tiles, and 8 rows ran that
+// layer 5–10 % faster although V and M then outgrow L2. Per-tile results do not depend on the
+// block; a weight gradient's sum is grouped by block.
 static int sl_wino_whole_vector_rows(int rows, int tw) {
     if (rows < 1) return 1;
     for (int r = rows; r >= (rows + 1) / 2; r--) {
+        if ((r * tw) % 8 == 0) return r;
+    }
+    for (int r = rows + 1; r <= 2 * rows; r++) {
         if ((r * tw) % 8 == 0) return r;
     }
     return rows;

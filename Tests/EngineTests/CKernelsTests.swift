@@ -13,7 +13,7 @@ fileprivate let ckLinear = Int32(SL_VARIANT_LINEAR)
 fileprivate let ckSigmoid = Int32(SL_VARIANT_SIGMOID)
 
 /// Every instruction set whose kernels this build and CPU can run.
-fileprivate let ckISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA)]
+fileprivate let ckISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA), Int32(SL_ISA_AVX512)]
     .filter { sl_kernels_table($0) != nil }
 
 /// The k values the paper and the learnable variant use, from a near-step 0.05 to a near-linear 2.
@@ -183,24 +183,42 @@ struct CKernelsISASelectionTests {
 
     @Test func avx2TableExistsExactlyWhenTheCpuHasAvx2AndFma() throws {
         #if arch(x86_64) && os(Linux)
-        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-        let flagsLine = try #require(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        let flags = try cpuFlags()
         let cpuHasIt = flags.contains("avx2") && flags.contains("fma")
         #expect((sl_kernels_table(Int32(SL_ISA_AVX2_FMA)) != nil) == cpuHasIt)
         #elseif arch(x86_64)
-        #expect(sl_kernels_choose_isa(nil) == Int32(sl_kernels_table(Int32(SL_ISA_AVX2_FMA)) != nil ? 1 : 0))
+        #expect(sl_kernels_choose_isa("avx2") == Int32(sl_kernels_table(Int32(SL_ISA_AVX2_FMA)) != nil ? 1 : 0))
         #else
         #expect(sl_kernels_table(Int32(SL_ISA_AVX2_FMA)) == nil)
         #endif
     }
 
-    @Test func overrideForcesPortableAndOtherwiseBestIsChosen() {
-        let best = sl_kernels_table(Int32(SL_ISA_AVX2_FMA)) != nil ? Int32(SL_ISA_AVX2_FMA) : Int32(SL_ISA_PORTABLE)
+    @Test func avx512TableExistsExactlyWhenTheCpuHasItsFourExtensions() throws {
+        #if arch(x86_64) && os(Linux)
+        let flags = try cpuFlags()
+        let cpuHasIt = ["avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"].allSatisfy(flags.contains)
+        #expect((sl_kernels_table(Int32(SL_ISA_AVX512)) != nil) == cpuHasIt)
+        #elseif !arch(x86_64)
+        #expect(sl_kernels_table(Int32(SL_ISA_AVX512)) == nil)
+        #endif
+    }
+
+    #if os(Linux)
+    private func cpuFlags() throws -> Set<String> {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flagsLine = try #require(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
+        return Set(flagsLine.split(separator: " ").map(String.init))
+    }
+    #endif
+
+    @Test func overrideForcesPortableOrAvx2AndOtherwiseBestIsChosen() {
+        let avx2 = sl_kernels_table(Int32(SL_ISA_AVX2_FMA)) != nil ? Int32(SL_ISA_AVX2_FMA) : Int32(SL_ISA_PORTABLE)
+        let best = sl_kernels_table(Int32(SL_ISA_AVX512)) != nil ? Int32(SL_ISA_AVX512) : avx2
         #expect(sl_kernels_choose_isa("portable") == Int32(SL_ISA_PORTABLE))
+        #expect(sl_kernels_choose_isa("avx2") == avx2)
         #expect(sl_kernels_choose_isa(nil) == best)
         #expect(sl_kernels_choose_isa("") == best)
-        #expect(sl_kernels_choose_isa("avx2") == best)
+        #expect(sl_kernels_choose_isa("avx512") == best)
         // The active choice follows the environment of this process.
         #expect(sl_kernels_isa() == sl_kernels_choose_isa(getenv("SPHERELAB_ISA")))
     }

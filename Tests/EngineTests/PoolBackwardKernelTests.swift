@@ -8,7 +8,7 @@ import CKernels
 import Testing
 @testable import Engine
 
-fileprivate let poolISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA)]
+fileprivate let poolISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA), Int32(SL_ISA_AVX512)]
     .filter { sl_kernels_table($0) != nil }
 
 @Suite struct PoolBackwardKernelTests {

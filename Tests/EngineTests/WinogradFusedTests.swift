@@ -8,7 +8,7 @@ import CKernels
 import Foundation
 import Testing
 
-fileprivate let fusedISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA)]
+fileprivate let fusedISAs: [Int32] = [Int32(SL_ISA_PORTABLE), Int32(SL_ISA_AVX2_FMA), Int32(SL_ISA_AVX512)]
     .filter { sl_kernels_table($0) != nil }
 
 struct FusedWinogradCase: CustomStringConvertible, Sendable {
@@ -200,5 +200,33 @@ struct WinogradFusedTests {
                 Issue.record("\(c) isa \(isa): row outside the range written at \(i)"); return
             }
         } } } }
+    }
+}
+
+// The AVX-512 copy's product kernel (16-float vectors, eight rows at a time) computes each element
+// as the AVX2 kernel does, one chain of FMAs over the input channels in order: forward and weight
+// gradient give the AVX2 bits, over row counts that leave its 8-row and 16-column remainders.
+@Suite("Fused Winograd, AVX-512 against AVX2")
+struct WinogradFusedAVX512Tests {
+    @Test(arguments: fusedCases.filter { $0.ic % 8 == 0 })
+    func givesTheAVX2Bits(c: FusedWinogradCase) throws {
+        guard let wide = sl_kernels_table(Int32(SL_ISA_AVX512)), let narrow = sl_kernels_table(Int32(SL_ISA_AVX2_FMA))
+        else { return }   // this CPU runs no AVX-512: nothing to compare
+        let p = FusedProblem(c, seed: 53)
+        let a = p.run(narrow.pointee, splits: [0..<p.rows]), b = p.run(wide.pointee, splits: [0..<p.rows])
+        // Counts, not the arrays: a failing comparison of arrays this long takes the test
+        // framework minutes to describe.
+        #expect(differingBits(a, b) == 0, "\(c): forward")
+        var rng = TestRandom(59)
+        let x = (0..<(c.ic * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let dy = (0..<(c.oc * c.batch * c.h * c.w)).map { _ in rng.nextGaussian() }
+        let rows = c.tileRows
+        let da = fusedTransformedGradient(narrow.pointee, c, x: x, dy: dy, splits: [0..<rows])
+        let db = fusedTransformedGradient(wide.pointee, c, x: x, dy: dy, splits: [0..<rows])
+        #expect(differingBits(da, db) == 0, "\(c): weight gradient")
+    }
+
+    private func differingBits(_ a: [Float], _ b: [Float]) -> Int {
+        a.count != b.count ? max(a.count, b.count) : zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
     }
 }

@@ -27,10 +27,11 @@ enum {
     SL_VARIANT_SIGMOID = 2,  ///< g = tanh((π/2 − θ)/(2k)) / tanh(π/(4k)), one k per row
 };
 
-/// Instruction set of the active kernels: 0 portable, 1 AVX2+FMA.
+/// Instruction set of the active kernels: 0 portable, 1 AVX2+FMA, 2 AVX-512 (with AVX2+FMA).
 enum {
     SL_ISA_PORTABLE = 0,
     SL_ISA_AVX2_FMA = 1,
+    SL_ISA_AVX512 = 2,
 };
 
 /// The clamp margin δ: c is clamped to [−1+δ, 1−δ] (δ = 1e-6 in float32).
@@ -177,12 +178,13 @@ void sl_exp(const float *x, float *y, long n);
 /// y = tanh(x), abs error <= 5e-7 (and relative accuracy near 0). `y` may alias `x`.
 void sl_tanh(const float *x, float *y, long n);
 
-/// The active instruction set (SL_ISA_…), chosen once: AVX2+FMA when the CPU and OS support it,
-/// unless the environment variable SPHERELAB_ISA is "portable".
+/// The active instruction set (SL_ISA_…), chosen once: the best the CPU and OS support (AVX-512,
+/// then AVX2+FMA), unless the environment variable SPHERELAB_ISA asks for less.
 int sl_kernels_isa(void);
 
 /// The choice sl_kernels_isa makes for a given SPHERELAB_ISA value (NULL = unset) on this CPU.
-/// "portable" forces SL_ISA_PORTABLE; any other value means "best available".
+/// "portable" forces SL_ISA_PORTABLE, "avx2" AVX2+FMA at most; any other value means "best
+/// available".
 int sl_kernels_choose_isa(const char *setting);
 
 /// One compiled copy of every kernel, for callers (tests, benchmarks) that pin an ISA.
