@@ -26,6 +26,16 @@ typedef float sl_wv4 __attribute__((vector_size(16)));
 #define SL_WV4_ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
 #define SL_WV4_ZIPHI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
 
+// Runs BODY(tx) for vector starts tx covering [0, n) with vectors of N, the last start n − N.
+#define SL_WINO_VECTOR_STARTS(n, N, BODY)                                   \
+    do {                                                                    \
+        for (int tx_ = 0;; tx_ += (N)) {                                    \
+            const int start_ = tx_ + (N) <= (n) ? tx_ : (n) - (N);          \
+            BODY(start_);                                                   \
+            if (start_ + (N) >= (n)) break;                                 \
+        }                                                                   \
+    } while (0)
+
 // The evaluation epilogue's fold (sl_output_epilogue) on one finished output row of channel o:
 // the multiply and the add rounded apart (no contraction into a fused multiply-add), as
 // BatchNorm2D's Swift code computes them, so folding a BatchNorm into the convolution keeps its bits.
@@ -46,10 +56,34 @@ static inline void sl_affine_row(float *y, int n, const sl_output_epilogue *post
 
 // 2×2 max pooling of two finished output rows (r1 = r0 for the last row of an odd height) into one
 // pooled row of ⌈w/2⌉, a last odd column pooled with itself: sl_maxpool2x2's comparisons in its
-// order (ties keep the first tap), so the values are bit for bit the separate pass's.
+// order (a tie or a comparison with NaN keeps the first tap), so the values are bit for bit the
+// separate pass's.
+// Whole windows run as vectors of eight (or four) windows, the last vector overlapping its
+// neighbour; the compare-and-select keeps the scalar code's choice lane by lane.
+#define SL_POOL_PICK(T, M, a, b) ({ const M m_ = (M)((b) > (a)); (T)(((M)(b) & m_) | ((M)(a) & ~m_)); })
 static inline void sl_pool_row_pair(const float *r0, const float *r1, int w, float *out) {
-    const int ow = (w + 1) / 2;
-    for (int ox = 0; ox < ow; ox++) {
+    typedef int sl_wm8 __attribute__((vector_size(32)));
+    typedef int sl_wm4 __attribute__((vector_size(16)));
+    const int ow = (w + 1) / 2, whole = w / 2;
+#define SL_POOL_VECTOR(T, M, N, EVEN, ODD, ox)                                                    \
+    {                                                                                             \
+        const T a0_ = SL_WV_LOAD(T, r0 + 2 * (ox)), a1_ = SL_WV_LOAD(T, r0 + 2 * (ox) + (N));     \
+        const T b0_ = SL_WV_LOAD(T, r1 + 2 * (ox)), b1_ = SL_WV_LOAD(T, r1 + 2 * (ox) + (N));     \
+        const T va_ = EVEN(a0_, a1_), vb_ = ODD(a0_, a1_), vc_ = EVEN(b0_, b1_), vd_ = ODD(b0_, b1_); \
+        const T v1_ = SL_POOL_PICK(T, M, va_, vb_), v2_ = SL_POOL_PICK(T, M, vc_, vd_);           \
+        SL_WV_STORE(out + (ox), SL_POOL_PICK(T, M, v1_, v2_));                                    \
+    }
+#define SL_POOL_V8(ox) SL_POOL_VECTOR(sl_wv8, sl_wm8, 8, SL_WV8_EVEN, SL_WV8_ODD, ox)
+#define SL_POOL_V4(ox) SL_POOL_VECTOR(sl_wv4, sl_wm4, 4, SL_WV4_EVEN, SL_WV4_ODD, ox)
+    int ox = 0;
+    if (whole >= 8) {
+        SL_WINO_VECTOR_STARTS(whole, 8, SL_POOL_V8);
+        ox = whole;
+    } else if (whole >= 4) {
+        SL_WINO_VECTOR_STARTS(whole, 4, SL_POOL_V4);
+        ox = whole;
+    }
+    for (; ox < ow; ox++) {
         const int x0 = 2 * ox, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
         const float va = r0[x0], vb = r0[x1], vc = r1[x0], vd = r1[x1];
         const float v1 = vb > va ? vb : va, v2 = vd > vc ? vd : vc;
@@ -124,16 +158,6 @@ static inline void sl_clear_padding(float *p, int n) {
     if (n & 2) { p[0] = 0.0f; p[1] = 0.0f; p += 2; }
     if (n & 1) p[0] = 0.0f;
 }
-
-// Runs BODY(tx) for vector starts tx covering [0, n) with vectors of N, the last start n − N.
-#define SL_WINO_VECTOR_STARTS(n, N, BODY)                                   \
-    do {                                                                    \
-        for (int tx_ = 0;; tx_ += (N)) {                                    \
-            const int start_ = tx_ + (N) <= (n) ? tx_ : (n) - (N);          \
-            BODY(start_);                                                   \
-            if (start_ + (N) >= (n)) break;                                 \
-        }                                                                   \
-    } while (0)
 
 // Runs BODY(T, q) over the columns [0, n) of a row: vectors of eight (T = sl_wv8) from the left,
 // the last one ending at n and overlapping its neighbour (it rewrites the same values); rows of
