@@ -113,6 +113,12 @@ long sl_wino_transform_stride(long n);
 /// Weights (oc, ic, 3, 3) → u [16][oc][ic] (G g Gᵀ), or with flip_transpose the kernels rotated
 /// by 180° and transposed, u [16][ic][oc] (the input-gradient convolution).
 void sl_wino_weights(const float *w, int oc, int ic, int flip_transpose, float *u);
+/// Elements [d0, d1) of each of u's [oc][ic] (flipped: [ic][oc]) planes of sl_wino_weights (tile 2) or
+/// sl_wino4_weights (tile 4), every transform index: disjoint ranges may run on separate threads.
+void sl_wino_weights_part(const float *w, int oc, int ic, int flip_transpose, int tile, long d0, long d1, float *u);
+/// Slow twins, one kernel at a time in scalar code: the same bits.
+void sl_wino_weights_reference(const float *w, int oc, int ic, int flip_transpose, float *u);
+void sl_wino4_weights_reference(const float *w, int oc, int ic, int flip_transpose, float *u);
 /// Gradient of the weight transform: du [16][oc][ic] → dw (oc, ic, 3, 3) += Gᵀ du G (added in).
 void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw);
 /// Input tiles Bᵀ d B of channels [c0, c1) of x (channels, batch, h, w) into v [16][channels][tiles].

@@ -61,12 +61,12 @@ struct WinogradConvolution {
 
     /// u [T][oc][ic] = G g Gᵀ of the weights (oc, ic, 3, 3), or with `flipped` the kernels
     /// rotated by 180° and transposed, u [T][ic][oc] (the input-gradient convolution).
+    /// Split over the cores in runs of u's rows (eight kernels per vector in the kernel): a layer's
+    /// transform had run on the calling thread alone, a tenth of an inference batch.
     static func transformWeights(_ w: UnsafePointer<Float>, outChannels oc: Int, inChannels ic: Int, flipped: Bool,
                                  tile: Int, into u: UnsafeMutablePointer<Float>) {
-        if tile == 4 {
-            sl_wino4_weights(w, Int32(oc), Int32(ic), flipped ? 1 : 0, u)
-        } else {
-            sl_wino_weights(w, Int32(oc), Int32(ic), flipped ? 1 : 0, u)
+        Parallel.forEach(oc * ic, minimumPerWorker: 256) { r in
+            sl_wino_weights_part(w, Int32(oc), Int32(ic), flipped ? 1 : 0, Int32(tile), r.lowerBound, r.upperBound, u)
         }
     }
 
