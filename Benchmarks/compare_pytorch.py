@@ -197,7 +197,8 @@ def sgemm_measure(args, when):
 
 def sgemm_line(when, row):
     return (f"sgemm at the {when}: {row['sgemm_gflops']:.1f} GFLOP/s (n = {row['size']}, {row['threads']} threads, "
-            f"SphereLab's parallel wrapper; median of {row['timed_calls']} calls, best {row['sgemm_gflops_best']:.1f})")
+            f"SphereLab's parallel wrapper; median of {row['timed_calls']} calls, best {row['sgemm_gflops_best']:.1f}; "
+            f"OpenBLAS kernels {row.get('openblas_kernels', '?')})")
 
 
 def spherelab_measure(args, config, variant, mode):

@@ -138,11 +138,13 @@ struct Bench: ParsableCommand {
         if json {
             print(JSONLine.object([("mode", .string("sgemm")), ("size", .int(r.size)), ("threads", .int(r.threads)),
                                    ("sgemm_gflops", .double(r.gflops)), ("sgemm_gflops_best", .double(r.bestGflops)),
+                                   ("openblas_kernels", .string(OpenBLASKernels.name)),
                                    ("median_call_ms", .double(1000 * r.medianSeconds)),
                                    ("warmup_calls", .int(r.warmupCalls)), ("timed_calls", .int(r.timedCalls))]))
         } else {
-            print(String(format: "sgemm n=%d, %d thread%@ (the engine's parallel wrapper): %.1f GFLOP/s (median of %d calls after %d warm-up; best %.1f)",
-                         r.size, r.threads, (r.threads == 1 ? "" : "s") as NSString, r.gflops, r.timedCalls, r.warmupCalls, r.bestGflops))
+            print(String(format: "sgemm n=%d, %d thread%@ (the engine's parallel wrapper): %.1f GFLOP/s (median of %d calls after %d warm-up; best %.1f); OpenBLAS kernels %@",
+                         r.size, r.threads, (r.threads == 1 ? "" : "s") as NSString, r.gflops, r.timedCalls, r.warmupCalls, r.bestGflops,
+                         OpenBLASKernels.name as NSString))
         }
     }
 

@@ -7,7 +7,7 @@ import Foundation
     @Test func aMissingOrFileFolderIsRefused() throws {
         let bin = try #require(EndToEndTests.binary, "spherelab binary not found next to the tests; run `swift build` first")
         let file = NSTemporaryDirectory() + "spherelab-not-a-folder-\(getpid())"
-        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
         defer { try? FileManager.default.removeItem(atPath: file) }
         let cases: [([String], String)] = [
             (["train", "--datasets-dir", "/nonexistent-datasets", "--steps", "1"], "--datasets-dir /nonexistent-datasets: no such folder"),

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Row-major single-precision matrix product through OpenBLAS:
 /// C (m×n, leading dimension ldc) = alpha · op(A) · op(B) + beta · C.
@@ -72,4 +73,15 @@ public enum BLASThreads {
     /// Before training only: afterwards a different count is refused (false).
     @discardableResult
     public static func set(_ n: Int) -> Bool { Parallel.configure(threads: n) }
+}
+
+/// Which of OpenBLAS's kernel sets serves `sgemm`: the library picks one per CPU as it loads
+/// ("Haswell", "SkylakeX", "Zen", …), or takes the one OPENBLAS_CORETYPE names. Sets block
+/// their sums differently, so the last bits of a product (and of a fixed-seed run that goes
+/// through OpenBLAS) depend on it; `bench --sgemm` prints it beside the rate.
+public enum OpenBLASKernels {
+    public static var name: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name).trimmingCharacters(in: .whitespaces)
+    }
 }
