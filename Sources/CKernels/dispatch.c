@@ -57,6 +57,7 @@ static void sl_avx512_compose(void) {
     t.wino4_input = w->wino4_input;
     t.wino4_output = w->wino4_output;
     t.wino4_output_grad = w->wino4_output_grad;
+    t.wino_pass_gemm = w->wino_pass_gemm;
     sl_kernel_table_avx512 = t;
 }
 
@@ -194,3 +195,7 @@ void sl_wino4_output_grad(const float *dy, int batch, int h, int w, int first, i
 }
 
 long sl_wino_transform_stride(long n) { return sl_wino_spread(n); }
+
+void sl_wino_pass_gemm(const float *u, int rows, int k, const float *v, int ld, int cols, float *m) {
+    sl_active()->wino_pass_gemm(u, rows, k, v, ld, cols, m);
+}

@@ -123,4 +123,5 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .wino4_input = sl_wino4_input_impl,
     .wino4_output = sl_wino4_output_impl,
     .wino4_output_grad = sl_wino4_output_grad_impl,
+    .wino_pass_gemm = sl_wino_pass_gemm_impl,
 };

@@ -102,9 +102,10 @@ typedef float sl_v16 __attribute__((vector_size(64)));
 // cols = ld). With AVX-512, eight rows by sixteen columns per step in 16-float vectors (eight
 // accumulators, each FMA taking its weight as a broadcast memory operand), the rest by the
 // 8-float kernel: every element is still one chain of FMAs over c = 0..k−1.
-static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, int accumulate, float *m) {
+static void sl_wino_block_gemm_cols(const float *u, int rows, int k, const float *v, int ld, int cols, int accumulate,
+                                    float *m) {
 #if defined(SL_KERNEL_AVX512)
-    const int rows8 = rows / 8 * 8, wide = ld / 16 * 16;
+    const int rows8 = rows / 8 * 8, wide = cols / 16 * 16;
     for (int o = 0; o < rows8; o += 8) {
         const float *ur = u + (long)o * k;
         float *mr = m + (long)o * ld;
@@ -119,11 +120,39 @@ static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, 
             for (int r = 0; r < 8; r++) sl_v16_store(mr + (long)r * ld + t, a[r]);
         }
     }
-    if (rows8 > 0 && wide < ld) sl_wino_block_gemm_v8(u, rows8, k, v + wide, ld, ld - wide, accumulate, m + wide);
-    if (rows8 < rows) sl_wino_block_gemm_v8(u + (long)rows8 * k, rows - rows8, k, v, ld, ld, accumulate, m + (long)rows8 * ld);
+    if (rows8 > 0 && wide < cols) sl_wino_block_gemm_v8(u, rows8, k, v + wide, ld, cols - wide, accumulate, m + wide);
+    if (rows8 < rows) sl_wino_block_gemm_v8(u + (long)rows8 * k, rows - rows8, k, v, ld, cols, accumulate, m + (long)rows8 * ld);
 #else
-    sl_wino_block_gemm_v8(u, rows, k, v, ld, ld, accumulate, m);
+    sl_wino_block_gemm_v8(u, rows, k, v, ld, cols, accumulate, m);
 #endif
+}
+
+static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, int accumulate, float *m) {
+    sl_wino_block_gemm_cols(u, rows, k, v, ld, ld, accumulate, m);
+}
+
+// The products of the Winograd passes: m (rows × cols) = u (rows × k) · v (k × cols), v and m
+// with row stride ld. They went to OpenBLAS, which first needed m cleared (a pass over megabytes)
+// and, where OPENBLAS_CORETYPE pins its AVX2 kernels on an AVX-512 CPU, ran at half the FMA
+// rate. Here: column panels of SL_PASS_PANEL (v's panel stays in L2 while every row group
+// goes over it) by the fused blocks' register-tiled kernel, which writes m without reading it;
+// a last 1–7 columns by scalar chains. Every element is one chain of FMAs over c = 0..k−1.
+#ifndef SL_PASS_PANEL
+#define SL_PASS_PANEL 256
+#endif
+static void sl_wino_pass_gemm_impl(const float *u, int rows, int k, const float *v, int ld, int cols, float *m) {
+    for (int p0 = 0; p0 < cols; p0 += SL_PASS_PANEL) {
+        const int pc = cols - p0 < SL_PASS_PANEL ? cols - p0 : SL_PASS_PANEL, whole = pc / 8 * 8;
+        if (whole > 0) sl_wino_block_gemm_cols(u, rows, k, v + p0, ld, whole, 0, m + p0);
+        for (int r = 0; r < rows; r++) {
+            const float *ur = u + (long)r * k;
+            for (int t = p0 + whole; t < p0 + pc; t++) {
+                float sum = 0.0f;
+                for (int c = 0; c < k; c++) sum = __builtin_fmaf(ur[c], v[(long)c * ld + t], sum);
+                m[(long)r * ld + t] = sum;
+            }
+        }
+    }
 }
 
 // The tile rows of a block: `rows` (at least one), or down to half as many, or else up to twice

@@ -165,6 +165,10 @@ void sl_wino4_fused_rows(const float *x, int batch, int h, int w, int ic, int oc
 void sl_wino4_fused_weight_grad_rows(const float *x, const float *dy, int batch, int h, int w, int ic, int oc,
                                      int r0, int r1, int accumulate, float *scratch, float *du);
 long sl_wino4_fused_scratch(int ic, int oc, int w);
+/// The products of the Winograd passes: m (rows × cols) = u (rows × k, row stride k) · v (k × cols),
+/// v and m with row stride ld (m is written, never read). The fused blocks' register-tiled kernel
+/// over column panels; each element one chain of FMAs over k in order.
+void sl_wino_pass_gemm(const float *u, int rows, int k, const float *v, int ld, int cols, float *m);
 
 /// Direct 3×3, stride-1, padding-1 convolution for inputs with few channels (sl_direct3x3.h).
 /// sl_direct_pad copies channels [c0, c1) of x (ic, batch, h, w) into xp (ic, batch, h + 2, w + 2)
@@ -229,6 +233,7 @@ typedef struct sl_kernel_table {
     void (*wino4_output_grad)(const float *dy, int batch, int h, int w, int first, int count, int o0, int o1, int outc, float *dm);
     void (*maxpool2x2_backward)(const float *x, int h, int w, long p0, long p1, long batch, const float *scale,
                                 const float *shift, int relu, const float *dy, float *dx);
+    void (*wino_pass_gemm)(const float *u, int rows, int k, const float *v, int ld, int cols, float *m);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.

@@ -171,7 +171,11 @@ struct WinogradConvolution {
         }
     }
 
-    /// `convolve` as three passes over a chunk of images: transform, T OpenBLAS GEMMs, transform back.
+    /// Developer switch for measurements: SPHERELAB_PASS_GEMM=openblas sends the passes' products
+    /// to OpenBLAS again (as before sl_wino_pass_gemm); read once per process.
+    static let passesUseOpenBLAS = ProcessInfo.processInfo.environment["SPHERELAB_PASS_GEMM"] == "openblas"
+
+    /// `convolve` as three passes over a chunk of images: transform, T GEMMs, transform back.
     private func convolveInPasses(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
                                   into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_output_epilogue>?, workspace: Workspace) {
         checkIndexRange()
@@ -187,9 +191,13 @@ struct WinogradConvolution {
             // M_i (oc × tiles) = U_i (oc × ic) · V_i (ic × tiles)
             Parallel.forEach(t) { matrices in
                 for i in matrices {
-                    sgemm(transA: false, transB: false, m: oc, n: tiles, k: ic,
-                          a: u + i * oc * ic, lda: ic, b: v + i * vs, ldb: tiles,
-                          beta: 0, c: m + i * ms, ldc: tiles)
+                    if WinogradConvolution.passesUseOpenBLAS {
+                        sgemm(transA: false, transB: false, m: oc, n: tiles, k: ic,
+                              a: u + i * oc * ic, lda: ic, b: v + i * vs, ldb: tiles,
+                              beta: 0, c: m + i * ms, ldc: tiles)
+                    } else {
+                        sl_wino_pass_gemm(u + i * oc * ic, Int32(oc), Int32(ic), v + i * vs, Int32(tiles), Int32(tiles), m + i * ms)
+                    }
                 }
             }
             Parallel.forEach(oc) { r in
