@@ -58,6 +58,7 @@ static void sl_avx512_compose(void) {
     t.wino4_output = w->wino4_output;
     t.wino4_output_grad = w->wino4_output_grad;
     t.wino_pass_gemm = w->wino_pass_gemm;
+    t.wino_pass_weight_grad = w->wino_pass_weight_grad;
     sl_kernel_table_avx512 = t;
 }
 
@@ -198,4 +199,11 @@ long sl_wino_transform_stride(long n) { return sl_wino_spread(n); }
 
 void sl_wino_pass_gemm(const float *u, int rows, int k, const float *v, int ld, int cols, float *m) {
     sl_active()->wino_pass_gemm(u, rows, k, v, ld, cols, m);
+}
+
+long sl_wino_pass_weight_grad_scratch(int ic) { return (long)SL_PASS_PANEL * ic; }
+
+void sl_wino_pass_weight_grad(const float *d, int oc, int tiles, const float *v, int ic, int ld, int accumulate,
+                              float *vt, float *du) {
+    sl_active()->wino_pass_weight_grad(d, oc, tiles, v, ic, ld, accumulate, vt, du);
 }

@@ -124,4 +124,5 @@ const sl_kernel_table SL_KERNEL_TABLE = {
     .wino4_output = sl_wino4_output_impl,
     .wino4_output_grad = sl_wino4_output_grad_impl,
     .wino_pass_gemm = sl_wino_pass_gemm_impl,
+    .wino_pass_weight_grad = sl_wino_pass_weight_grad_impl,
 };

@@ -18,18 +18,18 @@ typedef float sl_v8 __attribute__((vector_size(32)));
 #define sl_v8_store(p, v) do { const sl_v8 s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
 #define sl_v8_splat(s) ({ const float f_ = (s); (sl_v8){f_, f_, f_, f_, f_, f_, f_, f_}; })
 
-// m (rows × cols, row stride ld) (+)= u (rows × k, row stride k) · v (k × cols, row stride ld);
+// m (rows × cols, row stride ld) (+)= u (rows × k, row stride ldu) · v (k × cols, row stride ld);
 // cols a multiple of 8; with `accumulate` the product is added to m (its old value starts each
 // FMA chain). Four rows by
 // sixteen columns per step (eight accumulators: enough independent chains for two FMA pipes);
 // a last group of eight columns eight rows at a time (four rows by eight were latency-bound at
 // half speed and took a tenth of the time); leftover rows by eight columns. Every element is
 // the same chain of FMAs over c = 0..k−1 whichever kernel computes it.
-static void sl_wino_block_gemm_v8(const float *u, int rows, int k, const float *v, int ld, int cols, int accumulate,
-                                  float *m) {
+static void sl_wino_block_gemm_v8(const float *u, int rows, int k, long ldu, const float *v, int ld, int cols,
+                                  int accumulate, float *m) {
     const int wide = cols / 16 * 16, rows4 = rows / 4 * 4;
     for (int o = 0; o < rows4; o += 4) {
-        const float *u0 = u + (long)o * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k;
+        const float *u0 = u + (long)o * ldu, *u1 = u0 + ldu, *u2 = u1 + ldu, *u3 = u2 + ldu;
         float *m0 = m + (long)o * ld, *m1 = m0 + ld, *m2 = m1 + ld, *m3 = m2 + ld;
         for (int t = 0; t < wide; t += 16) {
             sl_v8 a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
@@ -61,26 +61,26 @@ static void sl_wino_block_gemm_v8(const float *u, int rows, int k, const float *
         for (; o + 8 <= rows4; o += 8) {
             sl_v8 a[8] = {{0}};
             if (accumulate) for (int r = 0; r < 8; r++) a[r] = sl_v8_load(m + (long)(o + r) * ld + t);
-            const float *vp = v + t, *ur = u + (long)o * k;
+            const float *vp = v + t, *ur = u + (long)o * ldu;
             for (int c = 0; c < k; c++, vp += ld) {
                 const sl_v8 x0 = sl_v8_load(vp);
-                for (int r = 0; r < 8; r++) a[r] += sl_v8_splat(ur[(long)r * k + c]) * x0;
+                for (int r = 0; r < 8; r++) a[r] += sl_v8_splat(ur[(long)r * ldu + c]) * x0;
             }
             for (int r = 0; r < 8; r++) sl_v8_store(m + (long)(o + r) * ld + t, a[r]);
         }
         for (; o < rows4; o += 4) {
             sl_v8 a[4] = {{0}};
             if (accumulate) for (int r = 0; r < 4; r++) a[r] = sl_v8_load(m + (long)(o + r) * ld + t);
-            const float *vp = v + t, *ur = u + (long)o * k;
+            const float *vp = v + t, *ur = u + (long)o * ldu;
             for (int c = 0; c < k; c++, vp += ld) {
                 const sl_v8 x0 = sl_v8_load(vp);
-                for (int r = 0; r < 4; r++) a[r] += sl_v8_splat(ur[(long)r * k + c]) * x0;
+                for (int r = 0; r < 4; r++) a[r] += sl_v8_splat(ur[(long)r * ldu + c]) * x0;
             }
             for (int r = 0; r < 4; r++) sl_v8_store(m + (long)(o + r) * ld + t, a[r]);
         }
     }
     for (int o = rows4; o < rows; o++) {
-        const float *ur = u + (long)o * k;
+        const float *ur = u + (long)o * ldu;
         for (int t = 0; t < cols; t += 8) {
             sl_v8 a = {0};
             if (accumulate) a = sl_v8_load(m + (long)o * ld + t);
@@ -98,16 +98,16 @@ typedef float sl_v16 __attribute__((vector_size(64)));
 #define sl_v16_splat(s) ({ const float f_ = (s); (sl_v16){f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_, f_}; })
 #endif
 
-// m (rows × ld) (+)= u (rows × k) · v (k × ld), ld a multiple of 8 (as sl_wino_block_gemm_v8 with
-// cols = ld). With AVX-512, eight rows by sixteen columns per step in 16-float vectors (eight
+// m (rows × cols) (+)= u (rows × k, row stride ldu) · v (k × cols), v and m of row stride ld, cols a
+// multiple of 8 (as sl_wino_block_gemm_v8; sl_wino_block_gemm: cols = ld, ldu = k). With AVX-512, eight rows by sixteen columns per step in 16-float vectors (eight
 // accumulators, each FMA taking its weight as a broadcast memory operand), the rest by the
 // 8-float kernel: every element is still one chain of FMAs over c = 0..k−1.
-static void sl_wino_block_gemm_cols(const float *u, int rows, int k, const float *v, int ld, int cols, int accumulate,
-                                    float *m) {
+static void sl_wino_block_gemm_cols(const float *u, int rows, int k, long ldu, const float *v, int ld, int cols,
+                                    int accumulate, float *m) {
 #if defined(SL_KERNEL_AVX512)
     const int rows8 = rows / 8 * 8, wide = cols / 16 * 16;
     for (int o = 0; o < rows8; o += 8) {
-        const float *ur = u + (long)o * k;
+        const float *ur = u + (long)o * ldu;
         float *mr = m + (long)o * ld;
         for (int t = 0; t < wide; t += 16) {
             sl_v16 a[8];
@@ -115,20 +115,20 @@ static void sl_wino_block_gemm_cols(const float *u, int rows, int k, const float
             const float *vp = v + t;
             for (int c = 0; c < k; c++, vp += ld) {
                 const sl_v16 x = sl_v16_load(vp);
-                for (int r = 0; r < 8; r++) a[r] += sl_v16_splat(ur[(long)r * k + c]) * x;
+                for (int r = 0; r < 8; r++) a[r] += sl_v16_splat(ur[(long)r * ldu + c]) * x;
             }
             for (int r = 0; r < 8; r++) sl_v16_store(mr + (long)r * ld + t, a[r]);
         }
     }
-    if (rows8 > 0 && wide < cols) sl_wino_block_gemm_v8(u, rows8, k, v + wide, ld, cols - wide, accumulate, m + wide);
-    if (rows8 < rows) sl_wino_block_gemm_v8(u + (long)rows8 * k, rows - rows8, k, v, ld, cols, accumulate, m + (long)rows8 * ld);
+    if (rows8 > 0 && wide < cols) sl_wino_block_gemm_v8(u, rows8, k, ldu, v + wide, ld, cols - wide, accumulate, m + wide);
+    if (rows8 < rows) sl_wino_block_gemm_v8(u + (long)rows8 * ldu, rows - rows8, k, ldu, v, ld, cols, accumulate, m + (long)rows8 * ld);
 #else
-    sl_wino_block_gemm_v8(u, rows, k, v, ld, cols, accumulate, m);
+    sl_wino_block_gemm_v8(u, rows, k, ldu, v, ld, cols, accumulate, m);
 #endif
 }
 
 static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, int ld, int accumulate, float *m) {
-    sl_wino_block_gemm_cols(u, rows, k, v, ld, ld, accumulate, m);
+    sl_wino_block_gemm_cols(u, rows, k, k, v, ld, ld, accumulate, m);
 }
 
 // The products of the Winograd passes: m (rows × cols) = u (rows × k) · v (k × cols), v and m
@@ -137,13 +137,10 @@ static void sl_wino_block_gemm(const float *u, int rows, int k, const float *v, 
 // rate. Here: column panels of SL_PASS_PANEL (v's panel stays in L2 while every row group
 // goes over it) by the fused blocks' register-tiled kernel, which writes m without reading it;
 // a last 1–7 columns by scalar chains. Every element is one chain of FMAs over c = 0..k−1.
-#ifndef SL_PASS_PANEL
-#define SL_PASS_PANEL 256
-#endif
 static void sl_wino_pass_gemm_impl(const float *u, int rows, int k, const float *v, int ld, int cols, float *m) {
     for (int p0 = 0; p0 < cols; p0 += SL_PASS_PANEL) {
         const int pc = cols - p0 < SL_PASS_PANEL ? cols - p0 : SL_PASS_PANEL, whole = pc / 8 * 8;
-        if (whole > 0) sl_wino_block_gemm_cols(u, rows, k, v + p0, ld, whole, 0, m + p0);
+        if (whole > 0) sl_wino_block_gemm_cols(u, rows, k, k, v + p0, ld, whole, 0, m + p0);
         for (int r = 0; r < rows; r++) {
             const float *ur = u + (long)r * k;
             for (int t = p0 + whole; t < p0 + pc; t++) {
@@ -331,6 +328,32 @@ static void sl_wino_transpose8(const float *in, int rows, int cols, int ld, floa
                 sl_v8_store(out + (long)(c0 + j) * rows + r0, __builtin_shufflevector(s[j], s[4 + j], 0, 1, 2, 3, 8, 9, 10, 11));
                 sl_v8_store(out + (long)(c0 + 4 + j) * rows + r0, __builtin_shufflevector(s[j], s[4 + j], 4, 5, 6, 7, 12, 13, 14, 15));
             }
+        }
+    }
+}
+
+// The weight gradient's products in the passes: du (oc × ic) (+)= d (oc × tiles, row stride ld) ·
+// vᵀ for v (ic × tiles, row stride ld), ic a multiple of 8. OpenBLAS took vᵀ as it is; here
+// panels of SL_PASS_PANEL tiles of v are transposed (8 × 8 blocks in registers) into `vt`
+// (SL_PASS_PANEL × ic floats) and multiplied by the register-tiled kernel, each panel's chains
+// starting from the previous panel's sums: every element is one chain of FMAs over the tiles in
+// order, the last 1–7 tiles added by scalar FMAs. Without `accumulate` du is written, not read.
+static void sl_wino_pass_weight_grad_impl(const float *d, int oc, int tiles, const float *v, int ic, int ld,
+                                          int accumulate, float *vt, float *du) {
+    const int whole = tiles / 8 * 8;
+    for (int p0 = 0; p0 < whole; p0 += SL_PASS_PANEL) {
+        const int pc = whole - p0 < SL_PASS_PANEL ? whole - p0 : SL_PASS_PANEL;
+        sl_wino_transpose8(v + p0, ic, pc, ld, vt);
+        sl_wino_block_gemm_cols(d + p0, oc, pc, ld, vt, ic, ic, accumulate || p0 > 0, du);
+    }
+    if (whole == tiles) return;
+    for (int o = 0; o < oc; o++) {
+        const float *dr = d + (long)o * ld;
+        for (int c = 0; c < ic; c++) {
+            const float *vr = v + (long)c * ld;
+            float sum = accumulate || whole > 0 ? du[(long)o * ic + c] : 0.0f;
+            for (int t = whole; t < tiles; t++) sum = __builtin_fmaf(dr[t], vr[t], sum);
+            du[(long)o * ic + c] = sum;
         }
     }
 }

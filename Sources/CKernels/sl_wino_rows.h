@@ -26,6 +26,12 @@ typedef float sl_wv4 __attribute__((vector_size(16)));
 #define SL_WV4_ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
 #define SL_WV4_ZIPHI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
 
+// Columns (tiles) per panel of the passes' products (sl_wino_pass_gemm, sl_wino_pass_weight_grad):
+// a 256-channel panel of 256 tiles is 256 KB, which stays in L2 while the row groups go over it.
+#ifndef SL_PASS_PANEL
+#define SL_PASS_PANEL 256
+#endif
+
 // Runs BODY(tx) for vector starts tx covering [0, n) with vectors of N, the last start n − N.
 #define SL_WINO_VECTOR_STARTS(n, N, BODY)                                   \
     do {                                                                    \

@@ -169,6 +169,13 @@ long sl_wino4_fused_scratch(int ic, int oc, int w);
 /// v and m with row stride ld (m is written, never read). The fused blocks' register-tiled kernel
 /// over column panels; each element one chain of FMAs over k in order.
 void sl_wino_pass_gemm(const float *u, int rows, int k, const float *v, int ld, int cols, float *m);
+/// The weight gradient's products in the passes: du (oc × ic) (+)= d (oc × tiles) · vᵀ for
+/// v (ic × tiles), d and v of row stride ld; ic a multiple of 8; `vt` holds
+/// sl_wino_pass_weight_grad_scratch(ic) floats. Without `accumulate` du is written, not read.
+void sl_wino_pass_weight_grad(const float *d, int oc, int tiles, const float *v, int ic, int ld, int accumulate,
+                              float *vt, float *du);
+/// Floats of `vt` one sl_wino_pass_weight_grad call needs.
+long sl_wino_pass_weight_grad_scratch(int ic);
 
 /// Direct 3×3, stride-1, padding-1 convolution for inputs with few channels (sl_direct3x3.h).
 /// sl_direct_pad copies channels [c0, c1) of x (ic, batch, h, w) into xp (ic, batch, h + 2, w + 2)
@@ -234,6 +241,8 @@ typedef struct sl_kernel_table {
     void (*maxpool2x2_backward)(const float *x, int h, int w, long p0, long p1, long batch, const float *scale,
                                 const float *shift, int relu, const float *dy, float *dx);
     void (*wino_pass_gemm)(const float *u, int rows, int k, const float *v, int ld, int cols, float *m);
+    void (*wino_pass_weight_grad)(const float *d, int oc, int tiles, const float *v, int ic, int ld, int accumulate,
+                                  float *vt, float *du);
 } sl_kernel_table;
 
 /// The kernels compiled for `isa`, or NULL when this build or CPU cannot run them.

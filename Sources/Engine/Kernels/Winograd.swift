@@ -172,7 +172,8 @@ struct WinogradConvolution {
     }
 
     /// Developer switch for measurements: SPHERELAB_PASS_GEMM=openblas sends the passes' products
-    /// to OpenBLAS again (as before sl_wino_pass_gemm); read once per process.
+    /// to OpenBLAS again (as before sl_wino_pass_gemm and sl_wino_pass_weight_grad); read once
+    /// per process.
     static let passesUseOpenBLAS = ProcessInfo.processInfo.environment["SPHERELAB_PASS_GEMM"] == "openblas"
 
     /// `convolve` as three passes over a chunk of images: transform, T GEMMs, transform back.
@@ -299,12 +300,24 @@ struct WinogradConvolution {
                 }
             }
             // dU_i (oc × ic) (+)= D_i (oc × tiles) · V_iᵀ (tiles × ic)
-            let beta: Float = firstChunk ? 0 : 1
-            Parallel.forEach(t) { matrices in
-                for i in matrices {
-                    sgemm(transA: false, transB: true, m: oc, n: ic, k: tiles,
-                          a: d + i * ds, lda: tiles, b: v + i * vs, ldb: tiles,
-                          beta: beta, c: du + i * oc * ic, ldc: ic)
+            if WinogradConvolution.passesUseOpenBLAS || ic % 8 != 0 {
+                let beta: Float = firstChunk ? 0 : 1
+                Parallel.forEach(t) { matrices in
+                    for i in matrices {
+                        sgemm(transA: false, transB: true, m: oc, n: ic, k: tiles,
+                              a: d + i * ds, lda: tiles, b: v + i * vs, ldb: tiles,
+                              beta: beta, c: du + i * oc * ic, ldc: ic)
+                    }
+                }
+            } else {
+                let workers = Parallel.workers, panel = sl_wino_pass_weight_grad_scratch(Int32(ic))
+                workspace.transposedTiles.ensure(count: workers * panel)
+                let (scratch, accumulate) = (workspace.transposedTiles.pointer, Int32(firstChunk ? 0 : 1))
+                Parallel.forEachWorker(t, workers: workers) { matrices, worker in
+                    for i in matrices {
+                        sl_wino_pass_weight_grad(d + i * ds, Int32(oc), Int32(tiles), v + i * vs, Int32(ic), Int32(tiles),
+                                                 accumulate, scratch + worker * panel, du + i * oc * ic)
+                    }
                 }
             }
             firstChunk = false

@@ -17,6 +17,8 @@ public final class Workspace {
     public var chunkElements: Int
     let columns = FloatBuffer()
     let columnGradients = FloatBuffer()
+    /// Per worker, a panel of transposed input tiles for the Winograd passes' weight gradient.
+    let transposedTiles = FloatBuffer()
     private var named: [String: FloatBuffer] = [:]
     /// The network whose pass last wrote the shared buffers: what a layer kept from its own
     /// last pass (an input for the angle probe) is that network's only while it holds them.
@@ -54,12 +56,13 @@ public final class Workspace {
         var rows = named.map { (name: $0.key, bytes: $0.value.capacity * 4) }
         rows.append((name: "columns", bytes: columns.capacity * 4))
         rows.append((name: "columnGradients", bytes: columnGradients.capacity * 4))
+        rows.append((name: "transposedTiles", bytes: transposedTiles.capacity * 4))
         return rows.sorted { $0.bytes > $1.bytes }
     }
 
     /// Bytes the workspace holds now (allocated capacity of every buffer in it).
     public var bytes: Int {
-        var floats = columns.capacity + columnGradients.capacity
+        var floats = columns.capacity + columnGradients.capacity + transposedTiles.capacity
         for b in named.values { floats += b.capacity }
         return floats * MemoryLayout<Float>.size
     }
