@@ -137,6 +137,36 @@ func referenceConv(_ conv: Conv2D, x: [Float], shape s: Shape) -> [Double] {
         }
     }
 
+    /// Layers wider than the fused limit run in chunks of images; the weight gradient's sums run
+    /// on from chunk to chunk in tile order (sl_wino_pass_weight_grad), so one image per chunk
+    /// and the whole batch in one chunk give the same bits, output and gradients alike (10×10:
+    /// 25 tiles an image, so chunks end inside a vector of eight and the scalar tail runs).
+    @Test(arguments: [ConvGeometryCase(inC: 104, outC: 16, kernel: 3, stride: 1, padding: 1, h: 16, w: 16, batch: 3),
+                      ConvGeometryCase(inC: 136, outC: 8, kernel: 3, stride: 1, padding: 1, h: 10, w: 10, batch: 3)])
+    func passesGiveTheSameBitsWhateverTheChunk(_ c: ConvGeometryCase) {
+        let shape = Shape(channels: c.inC, batch: c.batch, height: c.h, width: c.w)
+        var rng = TestRandom(17)
+        let x = rng.gaussians(shape.count)
+        func run(chunk: Int) -> (y: [Float], dx: [Float], dw: [Float]) {
+            let conv = makeConv(c, variant: .conv, chunk: chunk)
+            conv.needsInputGradient = true
+            let y = conv.forward(activation(x, shape), training: true)
+            let out = y.buffer.array
+            var g = TestRandom(19)
+            let dy = g.gaussians(y.shape.count)
+            let dx = conv.backward(activation(dy, y.shape))?.buffer.array ?? []
+            return (out, dx, conv.weight.grad.array)
+        }
+        let whole = run(chunk: 1 << 22), single = run(chunk: 1)
+        func differing(_ a: [Float], _ b: [Float]) -> Int {
+            a.count != b.count ? max(a.count, b.count) : zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+        }
+        #expect(!whole.dw.isEmpty && !whole.dx.isEmpty)
+        #expect(differing(whole.y, single.y) == 0, "\(c): output")
+        #expect(differing(whole.dx, single.dx) == 0, "\(c): input gradient")
+        #expect(differing(whole.dw, single.dw) == 0, "\(c): weight gradient")
+    }
+
     @Test func zeroPatchGivesRightAngleAndZeroOutput() {
         let c = ConvGeometryCase(inC: 1, outC: 2, kernel: 3, stride: 1, padding: 1, h: 3, w: 3, batch: 1)
         for variant in variantsUnderTest where variant.isSphere {

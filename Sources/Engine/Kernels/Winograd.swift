@@ -85,10 +85,14 @@ struct WinogradConvolution {
         let wanted = (tiles + tilesPerImage - 1) / tilesPerImage
         return max(1, min(batch, wanted, limit / perImage))
     }
-    /// About 2048 tiles per chunk measured fastest on fmnist-w0.5 (1024 and 4096 were 10–20 %
-    /// slower) and as fast as 1024 on fmnist-w0.25 (4096 about 20 % slower): big enough for
-    /// efficient GEMMs, small enough for the transformed arrays to stay in cache.
-    static let tilesPerChunk = 2048
+    /// Tiles per chunk of the passes (layers wider than the fused limit). 2048 was measured
+    /// fastest with OpenBLAS's GEMMs (on fmnist-w0.5, when its layers still ran in passes); with
+    /// the products on `sl_wino_pass_gemm` (panels of 256 tiles) 512 keeps a chunk's arrays in
+    /// the last-level cache (36 × 128 channels × 512 tiles is 9.4 MB, against 38 MB): cifar-w1
+    /// conv against 2048, alternately, training 147–157 → 179–195 img/s, inference 483–510 →
+    /// 548–686 (256 as fast as 512, 768 and 1024 in between). The weight gradient's chains run
+    /// on from chunk to chunk in tile order, so the chunk size does not change any bits.
+    static let tilesPerChunk = 512
     /// The weight gradient's chunk in passes for layers that otherwise run fused (input channels
     /// not a multiple of 8): 512 tiles (the transformed input and output gradient then fit the
     /// 1 MB L2 of each core here) took 7 % less convolution time on fmnist-w0.25 than 2048, and
