@@ -205,6 +205,7 @@ public struct ModelPlan: Sendable, Equatable {
         // for a fused Winograd layer every worker's block scratch and the weight gradient's
         // partial sums per group.
         var columns = 0, columnGradients = 0, transformedWeights = 0
+        var transposedTiles = 0   // floats: the passes' weight gradient, a panel per worker
         let chunk = 1 << 22
         func convOut(_ size: Int, _ k: Int, _ pad: Int, _ stride: Int) -> Int { max(1, (size + 2 * pad - k) / stride + 1) }
         // The input gradients of top-level pooling (and convolutions, unless they write theirs
@@ -240,6 +241,9 @@ public struct ModelPlan: Sendable, Equatable {
                 // The transformed weights and their gradient, two buffers every Winograd layer shares.
                 let tile = WinogradConvolution.tile(height: oh, width: ow)
                 transformedWeights = max(transformedWeights, mul((tile + 2) * (tile + 2), i, o))
+                if !WinogradConvolution.fuses(inChannels: i, outChannels: o, tile: tile) && i % 8 == 0 {
+                    transposedTiles = max(transposedTiles, mul(max(1, Parallel.workers), Int(sl_wino_pass_weight_grad_scratch(Int32(i)))))
+                }
             }
             (c, h, w) = (o, oh, ow)
         }
@@ -281,6 +285,7 @@ public struct ModelPlan: Sendable, Equatable {
         }
         add(&activations, mul(2, sharedGradient)); add(&activations, sharedNormalized)
         add(&activations, columns); add(&activations, columnGradients); add(&activations, mul(2, transformedWeights))
+        add(&activations, transposedTiles)
         add(&activations, mul(4, spec.classes, n))
         let parameterBytes = mul(parameters, 5, 4)    // value, gradient, 2 moments, a snapshot copy
         return MemoryEstimate(parameters: parameters, parameterBytes: parameterBytes, activationBytes: mul(activations, 4))
