@@ -17,6 +17,13 @@
 static int sl_wino4_fused_block_rows_impl(int ic, int oc, int w) {
     const int tw = (w + 3) / 4;
     const int tiles = SL_WINO4_TILE_BUDGET / (ic + oc);
+    if (sl_wino4_quads_rows(w)) {
+        // Two tiles a row: whole groups of four tile rows, and at least 16 tiles so that the
+        // products run on 16-float vectors (the budget gives 14 at 128 + 128 channels; V and M of
+        // 16 tiles are then 590 KB).
+        const int rows = tiles / tw / 8 * 8;
+        return rows > 8 ? rows : 8;
+    }
     return sl_wino_whole_vector_rows(tiles / tw, tw);
 }
 
@@ -74,7 +81,7 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
                                     const sl_wino4_scratch *sc, float *v) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = (re - rb) * tw;
     const long image = (long)h * w, plane = (long)batch * image;
-    const int pairs = sl_wino4_pairs_rows(w);
+    const int pairs = sl_wino4_pairs_rows(w), quads = sl_wino4_quads_rows(w);
     const long vs = sl_wino_spread((long)ic * ld);
     // The block's input rows of one channel: from the first tile row's top padding row to the last
     // one's bottom row, contiguous in the plane (images follow each other).
@@ -86,6 +93,18 @@ SL_INLINE void sl_wino4_block_input(const float *x, int batch, int h, int w, int
         for (int row = rb; row < re; row++) {
             const int n = row / th, ty = row % th;
             if (c + 1 < ic) sl_prefetch_slice(x + (long)(c + 1) * plane, span0, span1, row - rb, re - rb);
+            if (quads && row + 3 < re) {   // rows row … row + 3: eight consecutive tile slots
+                const float *planes[4];
+                int tys[4];
+                for (int q = 0; q < 4; q++) {
+                    if (q > 0 && c + 1 < ic) sl_prefetch_slice(x + (long)(c + 1) * plane, span0, span1, row + q - rb, re - rb);
+                    planes[q] = x + c * plane + (long)((row + q) / th) * image;
+                    tys[q] = (row + q) % th;
+                }
+                sl_wino4_input_row_quad(planes, tys, h, w, sc->t2, sc->zeros, v + (long)c * ld + (long)(row - rb) * tw, vs);
+                row += 3;
+                continue;
+            }
             if (pairs && row + 1 < re) {   // rows row and row + 1: eight consecutive tile slots
                 if (c + 1 < ic) sl_prefetch_slice(x + (long)(c + 1) * plane, span0, span1, row + 1 - rb, re - rb);
                 const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
@@ -120,13 +139,36 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
             sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, sc.v + i * vs, ld, 0, sc.product + i * ms);
         }
         const int pools = post != NULL && post->pooled != NULL;
-        const int pairs = !pools && sl_wino4_pairs_rows(w);
+        const int pairs = !pools && sl_wino4_pairs_rows(w), quads = sl_wino4_quads_rows(w);
         const long out0 = (long)(rb / th) * image + (long)(4 * (rb % th)) * w;
         const long out1 = sl_wino4_rows_end(re, th, h, w, image);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
                 if (!pools && o + 1 < oc) sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row - rb, re - rb);
+                if (quads && row + 3 < re) {   // rows row … row + 3 from eight consecutive tile slots
+                    sl_wv8 r[4][4];
+                    sl_wino4_output_tiles8(sc.product + (long)o * ld + (long)(row - rb) * tw, ms, r);
+                    for (int q = 0; q < 4; q++) {
+                        const int nq = (row + q) / th, tyq = (row + q) % th;
+                        if (q > 0 && !pools && o + 1 < oc)
+                            sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row + q - rb, re - rb);
+                        // Pooled: staged in rows of eight (4·tw) floats, as the single-row code stages them.
+                        float *first = pools ? sc.stage : y + o * plane + nq * image + (long)(4 * tyq) * w;
+                        const int stride = pools ? 8 : w;
+                        float *const rows[4] = {first, 4 * tyq + 1 < h ? first + stride : NULL,
+                                                4 * tyq + 2 < h ? first + 2 * stride : NULL,
+                                                4 * tyq + 3 < h ? first + 3 * stride : NULL};
+                        if (pools) {
+                            for (int k = 0; k < 4; k++) if (rows[k] != NULL) SL_WV_STORE(rows[k], r[q][k]);
+                        } else {
+                            sl_wino4_store_quad_rows(r[q], rows, w, sc.tmp);
+                        }
+                        if (post != NULL) sl_epilogue_tile_row(rows, 4, w, h, 4 * tyq, batch, nq, post, o);
+                    }
+                    row += 3;
+                    continue;
+                }
                 if (pairs && row + 1 < re) {   // rows row and row + 1 from eight consecutive tile slots
                     if (!pools && o + 1 < oc) sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row + 1 - rb, re - rb);
                     const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
@@ -172,13 +214,25 @@ static void sl_wino4_fused_weight_grad_rows_impl(const float *x, const float *dy
         const int ld = (tiles + 7) / 8 * 8;
         const long vs = sl_wino_spread((long)ic * ld), ds = sl_wino_spread((long)oc * ld);
         sl_wino4_block_input(x, batch, h, w, ic, rb, re, ld, &sc, sc.v);
-        const int pairs = sl_wino4_pairs_rows(w);
+        const int pairs = sl_wino4_pairs_rows(w), quads = sl_wino4_quads_rows(w);
         const long out0 = (long)(rb / th) * image + (long)(4 * (rb % th)) * w;
         const long out1 = sl_wino4_rows_end(re, th, h, w, image);
         for (int o = 0; o < oc; o++) {
             for (int row = rb; row < re; row++) {
                 const int n = row / th, ty = row % th;
                 if (o + 1 < oc) sl_prefetch_slice(dy + (long)(o + 1) * plane, out0, out1, row - rb, re - rb);
+                if (quads && row + 3 < re) {   // rows row … row + 3 into eight consecutive tile slots
+                    const float *rows[4][4];
+                    for (int q = 0; q < 4; q++) {
+                        if (q > 0 && o + 1 < oc) sl_prefetch_slice(dy + (long)(o + 1) * plane, out0, out1, row + q - rb, re - rb);
+                        const int nq = (row + q) / th, tyq = (row + q) % th;
+                        const float *first = dy + o * plane + nq * image + (long)(4 * tyq) * w;
+                        for (int k = 0; k < 4; k++) rows[q][k] = 4 * tyq + k < h ? first + (long)k * w : sc.zeros;
+                    }
+                    sl_wino4_output_grad_row_quad(rows, w, sc.tg2, sc.product + (long)o * ld + (long)(row - rb) * tw, ds);
+                    row += 3;
+                    continue;
+                }
                 if (pairs && row + 1 < re) {   // rows row and row + 1 into eight consecutive tile slots
                     if (o + 1 < oc) sl_prefetch_slice(dy + (long)(o + 1) * plane, out0, out1, row + 1 - rb, re - rb);
                     const int n2 = (row + 1) / th, ty2 = (row + 1) % th;

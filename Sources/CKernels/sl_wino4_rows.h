@@ -343,6 +343,31 @@ static inline __attribute__((always_inline)) void sl_wino4_output_grad_row_pair(
     }
 }
 
+// The output transform of eight consecutive tiles src[i·mstride + 0..7]: out[q][k] holds
+// output row k of tiles 2q and 2q + 1 (their four columns each). For two tile rows of four
+// (pairs) out[0..1] are row a's sixteen columns and out[2..3] row b's; for four tile rows of two
+// (quads) out[q] is tile row q's eight.
+static inline __attribute__((always_inline)) void sl_wino4_output_tiles8(const float *src, long mstride, sl_wv8 out[4][4]) {
+    sl_wv8 v[4][6];
+    for (int b = 0; b < 6; b++) {   // Aᵀ M down each column of the 6 × 6 tile
+        sl_wv8 y[4];
+        SL_W4_AT(SL_WV_LOAD(sl_wv8, src + (b) * mstride), SL_WV_LOAD(sl_wv8, src + (6 + b) * mstride),
+                 SL_WV_LOAD(sl_wv8, src + (12 + b) * mstride), SL_WV_LOAD(sl_wv8, src + (18 + b) * mstride),
+                 SL_WV_LOAD(sl_wv8, src + (24 + b) * mstride), SL_WV_LOAD(sl_wv8, src + (30 + b) * mstride), y);
+        for (int k = 0; k < 4; k++) v[k][b] = y[k];
+    }
+    for (int k = 0; k < 4; k++) {   // (Aᵀ M) A along each output row
+        sl_wv8 y[4];
+        SL_W4_AT(v[k][0], v[k][1], v[k][2], v[k][3], v[k][4], v[k][5], y);
+        const sl_wv8 e1 = SL_WV8_ZIPLO(y[0], y[2]), e2 = SL_WV8_ZIPHI(y[0], y[2]);
+        const sl_wv8 o1 = SL_WV8_ZIPLO(y[1], y[3]), o2 = SL_WV8_ZIPHI(y[1], y[3]);
+        out[0][k] = SL_WV8_ZIPLO(e1, o1);
+        out[1][k] = SL_WV8_ZIPHI(e1, o1);
+        out[2][k] = SL_WV8_ZIPLO(e2, o2);
+        out[3][k] = SL_WV8_ZIPHI(e2, o2);
+    }
+}
+
 // sl_wino4_output_row for two tile rows of four tiles (src[i·mstride + 0..7]) into rows_a and
 // rows_b (a row below the image is NULL), each written as the single-row code writes it: a row
 // of 16 floats for w < 16 spills into the row below when that row exists and is written after
@@ -358,26 +383,89 @@ static inline __attribute__((always_inline)) void sl_wino4_output_row_pair(const
         oa[k] = rows_a[k] != NULL && below_a ? rows_a[k] : tmp_a + (long)k * 16;
         ob[k] = rows_b[k] != NULL && below_b ? rows_b[k] : tmp_b + (long)k * 16;
     }
-    sl_wv8 v[4][6];
-    for (int b = 0; b < 6; b++) {   // Aᵀ M down each column of the 6 × 6 tile
-        sl_wv8 y[4];
-        SL_W4_AT(SL_WV_LOAD(sl_wv8, src + (b) * mstride), SL_WV_LOAD(sl_wv8, src + (6 + b) * mstride),
-                 SL_WV_LOAD(sl_wv8, src + (12 + b) * mstride), SL_WV_LOAD(sl_wv8, src + (18 + b) * mstride),
-                 SL_WV_LOAD(sl_wv8, src + (24 + b) * mstride), SL_WV_LOAD(sl_wv8, src + (30 + b) * mstride), y);
-        for (int k = 0; k < 4; k++) v[k][b] = y[k];
-    }
-    for (int k = 0; k < 4; k++) {   // (Aᵀ M) A along each output row
-        sl_wv8 y[4];
-        SL_W4_AT(v[k][0], v[k][1], v[k][2], v[k][3], v[k][4], v[k][5], y);
-        const sl_wv8 e1 = SL_WV8_ZIPLO(y[0], y[2]), e2 = SL_WV8_ZIPHI(y[0], y[2]);
-        const sl_wv8 o1 = SL_WV8_ZIPLO(y[1], y[3]), o2 = SL_WV8_ZIPHI(y[1], y[3]);
-        SL_WV_STORE(oa[k], SL_WV8_ZIPLO(e1, o1));
-        SL_WV_STORE(oa[k] + 8, SL_WV8_ZIPHI(e1, o1));
-        SL_WV_STORE(ob[k], SL_WV8_ZIPLO(e2, o2));
-        SL_WV_STORE(ob[k] + 8, SL_WV8_ZIPHI(e2, o2));
+    sl_wv8 out[4][4];
+    sl_wino4_output_tiles8(src, mstride, out);
+    for (int k = 0; k < 4; k++) {
+        SL_WV_STORE(oa[k], out[0][k]);
+        SL_WV_STORE(oa[k] + 8, out[1][k]);
+        SL_WV_STORE(ob[k], out[2][k]);
+        SL_WV_STORE(ob[k] + 8, out[3][k]);
     }
     for (int k = 0; k < 4; k++) {
         if (rows_a[k] != NULL && oa[k] != rows_a[k]) memcpy(rows_a[k], oa[k], (size_t)w * sizeof(float));
         if (rows_b[k] != NULL && ob[k] != rows_b[k]) memcpy(rows_b[k], ob[k], (size_t)w * sizeof(float));
+    }
+}
+
+// ---- Four tile rows of two tiles as vectors of eight -----------------------------------------
+// Images 5–7 pixels wide (7×7 is the last stage of a 28-pixel network) have two tiles per row,
+// which the single-row code transforms one tile at a time in scalar code: that cost more than
+// F(4×4)'s fewer products saved. Four tile rows consecutive in a block's arrays run together as
+// vectors of eight. Their vertical transforms go to four segments of eight floats of one row
+// scratch (SL_WINO4_QUAD_STRIDE floats a row, zero wherever nothing is written), so the row's 32
+// floats hold the eight tiles' columns at steps of four, as one tile row of eight tiles would.
+// A segment is one image row's padding column and seven columns: the second tile of a tile row
+// reads the next segment's first two floats where its last two columns (past the image) belong.
+// The first is a padding column (0); the other is replaced by the 0 it stands for. Lanes never
+// mix, so every tile gets the bits the single-row code gives it.
+
+// Floats per row of the quad scratch: four segments of eight and the four that the second split
+// of the last tile reads past them.
+#define SL_WINO4_QUAD_STRIDE 36
+
+// Whether four tile rows of this width run as one vector of eight.
+static inline int sl_wino4_quads_rows(int w) { return w >= 5 && w <= 7; }
+
+// sl_wino4_input_row for the four tile rows (planes[q], tys[q]) of two tiles each: tiles to
+// dst[i·mstride + 0..7]. `tq` holds 6 rows of SL_WINO4_QUAD_STRIDE floats, cleared once.
+static inline __attribute__((always_inline)) void sl_wino4_input_row_quad(const float *const planes[4], const int tys[4],
+                                                                        int h, int w, float *tq, const float *zeros,
+                                                                        float *dst, long mstride) {
+    for (int q = 0; q < 4; q++) sl_wino4_input_vertical(planes[q], h, w, tys[q], tq + 8 * q, SL_WINO4_QUAD_STRIDE, zeros);
+    const sl_wv8 zero = {0};
+    for (int j = 0; j < 6; j++) {
+        float *o = dst + (long)(6 * j) * mstride;
+        const float *s = tq + (long)j * SL_WINO4_QUAD_STRIDE;
+        sl_wv8 x0, x1, x2, x3, x4, x5, unused1, unused2;
+        SL_W4_SPLIT(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, s, x0, x1, x2, x3);
+        SL_W4_SPLIT(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, s + 4, x4, x5, unused1, unused2);
+        (void)unused1; (void)unused2;
+        x5 = __builtin_shufflevector(x5, zero, 0, 9, 2, 11, 4, 13, 6, 15);   // second tiles: column 8 is padding
+        sl_wv8 out[6];
+        SL_W4_BT(x0, x1, x2, x3, x4, x5, out);
+        for (int i = 0; i < 6; i++) SL_WV_STORE(o + i * mstride, out[i]);
+    }
+}
+
+// sl_wino4_output_grad_row for four tile rows of two tiles: rows[q] as its `rows` for tile row
+// q, `tq` a quad scratch as above (columns 0..w−1 of each segment written), tiles to
+// dst[i·mstride + 0..7].
+static inline __attribute__((always_inline)) void sl_wino4_output_grad_row_quad(const float *const rows[4][4], int w,
+                                                                              float *tq, float *dst, long mstride) {
+    for (int q = 0; q < 4; q++) sl_wino4_output_grad_vertical(rows[q], w, tq + 8 * q, SL_WINO4_QUAD_STRIDE);
+    for (int j = 0; j < 6; j++) {
+        float *o = dst + (long)(6 * j) * mstride;
+        sl_wv8 x0, x1, x2, x3;
+        SL_W4_SPLIT(sl_wv8, 8, SL_WV8_EVEN, SL_WV8_ODD, tq + (long)j * SL_WINO4_QUAD_STRIDE, x0, x1, x2, x3);
+        sl_wv8 out[6];
+        SL_W4_A(x0, x1, x2, x3, out);
+        for (int i = 0; i < 6; i++) SL_WV_STORE(o + i * mstride, out[i]);
+    }
+}
+
+// One tile row's four output rows r[k] (eight floats, w < 8 of them in the image) into rows[k]
+// (NULL below the image), as the single-row code writes them: directly when the row below in
+// the same tile row exists (stored next, it rewrites the spill), otherwise through `tmp` (eight
+// floats) with the w that exist copied out.
+static inline __attribute__((always_inline)) void sl_wino4_store_quad_rows(const sl_wv8 r[4], float *const rows[4], int w,
+                                                                         float *tmp) {
+    for (int k = 0; k < 4; k++) {
+        if (rows[k] == NULL) continue;
+        if (k < 3 && rows[k + 1] != NULL) {
+            SL_WV_STORE(rows[k], r[k]);
+        } else {
+            SL_WV_STORE(tmp, r[k]);
+            memcpy(rows[k], tmp, (size_t)w * sizeof(float));
+        }
     }
 }

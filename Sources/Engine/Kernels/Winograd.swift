@@ -34,12 +34,18 @@ struct WinogradConvolution {
 
     /// The tile side for a layer on images of height × width (its forward, input gradient and
     /// weight gradient alike). 4×4 tiles once an image row holds at least four of them (width
-    /// ≥ 13): the F(4×4, 3×3) transforms run on vectors of four or eight tiles of a row, and below
-    /// that fall back to scalar code that costs more than the products saved. Measured per layer
-    /// on fmnist-w0.25 (README, "4×4 Winograd tiles").
-    static func tile(height: Int, width: Int) -> Int {
+    /// ≥ 13): the F(4×4, 3×3) transforms run on vectors of four or eight tiles of a row. Measured per
+    /// layer on fmnist-w0.25 (README, "4×4 Winograd tiles"). Images 5–7 wide (two tiles a row)
+    /// take 4×4 tiles too when the layer runs fused: four tile rows then run as one vector of eight
+    /// (`sl_wino4_input_row_quad`), and a 7×7 image needs 4 tiles of 36 products against 16 of 16
+    /// with 2×2 tiles (44 % fewer). Other widths under 13 keep 2×2 tiles, whose rows of four or
+    /// more tiles run as vectors.
+    static func tile(height: Int, width: Int, inChannels: Int, outChannels: Int) -> Int {
         if let forced = forcedTile { return forced }
-        return width >= 13 && height >= 13 ? 4 : 2
+        if width >= 13 && height >= 13 { return 4 }
+        if smallImagesTakeFourByFour, (5...7).contains(width), height >= 5,
+           max(inChannels, outChannels) <= fusedMaximumChannelsSmall { return 4 }
+        return 2
     }
     /// Developer switch for measurements: SPHERELAB_WINOGRAD_TILE=2 or 4 in the environment forces
     /// one tile size for every Winograd layer; read once per process.
@@ -47,6 +53,9 @@ struct WinogradConvolution {
         guard let v = ProcessInfo.processInfo.environment["SPHERELAB_WINOGRAD_TILE"], let n = Int(v), n == 2 || n == 4 else { return nil }
         return n
     }()
+    /// Developer switch for measurements: SPHERELAB_WINOGRAD_SMALL_TILE=2 gives images 5–7 wide
+    /// 2×2 tiles again (as before the quads of tile rows); read once per process.
+    static let smallImagesTakeFourByFour = ProcessInfo.processInfo.environment["SPHERELAB_WINOGRAD_SMALL_TILE"] != "2"
 
     /// Transform indices per tile: 16 for 2×2 tiles, 36 for 4×4.
     var transforms: Int { (tile + 2) * (tile + 2) }
@@ -120,7 +129,7 @@ struct WinogradConvolution {
     /// `post` (evaluation only) is applied to each output channel as its rows are written.
     func convolve(_ x: UnsafePointer<Float>, transformedWeights u: UnsafePointer<Float>,
                   into y: UnsafeMutablePointer<Float>, post: UnsafePointer<sl_output_epilogue>? = nil, workspace: Workspace) {
-        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels, tile: tile) {
+        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels, width: width) {
             convolveFused(x, transformedWeights: u, into: y, post: post, workspace: workspace)
         } else {
             convolveInPasses(x, transformedWeights: u, into: y, post: post, workspace: workspace)
@@ -129,12 +138,12 @@ struct WinogradConvolution {
 
     /// Whether a convolution runs fused: the transforms of a block of tile rows, its 16 or 36
     /// products (a register-tiled kernel) and the inverse transform while all stay in L2.
-    /// Measured per layer (one thread, forward and weight gradient, fused against passes): with
-    /// 4×4 tiles fused wins up to 96 channels (fmnist-w0.5's 96-channel 14×14 layers: 9.4 against
-    /// 12.8 ms); from 128 (cifar-w1's 32×32 layers) OpenBLAS's packed GEMMs win once the products
-    /// themselves dominate. With 2×2 tiles (images under 13 wide) see `fusedMaximumChannelsSmall`.
-    static func fuses(inChannels: Int, outChannels: Int, tile: Int) -> Bool {
-        max(inChannels, outChannels) <= (tile == 2 ? fusedMaximumChannelsSmall : fusedMaximumChannels)
+    /// Measured per layer (one thread, forward and weight gradient, fused against passes): on
+    /// images at least 13 wide (4×4 tiles) fused wins up to 96 channels (fmnist-w0.5's 96-channel
+    /// 14×14 layers: 9.4 against 12.8 ms); from 128 (cifar-w1's 32×32 layers) the passes win once
+    /// the products themselves dominate. For narrower images see `fusedMaximumChannelsSmall`.
+    static func fuses(inChannels: Int, outChannels: Int, width: Int) -> Bool {
+        max(inChannels, outChannels) <= (width < 13 ? fusedMaximumChannelsSmall : fusedMaximumChannels)
     }
     /// The widest layer (channels) with 4×4 tiles that runs fused. Developer switch for
     /// measurements: SPHERELAB_WINOGRAD_FUSED_UP_TO=<channels> in the environment (0: never),
@@ -143,7 +152,7 @@ struct WinogradConvolution {
         if let v = ProcessInfo.processInfo.environment["SPHERELAB_WINOGRAD_FUSED_UP_TO"], let n = Int(v) { return n }
         return 96
     }()
-    /// The widest layer with 2×2 tiles that runs fused: 128 channels. fmnist-w0.5's 128-channel
+    /// The widest layer on images under 13 wide that runs fused: 128 channels. fmnist-w0.5's 128-channel
     /// 7×7 layers trained 2–4 % faster fused than in passes (evaluation 1–3 %), measured
     /// alternately in one run; cifar-w1's 256-channel 8×8 layers trained 3–6 % slower fused, so
     /// they stay in passes. Switch: SPHERELAB_WINOGRAD_FUSED_SMALL_UP_TO.
@@ -235,7 +244,7 @@ struct WinogradConvolution {
     /// `addWeightGradient` takes it back to (outC, inC, 3, 3).
     func transformedWeightGradient(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                    into du: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels, tile: tile) && inChannels % 8 == 0 {
+        if WinogradConvolution.fuses(inChannels: inChannels, outChannels: outChannels, width: width) && inChannels % 8 == 0 {
             transformedWeightGradientFused(input: x, outputGradient: dy, into: du, workspace: workspace)
         } else {
             transformedWeightGradientInPasses(input: x, outputGradient: dy, into: du, workspace: workspace)
@@ -285,7 +294,7 @@ struct WinogradConvolution {
         checkIndexRange()
         let (ic, oc, b, h, w) = (inChannels, outChannels, Int32(batch), Int32(height), Int32(width))
         var firstChunk = true
-        let fused = WinogradConvolution.fuses(inChannels: ic, outChannels: oc, tile: tile)
+        let fused = WinogradConvolution.fuses(inChannels: ic, outChannels: oc, width: width)
         let tilesPerChunk = fused ? WinogradConvolution.weightGradientTilesPerChunk : WinogradConvolution.tilesPerChunk
         let (t, four) = (transforms, tile == 4)
         forEachChunk(limit: workspace.chunkElements, tiles: tilesPerChunk) { first, count, tiles in

@@ -138,7 +138,7 @@ final class WinogradBackend: ConvolutionBackend {
 
     private func plan(inChannels ic: Int, outChannels oc: Int, _ s: Shape) -> WinogradConvolution {
         WinogradConvolution(inChannels: ic, outChannels: oc, batch: s.batch, height: s.height, width: s.width,
-                            tile: WinogradConvolution.tile(height: s.height, width: s.width))
+                            tile: WinogradConvolution.tile(height: s.height, width: s.width, inChannels: ic, outChannels: oc))
     }
 
     func forward(_ x: Activation, geometry: ConvGeometry, weight: Parameter, fold: FoldedNormalization?,

@@ -228,9 +228,9 @@ public struct ModelPlan: Sendable, Equatable {
             let patches = min(chunk, mul(i, k, k, oh, ow, n))
             columns = max(columns, patches); columnGradients = max(columnGradients, patches)
             if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o),
-               WinogradConvolution.fuses(inChannels: i, outChannels: o, tile: WinogradConvolution.tile(height: oh, width: ow)) {
+               WinogradConvolution.fuses(inChannels: i, outChannels: o, width: ow) {
                 // Forward and weight gradient (i → o) and input gradient (channels swapped).
-                let tile = WinogradConvolution.tile(height: oh, width: ow)
+                let tile = WinogradConvolution.tile(height: oh, width: ow, inChannels: i, outChannels: o)
                 for (a, b) in [(i, o), (o, i)] {
                     let scratch = WinogradConvolution.fusedScratch(inChannels: a, outChannels: b, width: ow, tile: tile)
                     columns = max(columns, mul(max(1, Parallel.workers), scratch))
@@ -239,9 +239,9 @@ public struct ModelPlan: Sendable, Equatable {
             }
             if WinogradConvolution.applies(kernel: k, stride: stride, padding: pad, inChannels: i, outChannels: o) {
                 // The transformed weights and their gradient, two buffers every Winograd layer shares.
-                let tile = WinogradConvolution.tile(height: oh, width: ow)
+                let tile = WinogradConvolution.tile(height: oh, width: ow, inChannels: i, outChannels: o)
                 transformedWeights = max(transformedWeights, mul((tile + 2) * (tile + 2), i, o))
-                if !WinogradConvolution.fuses(inChannels: i, outChannels: o, tile: tile) && i % 8 == 0 {
+                if !WinogradConvolution.fuses(inChannels: i, outChannels: o, width: ow) && i % 8 == 0 {
                     transposedTiles = max(transposedTiles, mul(max(1, Parallel.workers), Int(sl_wino_pass_weight_grad_scratch(Int32(i)))))
                 }
             }
