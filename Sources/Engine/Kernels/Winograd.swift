@@ -63,9 +63,11 @@ struct WinogradConvolution {
     var tileColumns: Int { (width + tile - 1) / tile }
     var tilesPerImage: Int { tileRows * tileColumns }
 
-    /// Floats of scratch one fused call needs (per worker), for the memory estimate as well.
+    /// Floats of scratch one fused call needs (per worker), for the memory estimate as well;
+    /// whole cache lines, so that every worker's scratch (V and M first) starts on one.
     static func fusedScratch(inChannels ic: Int, outChannels oc: Int, width w: Int, tile: Int) -> Int {
-        Int(tile == 4 ? sl_wino4_fused_scratch(Int32(ic), Int32(oc), Int32(w)) : sl_wino_fused_scratch(Int32(ic), Int32(oc), Int32(w)))
+        let n = Int(tile == 4 ? sl_wino4_fused_scratch(Int32(ic), Int32(oc), Int32(w)) : sl_wino_fused_scratch(Int32(ic), Int32(oc), Int32(w)))
+        return (n + 15) / 16 * 16
     }
 
     /// u [T][oc][ic] = G g Gᵀ of the weights (oc, ic, 3, 3), or with `flipped` the kernels
