@@ -6,6 +6,7 @@
 //
 // As there, every output element is the same sequence of operations whatever the block or the
 // caller's split of rows, so results do not depend on thread count or timing.
+#include "sl_epilogue.h"
 #include "sl_wino4_rows.h"
 
 // V and M of a block take 36·(ic + oc)·ld floats: about 3 600 tiles' worth per channel pair (500 KB
@@ -34,17 +35,17 @@ static long sl_wino4_ldmax(int ic, int oc, int w) {
 static long sl_wino4_fused_scratch_impl(int ic, int oc, int w) {
     const long ld = sl_wino4_ldmax(ic, oc, w), pw = sl_wino4_row_width(w), tw = (w + 3) / 4;
     return 36 * (sl_wino_spread((long)ic * ld) + sl_wino_spread((long)oc * ld)) + 12 * pw + w + 16 * tw + (long)ic * ld + 16 * tw   // as sl_wino4_scratch_carve
-           + 12 * pw + 16 * tw;
+           + 12 * pw + 16 * tw + 16 * tw;
 }
 
 // The scratch of one call: V, the product side (M forward, D for the weight gradient), the input
 // rows' vertical transform (6 rows of pw), the output gradient's (6 rows of pw), w zeros (rows
 // outside the image), the output rows of a width that is not a multiple of 4 (4 × 4·tw), Vᵀ of
 // one product (weight gradient) and the four output rows of a tile row that is pooled (4 × 4·tw);
-// then a second input row scratch, output-gradient row scratch and output row tmp for the second
-// tile row of a pair (sl_wino4_pairs_rows).
+// then a second input row scratch, output-gradient row scratch, output row tmp and pooled stage
+// for the second tile row of a pair (sl_wino4_pairs_rows).
 typedef struct sl_wino4_scratch {
-    float *v, *product, *t, *tg, *zeros, *tmp, *vt, *stage, *t2, *tg2, *tmp2;
+    float *v, *product, *t, *tg, *zeros, *tmp, *vt, *stage, *t2, *tg2, *tmp2, *stage2;
     int block, pw;
 } sl_wino4_scratch;
 
@@ -64,6 +65,7 @@ static sl_wino4_scratch sl_wino4_scratch_carve(float *scratch, int ic, int oc, i
     s.t2 = s.stage + 16 * tw;
     s.tg2 = s.t2 + 6 * (long)s.pw;
     s.tmp2 = s.tg2 + 6 * (long)s.pw;
+    s.stage2 = s.tmp2 + 16 * tw;
     sl_wino4_clear_rows(s.t, 12, s.pw);   // t and tg: their padding columns stay 0
     sl_wino4_clear_rows(s.t2, 12, s.pw);  // t2 and tg2 likewise
     for (int q = 0; q < w; q++) s.zeros[q] = 0.0f;
@@ -139,7 +141,7 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
             sl_wino_block_gemm(u + (long)i * oc * ic, oc, ic, sc.v + i * vs, ld, 0, sc.product + i * ms);
         }
         const int pools = post != NULL && post->pooled != NULL;
-        const int pairs = !pools && sl_wino4_pairs_rows(w), quads = sl_wino4_quads_rows(w);
+        const int pairs = sl_wino4_pairs_rows(w), quads = sl_wino4_quads_rows(w);
         const long out0 = (long)(rb / th) * image + (long)(4 * (rb % th)) * w;
         const long out1 = sl_wino4_rows_end(re, th, h, w, image);
         for (int o = 0; o < oc; o++) {
@@ -172,12 +174,14 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
                 if (pairs && row + 1 < re) {   // rows row and row + 1 from eight consecutive tile slots
                     if (!pools && o + 1 < oc) sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row + 1 - rb, re - rb);
                     const int n2 = (row + 1) / th, ty2 = (row + 1) % th;
-                    float *fa = y + o * plane + n * image + (long)(4 * ty) * w;
-                    float *fb = y + o * plane + n2 * image + (long)(4 * ty2) * w;
-                    float *const ra[4] = {fa, 4 * ty + 1 < h ? fa + w : NULL, 4 * ty + 2 < h ? fa + 2 * w : NULL,
-                                          4 * ty + 3 < h ? fa + 3 * w : NULL};
-                    float *const rb4[4] = {fb, 4 * ty2 + 1 < h ? fb + w : NULL, 4 * ty2 + 2 < h ? fb + 2 * w : NULL,
-                                           4 * ty2 + 3 < h ? fb + 3 * w : NULL};
+                    // Pooled: both tile rows staged in rows 16 (4·tw) floats wide, as below.
+                    const int stride = pools ? 4 * tw : w;
+                    float *fa = pools ? sc.stage : y + o * plane + n * image + (long)(4 * ty) * w;
+                    float *fb = pools ? sc.stage2 : y + o * plane + n2 * image + (long)(4 * ty2) * w;
+                    float *const ra[4] = {fa, 4 * ty + 1 < h ? fa + stride : NULL, 4 * ty + 2 < h ? fa + 2 * stride : NULL,
+                                          4 * ty + 3 < h ? fa + 3 * stride : NULL};
+                    float *const rb4[4] = {fb, 4 * ty2 + 1 < h ? fb + stride : NULL, 4 * ty2 + 2 < h ? fb + 2 * stride : NULL,
+                                           4 * ty2 + 3 < h ? fb + 3 * stride : NULL};
                     sl_wino4_output_row_pair(sc.product + (long)o * ld + (long)(row - rb) * tw, ms, w, ra, rb4,
                                              sc.tmp, sc.tmp2);
                     if (post != NULL) {

@@ -8,6 +8,7 @@
 // Every output element is the same sequence of operations whatever the block or the caller's
 // split of rows: V and M of a tile depend only on that tile, and each M element is a sum over
 // input channels in order 0..ic−1. Results therefore do not depend on thread count or timing.
+#include "sl_epilogue.h"
 #include "sl_wino_rows.h"
 
 typedef float sl_v8 __attribute__((vector_size(32)));

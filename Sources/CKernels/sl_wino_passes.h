@@ -5,6 +5,7 @@
 // were baseline-only, SSE, in winograd.c: about a fifth of a cifar-w1 training step).
 #pragma once
 
+#include "sl_epilogue.h"
 #include "sl_wino_rows.h"
 #include "sl_wino4_rows.h"
 

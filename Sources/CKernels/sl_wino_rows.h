@@ -106,29 +106,6 @@ static inline void sl_subtract_product_row(float *row, const float *x, const flo
     for (int i = 0; i < n; i++) row[i] = row[i] - x[i] * s[i];
 }
 
-// The epilogue of one tile row of channel o, image n: `rows` are its `tile` output rows (image rows
-// first, first + 1, …; NULL or a scratch row past the image's height h), each w wide, already
-// written. Folds them, then pools them when the epilogue pools (ph × ⌈w/2⌉ pooled rows per image).
-static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int h, int first, int batch, int n,
-                                        const sl_output_epilogue *post, int o) {
-    if (post->scale != NULL) {
-        for (int k = 0; k < tile && first + k < h; k++) sl_affine_row(rows[k], w, post, o);
-    }
-    if (post->minus_x != NULL) {
-        for (int k = 0; k < tile && first + k < h; k++) {
-            const long y = first + k;
-            sl_subtract_product_row(rows[k], post->minus_x + (((long)o * batch + n) * h + y) * w,
-                                    post->spread + ((long)n * h + y) * w, w);
-        }
-    }
-    if (post->pooled != NULL) {
-        const int ph = (h + 1) / 2, pw = (w + 1) / 2;
-        float *plane = post->pooled + ((long)o * batch + n) * ph * pw;
-        for (int k = 0; k < tile && first + k < h; k += 2) {
-            sl_pool_row_pair(rows[k], first + k + 1 < h ? rows[k + 1] : rows[k], w, plane + (long)((first + k) / 2) * pw);
-        }
-    }
-}
 
 // The distance in floats between consecutive transform indices i of a block's [16 or 36][channels]
 // [ld] arrays: at least n = channels·ld, and an odd number of 64-byte lines. The transforms touch

@@ -98,7 +98,8 @@ fileprivate struct DirectProblem {
         let scale = (0..<c.oc).map { _ in rng.uniform(-1.5, 1.5) }, shift = (0..<c.oc).map { _ in rng.uniform(-0.5, 0.5) }
         var folded = [Float](repeating: 12345.5, count: expected.count)
         scale.withUnsafeBufferPointer { s in shift.withUnsafeBufferPointer { t in
-            var post = sl_output_epilogue(scale: s.baseAddress, shift: t.baseAddress, relu: 1, pooled: nil, minus_x: nil, spread: nil)
+            var post = sl_output_epilogue(scale: s.baseAddress, shift: t.baseAddress, relu: 1, pooled: nil, minus_x: nil, spread: nil,
+                                          inv_w: nil, inv_x: nil)
             table.direct3x3_forward(p.padded, Int32(c.batch), Int32(c.h), Int32(c.w), Int32(c.ic), Int32(c.oc), p.weights,
                                     0, Int32(c.batch), &post, &folded)
         } }

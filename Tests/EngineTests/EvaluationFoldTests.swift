@@ -14,6 +14,7 @@ import Testing
     static let cases: [Case] = [
         Case(inC: 16, outC: 24, h: 28, w: 28),               // Winograd fused, 4×4 tiles
         Case(inC: 16, outC: 8, h: 15, w: 13),                 // Winograd fused, 4×4 tiles, partial tiles, odd sides
+        Case(inC: 16, outC: 24, h: 14, w: 14, batch: 3),      // pairs of tile rows across images (fmnist's 14×14)
         Case(inC: 24, outC: 16, h: 7, w: 7, batch: 3),        // Winograd fused, 4×4 tiles in quads of tile rows, odd side
         Case(inC: 16, outC: 16, h: 6, w: 6, batch: 4),        // quads of tile rows, even side
         Case(inC: 104, outC: 100, h: 7, w: 7),                // quads at 104 channels, two rows left over
@@ -62,16 +63,19 @@ import Testing
         }
     }
 
-    /// A plain Winograd convolution followed by BatchNorm, ReLU and 2×2 max pooling writes only
-    /// the pooled output (fused blocks and passes, 2×2 and 4×4 tiles, even and odd sides): the
-    /// four layers' bits, into the pooling layer's buffer.
-    @Test(arguments: cases.filter { $0.inC >= 8 && $0.kernel == 3 })
-    func pooledFoldGivesTheBitsOfTheFourLayersApart(_ c: Case) {
+    /// A Winograd convolution (plain, or a cosine SphereConv: the output transforms apply its
+    /// angle too) followed by BatchNorm, ReLU and 2×2 max pooling writes only the pooled output
+    /// (fused blocks and passes, 2×2 and 4×4 tiles, pairs and quads of tile rows, even and odd
+    /// sides): the four layers' bits, into the pooling layer's buffer. The other SphereConvs keep
+    /// their angle pass and do not pool as they write.
+    @Test(arguments: cases.filter { $0.inC >= 8 && $0.kernel == 3 }, [ConvVariant.conv, .cosine])
+    func pooledFoldGivesTheBitsOfTheFourLayersApart(_ c: Case, variant: ConvVariant) {
         var rng = TestRandom(37)
         let shape = Shape(channels: c.inC, batch: c.batch, height: c.h, width: c.w)
         let x = activation(rng.gaussians(shape.count), shape)
         let conv = Conv2D(name: "conv", inChannels: c.inC, outChannels: c.outC, kernel: 3, padding: 1, workspace: Workspace())
         conv.initialize(using: &rng)
+        conv.variant = variant
         let bn = EvaluationFoldTests.trainedBatchNorm(channels: c.outC, rng: &rng)
         let relu = ReLU(name: "relu"), pool = MaxPool2x2(name: "pool")
         fuseBatchNormReLU([bn, relu])
@@ -82,9 +86,11 @@ import Testing
         #expect(pooled.shape == Shape(channels: c.outC, batch: c.batch, height: (c.h + 1) / 2, width: (c.w + 1) / 2))
         let folded = bits(pooled)
         let differing = zip(apart, folded).filter { $0 != $1 }.count
-        #expect(folded.count == apart.count && differing == 0, "\(c): \(differing) of \(apart.count) pooled outputs differ")
-        conv.variant = .cosine
-        #expect(!conv.poolsAsItWrites)
+        #expect(folded.count == apart.count && differing == 0, "\(c) \(variant.name): \(differing) of \(apart.count) pooled outputs differ")
+        for other in [ConvVariant.linear, .sigmoid(k: 0.3), .learnableSigmoid] {
+            conv.variant = other
+            #expect(!conv.poolsAsItWrites, "\(other.name)")
+        }
     }
 
     /// The network's eval forward (folded) against its layers run one by one.

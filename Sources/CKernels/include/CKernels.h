@@ -91,7 +91,10 @@ void sl_maxpool2x2_backward(const float *x, int h, int w, long p0, long p1, long
 /// each output row loses minus_x · spread element by element, minus_x laid out as the output
 /// (channels, batch, h, w) and spread as one channel (batch, h, w) — the ‖x‖ term, product and
 /// difference rounded apart as in Conv2D's Swift loop. Either way the bits are those of the
-/// separate passes. A NULL epilogue leaves the convolution's output as is.
+/// separate passes. With `inv_x` (not NULL; evaluation, a cosine SphereConv) each output row
+/// first becomes clamp(u·inv_w[o]·inv_x[m]), m the output position (batch, h, w), as
+/// sl_sphere_forward computes it; the fold and the pooling follow. A NULL epilogue leaves the
+/// convolution's output as is.
 typedef struct sl_output_epilogue {
     const float *scale;
     const float *shift;
@@ -99,6 +102,8 @@ typedef struct sl_output_epilogue {
     float *pooled;
     const float *minus_x;
     const float *spread;
+    const float *inv_w;
+    const float *inv_x;
 } sl_output_epilogue;
 
 /// The distance in floats between the transform indices i of the passes' [T][channels][tiles]

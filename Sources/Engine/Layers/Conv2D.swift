@@ -194,12 +194,14 @@ public final class Conv2D: Layer {
         let sphere = variant.isSphere
         if sphere { inverseInputNorm.ensure(count: m) }
 
-        if let pool, var fold {
-            let pooled = pool.inferenceOutput(for: out)
-            fold.pooled = pooled.buffer.pointer
-            backend.forward(x, geometry: geometry, weight: weight, fold: fold, into: output.pointer)
-            return pooled
+        if var fold, !training, appliesAngleAsItWrites {
+            // The output transforms apply the angle before the fold: the norms come first.
+            patchSquaredNorms(of: x)
+            prepareNorms(columns: m)
+            fold.cosineNorms = (UnsafePointer(inverseWeightNorm.pointer), UnsafePointer(inverseInputNorm.pointer))
+            return forwardFolded(x, fold: fold, pooling: pool, out: out)
         }
+        if let pool, let fold { return forwardFolded(x, fold: fold, pooling: pool, out: out) }
         // A SphereConv's fold follows g(θ), so the linear part runs without it.
         backend.forward(x, geometry: geometry, weight: weight, fold: sphere ? nil : fold, into: output.pointer)
         if sphere {
@@ -224,9 +226,23 @@ public final class Conv2D: Layer {
         windowSums(sums, batch: x.shape.batch, geometry: geometry, into: inverseInputNorm.pointer)
     }
 
-    /// Norms and the angle function over the whole GEMM output, in place. Evaluation keeps no
-    /// cosine for backward and applies `fold` to each row's panel of columns while it is in L1.
-    private func sphereEpilogue(columns m: Int, training: Bool, fold: FoldedNormalization?) {
+    /// The folded evaluation forward through the backend's output transforms, which write the
+    /// pooled output instead when `pool` is given.
+    private func forwardFolded(_ x: Activation, fold: FoldedNormalization, pooling pool: MaxPool2x2?, out: Shape) -> Activation {
+        var fold = fold
+        guard let pool else {
+            backend.forward(x, geometry: geometry, weight: weight, fold: fold, into: output.pointer)
+            return Activation(output, out)
+        }
+        let pooled = pool.inferenceOutput(for: out)
+        fold.pooled = pooled.buffer.pointer
+        backend.forward(x, geometry: geometry, weight: weight, fold: fold, into: output.pointer)
+        return pooled
+    }
+
+    /// inverseInputNorm (‖x_patch‖² from `patchSquaredNorms`) and inverseWeightNorm become
+    /// 1/√(· + ε); the effective k is refreshed.
+    private func prepareNorms(columns m: Int) {
         let oc = outChannels, k = patchSize
         let invX = inverseInputNorm.pointer
         Parallel.forEach(m, minimumPerWorker: 4096) { r in
@@ -241,11 +257,19 @@ public final class Conv2D: Layer {
             inverseWeightNorm[r] = 1 / (sum + Conv2D.normEpsilon).squareRoot()
         }
         refreshEffectiveK()
+    }
+
+    /// Norms and the angle function over the whole GEMM output, in place. Evaluation keeps no
+    /// cosine for backward and applies `fold` to each row's panel of columns while it is in L1.
+    private func sphereEpilogue(columns m: Int, training: Bool, fold: FoldedNormalization?) {
+        let oc = outChannels
+        prepareNorms(columns: m)
         let savesCosine = variant != .cosine && training
         if savesCosine { cosine.ensure(count: oc * m) }
         // Without a cosine to keep, the kernel's cosine store lands where g(θ) is stored next.
         let cosOut = savesCosine ? cosine.pointer : output.pointer
-        let (v, out, invW, kEff) = (variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, effectiveK.pointer)
+        let (v, out, invW, invX, kEff) = (variant.kernelIndex, output.pointer, inverseWeightNorm.pointer, inverseInputNorm.pointer,
+                                          effectiveK.pointer)
         func run(_ post: UnsafePointer<sl_output_epilogue>?) {
             Parallel.forEach(m, minimumPerWorker: 1024) { r in
                 sl_sphere_forward_folded(v, out, invW, invX, kEff, Int32(oc), Int32(m), Int32(r.lowerBound), Int32(r.upperBound),
@@ -255,9 +279,20 @@ public final class Conv2D: Layer {
         if let fold { fold.withKernelForm { run($0) } } else { run(nil) }
     }
 
-    /// Whether an evaluation may pool in this layer's output transform: plain convolution (a
-    /// SphereConv's fold follows its angle function) through Winograd.
-    var poolsAsItWrites: Bool { !variant.isSphere && backend is WinogradBackend }
+    /// Whether an evaluation may pool in this layer's output transform: plain convolution, or a
+    /// cosine SphereConv whose angle the transform applies too, through Winograd.
+    var poolsAsItWrites: Bool { (!variant.isSphere || appliesAngleAsItWrites) && backend is WinogradBackend }
+
+    /// Whether an evaluation's Winograd output transforms apply this cosine SphereConv's angle
+    /// (then the fold, then the pooling) as they write each row (`sl_cosine_row`), instead of a
+    /// pass over the whole output and a pooling pass of their own: fmnist-w0.5 cosine inference
+    /// 2234 → 2520 and 2040 → 2314 img/s alternately. Linear measured slower so (its arcsine on
+    /// rows of 7–28 floats: 1828–1933 against 2116–2156 img/s) and keeps its pass, as do the
+    /// sigmoid operators.
+    var appliesAngleAsItWrites: Bool { variant == .cosine && backend is WinogradBackend && Conv2D.fusesAngleInEvaluation }
+    /// Developer switch for measurements: SPHERELAB_NO_ANGLE_FUSION=1 applies the cosine in its
+    /// own pass again in evaluations; read once per process.
+    static let fusesAngleInEvaluation = ProcessInfo.processInfo.environment["SPHERELAB_NO_ANGLE_FUSION"] == nil
 
     /// ε under the square roots of ‖w‖ and ‖x‖ (spherenet.md §1).
     static let normEpsilon: Float = 1e-4

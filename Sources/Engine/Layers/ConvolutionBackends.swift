@@ -179,7 +179,8 @@ final class WinogradBackend: ConvolutionBackend {
             inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, workspace: workspace)
             return
         }
-        var post = sl_output_epilogue(scale: nil, shift: nil, relu: 0, pooled: nil, minus_x: correction.input, spread: correction.spread)
+        var post = sl_output_epilogue(scale: nil, shift: nil, relu: 0, pooled: nil, minus_x: correction.input, spread: correction.spread,
+                                      inv_w: nil, inv_x: nil)
         withUnsafePointer(to: &post) { p in
             inputPlan.convolve(du, transformedWeights: transformedWeights.pointer, into: dx, post: p, workspace: workspace)
         }

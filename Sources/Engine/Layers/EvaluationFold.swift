@@ -14,10 +14,14 @@ struct FoldedNormalization {
     /// Set when a 2×2 max pooling follows too: its output (C, N, ⌈H/2⌉, ⌈W/2⌉), which the
     /// Winograd output transforms then write instead of the convolution's own output.
     var pooled: UnsafeMutablePointer<Float>? = nil
+    /// Set for a cosine SphereConv whose Winograd output transforms apply its angle before the
+    /// fold (`Conv2D.appliesAngleAsItWrites`): 1/‖w_c‖ per channel, 1/‖x_patch‖ per position.
+    var cosineNorms: (inverseWeightNorm: UnsafePointer<Float>, inverseInputNorm: UnsafePointer<Float>)? = nil
 
     /// The same fold as the C kernels take it, for the length of `body`.
     func withKernelForm<R>(_ body: (UnsafePointer<sl_output_epilogue>) -> R) -> R {
-        var post = sl_output_epilogue(scale: scale, shift: shift, relu: relu ? 1 : 0, pooled: pooled, minus_x: nil, spread: nil)
+        var post = sl_output_epilogue(scale: scale, shift: shift, relu: relu ? 1 : 0, pooled: pooled, minus_x: nil, spread: nil,
+                                      inv_w: cosineNorms?.inverseWeightNorm, inv_x: cosineNorms?.inverseInputNorm)
         return withUnsafePointer(to: &post, body)
     }
 
@@ -25,6 +29,7 @@ struct FoldedNormalization {
     /// (C, ld) matrix: for outputs no transform writes channel by channel.
     func apply(to u: UnsafeMutablePointer<Float>, rows: Range<Int>, ld: Int, columns: Range<Int>) {
         precondition(pooled == nil, "only the Winograd output transforms pool as they write")
+        precondition(cosineNorms == nil, "only the Winograd output transforms apply a SphereConv's angle as they write")
         for r in rows {
             let row = u + r * ld + columns.lowerBound
             BatchNorm2D.scaleAndShift(row, into: row, count: columns.count, scale: scale[r], shift: shift[r], relu: relu)
