@@ -38,9 +38,12 @@ let convCases: [ConvGeometryCase] = [
     .init(inC: 3, outC: 2, kernel: 1, stride: 2, padding: 0, h: 5, w: 5, batch: 2),
     .init(inC: 4, outC: 3, kernel: 1, stride: 1, padding: 0, h: 3, w: 3, batch: 2),
     .init(inC: 2, outC: 5, kernel: 4, stride: 1, padding: 0, h: 4, w: 4, batch: 3),
-    // Winograd F(2×2, 3×3) shapes (≥ 8 channels): odd and even sides, so edge tiles are half out.
+    // Winograd shapes (≥ 8 channels): odd and even sides, so edge tiles are half out. Images 5–7
+    // wide take 4×4 tiles, four tile rows per vector (quads); 3 wide keeps 2×2 tiles.
     .init(inC: 8, outC: 9, kernel: 3, stride: 1, padding: 1, h: 5, w: 6, batch: 2),
     .init(inC: 9, outC: 8, kernel: 3, stride: 1, padding: 1, h: 4, w: 3, batch: 3),
+    // Quads with the fused weight gradient (16 input channels), a quad and two rows left over.
+    .init(inC: 16, outC: 8, kernel: 3, stride: 1, padding: 1, h: 7, w: 7, batch: 3),
     // Up to 96 channels Winograd runs fused (WinogradConvolution.fuses); wider layers in passes,
     // and the 4-row product kernel leaves a row tail at 33.
     .init(inC: 33, outC: 9, kernel: 3, stride: 1, padding: 1, h: 9, w: 17, batch: 2),
@@ -54,10 +57,12 @@ let convCases: [ConvGeometryCase] = [
     .init(inC: 16, outC: 8, kernel: 3, stride: 1, padding: 1, h: 14, w: 13, batch: 2),
     .init(inC: 9, outC: 16, kernel: 3, stride: 1, padding: 1, h: 13, w: 33, batch: 1),
     .init(inC: 100, outC: 8, kernel: 3, stride: 1, padding: 1, h: 16, w: 15, batch: 1),
-    // Four 2×2 tiles a row: pairs of tile rows as vectors of eight, the weight gradient in passes
-    // (9 input channels), and a layer wider than the fused limit wholly in passes.
+    // Two 4×4 tiles a row (quads), the weight gradient in passes (9 input channels), and four
+    // 2×2 tiles a row in a layer wider than the fused limit, wholly in passes.
     .init(inC: 9, outC: 8, kernel: 3, stride: 1, padding: 1, h: 8, w: 7, batch: 2),
     .init(inC: 130, outC: 8, kernel: 3, stride: 1, padding: 1, h: 7, w: 8, batch: 1),
+    // Four 2×2 tiles a row, fused: pairs of tile rows as vectors of eight.
+    .init(inC: 8, outC: 8, kernel: 3, stride: 1, padding: 1, h: 9, w: 8, batch: 2),
 ]
 
 func makeConv(_ c: ConvGeometryCase, variant: ConvVariant, chunk: Int = 1 << 22, seed: UInt64 = 3) -> Conv2D {
