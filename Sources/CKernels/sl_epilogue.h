@@ -37,7 +37,7 @@ static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int
         else for (int k = 0; k < inside; k++) sl_affine_row(rows[k], w, post, o);
     }
     if (post->minus_x != NULL) {
-        for (int k = 0; k < tile && first + k < h; k++) {
+        for (int k = 0; k < inside; k++) {
             const long y = first + k;
             sl_subtract_product_row(rows[k], post->minus_x + (((long)o * batch + n) * h + y) * w,
                                     post->spread + ((long)n * h + y) * w, w);
@@ -46,8 +46,8 @@ static inline void sl_epilogue_tile_row(float *const *rows, int tile, int w, int
     if (post->pooled != NULL) {
         const int ph = (h + 1) / 2, pw = (w + 1) / 2;
         float *plane = post->pooled + ((long)o * batch + n) * ph * pw;
-        for (int k = 0; k < tile && first + k < h; k += 2) {
-            sl_pool_row_pair(rows[k], first + k + 1 < h ? rows[k + 1] : rows[k], w, plane + (long)((first + k) / 2) * pw);
+        for (int k = 0; k < inside; k += 2) {
+            sl_pool_row_pair(rows[k], k + 1 < inside ? rows[k + 1] : rows[k], w, plane + (long)((first + k) / 2) * pw);
         }
     }
 }

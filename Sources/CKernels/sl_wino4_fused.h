@@ -155,9 +155,9 @@ static void sl_wino4_fused_rows_impl(const float *x, int batch, int h, int w, in
                         const int nq = (row + q) / th, tyq = (row + q) % th;
                         if (q > 0 && !pools && o + 1 < oc)
                             sl_prefetch_slice_for_writing(y + (long)(o + 1) * plane, out0, out1, row + q - rb, re - rb);
-                        // Pooled: staged in rows of eight (4·tw) floats, as the single-row code stages them.
+                        // Pooled: staged in rows 4·tw wide, as the single-row code stages them.
                         float *first = pools ? sc.stage : y + o * plane + nq * image + (long)(4 * tyq) * w;
-                        const int stride = pools ? 8 : w;
+                        const int stride = pools ? 4 * tw : w;
                         float *const rows[4] = {first, 4 * tyq + 1 < h ? first + stride : NULL,
                                                 4 * tyq + 2 < h ? first + 2 * stride : NULL,
                                                 4 * tyq + 3 < h ? first + 3 * stride : NULL};

@@ -178,12 +178,6 @@ void sl_wino_weight_grad(const float *du, int oc, int ic, float *dw) {
     }
 }
 
-
-
-
-
-
-
 // ---- F(4×4, 3×3) (sl_wino4_rows.h for the matrices) ----
 
 // (G g Gᵀ) 6×6 for one 3×3 kernel g, written to out[i·stride].
